@@ -1,0 +1,177 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { StsConfig } from '../runtime/config';
+import { PortInUseError, StartupFailedError, StsError } from '../runtime/errors';
+import { probeKafka } from '../runtime/kafka/client';
+import type { ComponentStatus, Reporter } from './component';
+import { findJava } from './java';
+import { fetchWithMaven } from './maven';
+import { stackPaths } from './paths';
+import { isPortOpen, parseHostPort, waitFor } from './ports';
+import { livePid, runSync, spawnDetached, stopProcess, tail } from './process-control';
+
+/**
+ * A single-node Apache Kafka 3.9 broker in KRaft mode (broker and controller in one JVM), run
+ * from the jars Maven copies into STS_DATA_DIR/kafka/libs.
+ *
+ * Failure codes: STS_PORT_IN_USE, STS_ARTIFACT_UNAVAILABLE, STS_PREREQUISITE_MISSING (java, mvn),
+ * STS_STARTUP_FAILED (the JVM exited or never answered a metadata request).
+ */
+
+const POM = path.resolve(__dirname, 'kafka', 'pom.xml');
+const CONTROLLER_PORT = Number(process.env.STS_KAFKA_CONTROLLER_PORT ?? 9093);
+const READY_TIMEOUT_MS = 60_000;
+
+/** The broker is ours to run only when the configured bootstrap is one loopback address. */
+export function isLocalKafka(config: StsConfig): boolean {
+  if (config.kafkaBrokers.length !== 1) return false;
+  const { host } = parseHostPort(config.kafkaBrokers[0]!);
+  return host === '127.0.0.1' || host === 'localhost';
+}
+
+export async function kafkaUp(config: StsConfig, report: Reporter): Promise<ComponentStatus> {
+  const p = stackPaths(config.dataDir).kafka;
+  const existing = await kafkaStatus(config);
+  if (existing.state === 'up') return existing;
+  if (!isLocalKafka(config)) {
+    throw new StsError('STS_SERVICE_UNAVAILABLE', `Kafka at ${config.kafkaBrokers.join(',')} is unreachable`, {
+      retriable: true,
+      fix: 'start that cluster, or unset STS_KAFKA_BROKERS to use the local broker',
+    });
+  }
+
+  const { host, port } = parseHostPort(config.kafkaBrokers[0]!);
+  for (const [what, prt] of [['Kafka listener', port], ['Kafka controller', CONTROLLER_PORT]] as const) {
+    if (await isPortOpen(host, prt)) {
+      throw new PortInUseError(what, prt, `stop whatever listens on ${prt} (ss -ltnp 'sport = :${prt}'), or set STS_KAFKA_BROKERS to an existing cluster`);
+    }
+  }
+
+  const java = findJava();
+  report('kafka: fetching jars with Maven (first run only)…');
+  const { fetched } = await fetchWithMaven({ label: 'Apache Kafka 3.9.1', pom: POM, outputDir: p.libs });
+  if (fetched) report('kafka: jars ready');
+
+  writeConfig(config, host, port);
+  const classpath = `${p.libs}/*`;
+  if (!fs.existsSync(path.join(p.data, 'meta.properties'))) {
+    // KRaft storage is formatted exactly once; a second format would orphan the existing logs.
+    const clusterId = base64UrlUuid();
+    const res = runSync(java, ['-cp', classpath, `-Dlog4j.configuration=file:${p.log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', p.config], 60_000);
+    if (res.status !== 0) {
+      throw new StartupFailedError('Kafka', `storage format failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`, p.log);
+    }
+  }
+
+  const pid = spawnDetached({
+    command: java,
+    args: [
+      '-Xms256m',
+      `-Xmx${process.env.STS_KAFKA_HEAP ?? '1g'}`,
+      '-XX:+UseG1GC',
+      '-Djava.awt.headless=true',
+      `-Dlog4j.configuration=file:${p.log4j}`,
+      `-Dkafka.logs.dir=${p.root}`,
+      '-cp',
+      classpath,
+      'kafka.Kafka',
+      p.config,
+    ],
+    logFile: p.log,
+    pidFile: p.pid,
+  });
+  report(`kafka: started pid ${pid}, waiting for metadata…`);
+
+  const started = Date.now();
+  const ready = await waitFor(() => probeKafka(config.kafkaBrokers, 2000), {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 300,
+    abort: () => (livePid(p.pid) === undefined ? 'the broker process exited' : undefined),
+  });
+  if (!ready.value) {
+    await stopProcess(p.pid, 5000);
+    const why = ready.aborted ?? `no metadata response within ${READY_TIMEOUT_MS / 1000}s`;
+    throw new StartupFailedError('Kafka', `${why}; last log lines: ${tail(path.join(p.root, 'server.log'), 3) || tail(p.log, 3)}`, path.join(p.root, 'server.log'));
+  }
+  report(`kafka: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  return kafkaStatus(config);
+}
+
+export async function kafkaDown(config: StsConfig): Promise<boolean> {
+  return stopProcess(stackPaths(config.dataDir).kafka.pid, 60_000);
+}
+
+export async function kafkaStatus(config: StsConfig): Promise<ComponentStatus> {
+  const p = stackPaths(config.dataDir).kafka;
+  const pid = livePid(p.pid);
+  const base = { name: 'kafka', address: config.kafkaBrokers.join(','), managed: pid !== undefined, pid };
+  try {
+    const probe = await probeKafka(config.kafkaBrokers, 3000);
+    return { ...base, state: 'up', version: localKafkaVersion(p.libs), latencyMs: round(probe.latencyMs), detail: `${probe.brokers} broker(s)` };
+  } catch (err) {
+    return { ...base, state: 'down', detail: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function writeConfig(config: StsConfig, host: string, port: number) {
+  const p = stackPaths(config.dataDir).kafka;
+  fs.mkdirSync(path.dirname(p.config), { recursive: true });
+  fs.mkdirSync(p.data, { recursive: true });
+  const props = [
+    '# Written by `sts up` on every start; edit infra/kafka-broker.ts instead.',
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${CONTROLLER_PORT}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${CONTROLLER_PORT}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${p.data}`,
+    // Topics come from topologies/ only; a typo in a topic name must fail, not create a topic.
+    'auto.create.topics.enable=false',
+    'num.partitions=12',
+    'offsets.topic.replication.factor=1',
+    'offsets.topic.num.partitions=12',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'transaction.state.log.num.partitions=12',
+    // A single-node dev broker: no reason to delay the first rebalance.
+    'group.initial.rebalance.delay.ms=0',
+    'log.retention.hours=168',
+    '',
+  ].join('\n');
+  fs.writeFileSync(p.config, props);
+  fs.writeFileSync(
+    p.log4j,
+    [
+      'log4j.rootLogger=INFO, file',
+      'log4j.appender.file=org.apache.log4j.RollingFileAppender',
+      `log4j.appender.file.File=${path.join(p.root, 'server.log')}`,
+      'log4j.appender.file.MaxFileSize=20MB',
+      'log4j.appender.file.MaxBackupIndex=3',
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      'log4j.logger.kafka.request.logger=WARN',
+      'log4j.logger.state.change.logger=WARN',
+      '',
+    ].join('\n'),
+  );
+}
+
+function localKafkaVersion(libs: string): string | undefined {
+  try {
+    const jar = fs.readdirSync(libs).find((f) => /^kafka_2\.13-[\d.]+\.jar$/.test(f));
+    return jar?.replace(/^kafka_2\.13-/, '').replace(/\.jar$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A KRaft cluster id: a random UUID as 22 characters of unpadded base64url. */
+function base64UrlUuid(): string {
+  return crypto.randomBytes(16).toString('base64url');
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -1,0 +1,39 @@
+import path from 'node:path';
+
+/** Where each component of the local stack keeps its files, all under STS_DATA_DIR. */
+export function stackPaths(dataDir: string) {
+  const kafka = path.join(dataDir, 'kafka');
+  const registry = path.join(dataDir, 'registry');
+  const mysql = path.join(dataDir, 'mysql');
+  const redis = path.join(dataDir, 'redis');
+  return {
+    kafka: {
+      root: kafka,
+      libs: path.join(kafka, 'libs'),
+      config: path.join(kafka, 'config', 'server.properties'),
+      log4j: path.join(kafka, 'config', 'log4j.properties'),
+      data: path.join(kafka, 'data'),
+      log: path.join(kafka, 'kafka.out'),
+      pid: path.join(kafka, 'kafka.pid'),
+    },
+    registry: {
+      root: registry,
+      dist: path.join(registry, 'dist'),
+      app: path.join(registry, 'app'),
+      log: path.join(registry, 'registry.out'),
+      pid: path.join(registry, 'registry.pid'),
+    },
+    mysql: {
+      root: mysql,
+      data: path.join(mysql, 'data'),
+      socket: path.join(mysql, 'mysqld.sock'),
+      log: path.join(mysql, 'mysqld.err'),
+      pid: path.join(mysql, 'mysqld.pid'),
+    },
+    redis: {
+      root: redis,
+      log: path.join(redis, 'redis.log'),
+      pid: path.join(redis, 'redis.pid'),
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { Command } from 'commander';
+import { registerStackCommands } from './commands/stack';
+import { reportError } from './output';
+
+/** `sts`: the operator's command line. Every command takes --json for machine-readable output. */
+const program = new Command();
+program.name('sts').description('Settlement pipeline on Kafka: operate the stack, processors, uploads and payouts.').showHelpAfterError();
+
+registerStackCommands(program);
+
+program.parseAsync(process.argv).then(
+  () => {
+    // Kafka and MySQL clients can keep sockets half-open for a while; the CLI is done, so exit.
+    setImmediate(() => process.exit(process.exitCode ?? 0));
+  },
+  (err: unknown) => {
+    const code = reportError(err, process.argv.includes('--json'));
+    process.exit(code);
+  },
+);

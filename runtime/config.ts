@@ -1,0 +1,107 @@
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors';
+
+/**
+ * Every environment variable the system reads, with its default. The defaults are the embedded
+ * local stack that `npx sts up` starts; point a variable elsewhere to use an external service.
+ */
+export const CONFIG_DEFAULTS = {
+  /** Comma-separated bootstrap brokers. */
+  STS_KAFKA_BROKERS: '127.0.0.1:9092',
+  /** Confluent-compatible API of the registry (Apicurio's ccompat v7 endpoint). */
+  STS_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7',
+  /** MariaDB/MySQL connection URL; the path names the database. */
+  STS_MYSQL_URL: 'mysql://root@127.0.0.1:3306/sts',
+  /** Redis URL. Redis only ever holds derived state (see DESIGN.md, guarantees). */
+  STS_REDIS_URL: 'redis://127.0.0.1:6379',
+  /** Base URL of the payment gateway (the simulator by default). */
+  STS_GATEWAY_URL: 'http://127.0.0.1:7071',
+  /** Ops API tokens: `token:role[:name]`, comma-separated; role is viewer, operator or admin. */
+  STS_OPS_TOKENS: '',
+  /** Port of the ops API and dashboard. */
+  STS_OPS_PORT: '7070',
+  /** Where the stack keeps jars, broker data, logs, pid files and payout files. */
+  STS_DATA_DIR: '.sts',
+  /** pino log level. */
+  STS_LOG_LEVEL: 'info',
+} as const;
+
+/** The repository root; relative paths in the config resolve against it. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+const hostPort = /^[^\s:,]+:\d{1,5}$/;
+
+const schema = z.object({
+  STS_KAFKA_BROKERS: z
+    .string()
+    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .refine((bs) => bs.length > 0 && bs.every((b) => hostPort.test(b)), {
+      message: 'STS_KAFKA_BROKERS must be host:port[,host:port...], for example 127.0.0.1:9092',
+    }),
+  STS_SCHEMA_REGISTRY_URL: z.string().url('STS_SCHEMA_REGISTRY_URL must be an http(s) URL'),
+  STS_MYSQL_URL: z
+    .string()
+    .url()
+    .refine((u) => /^mysql:\/\//.test(u) && new URL(u).pathname.length > 1, {
+      message: 'STS_MYSQL_URL must look like mysql://user[:password]@host:port/database',
+    }),
+  STS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'STS_REDIS_URL must start with redis://'),
+  STS_GATEWAY_URL: z.string().url('STS_GATEWAY_URL must be an http(s) URL'),
+  STS_OPS_TOKENS: z.string(),
+  STS_OPS_PORT: z.coerce.number().int().min(1).max(65535),
+  STS_DATA_DIR: z.string().min(1),
+  STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+});
+
+export interface StsConfig {
+  kafkaBrokers: string[];
+  schemaRegistryUrl: string;
+  mysqlUrl: string;
+  redisUrl: string;
+  gatewayUrl: string;
+  opsTokens: string;
+  opsPort: number;
+  /** Absolute path. */
+  dataDir: string;
+  logLevel: string;
+}
+
+/** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
+  const merged: Record<string, string> = { ...CONFIG_DEFAULTS };
+  for (const key of Object.keys(CONFIG_DEFAULTS)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const field = String(first?.path[0] ?? 'environment');
+    throw new ConfigError(`${field}: ${first?.message ?? 'invalid'}`, `set ${field} correctly or unset it to use the local stack`);
+  }
+  const c = parsed.data;
+  return {
+    kafkaBrokers: c.STS_KAFKA_BROKERS,
+    schemaRegistryUrl: c.STS_SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
+    mysqlUrl: c.STS_MYSQL_URL,
+    redisUrl: c.STS_REDIS_URL,
+    gatewayUrl: c.STS_GATEWAY_URL.replace(/\/+$/, ''),
+    opsTokens: c.STS_OPS_TOKENS,
+    opsPort: c.STS_OPS_PORT,
+    // Relative to the project root, not the caller's cwd, so every command finds the same stack.
+    dataDir: path.resolve(PROJECT_ROOT, c.STS_DATA_DIR),
+    logLevel: c.STS_LOG_LEVEL,
+  };
+}
+
+/** The same MySQL URL pointed at another database (test workers each get their own). */
+export function withDatabase(mysqlUrl: string, database: string): string {
+  const u = new URL(mysqlUrl);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export function databaseName(mysqlUrl: string): string {
+  return decodeURIComponent(new URL(mysqlUrl).pathname.slice(1));
+}

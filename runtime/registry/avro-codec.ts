@@ -1,0 +1,68 @@
+import type avro from 'avsc';
+import { DecodeError, StsError, type ErrorContext } from '../errors';
+import { parseAvro } from './avro-types';
+import type { RegistryClient } from './registry-client';
+
+/**
+ * Confluent wire format: magic byte 0, the schema id as a 4-byte big-endian integer, then the Avro
+ * binary body. Decoding uses the WRITER's schema (by id) resolved to the reader's, so a consumer
+ * built on v1 reads v2 events that added optional fields.
+ *
+ * Failure codes: STS_DECODE_FAILED (bad magic, truncated, unknown schema id, invalid body).
+ */
+export class AvroCodec {
+  private readonly typeById = new Map<number, Promise<avro.Type>>();
+  private readonly resolvers = new Map<string, avro.Resolver>();
+
+  constructor(private readonly registry: RegistryClient) {}
+
+  async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    const type = await this.typeFor(schemaId);
+    const errors: string[] = [];
+    if (!type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') })) {
+      throw new StsError('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${errors.join(', ')}`);
+    }
+    const body = type.toBuffer(value);
+    const header = Buffer.alloc(5);
+    header.writeUInt8(0, 0);
+    header.writeUInt32BE(schemaId, 1);
+    return Buffer.concat([header, body]);
+  }
+
+  /** Decodes with the writer's schema; when `reader` is given, resolves into the reader's shape. */
+  async decode<T = unknown>(buf: Buffer | null, context: ErrorContext = {}, reader?: avro.Type): Promise<{ schemaId: number; value: T }> {
+    if (!buf || buf.length < 5) throw new DecodeError('message is shorter than the 5-byte header', context);
+    if (buf.readUInt8(0) !== 0) throw new DecodeError(`unknown magic byte ${buf.readUInt8(0)}`, context);
+    const schemaId = buf.readUInt32BE(1);
+    let writer: avro.Type;
+    try {
+      writer = await this.typeFor(schemaId);
+    } catch (err) {
+      if (err instanceof StsError && err.retriable) throw err;
+      throw new DecodeError(`schema id ${schemaId} cannot be resolved`, { ...context, schemaId }, err);
+    }
+    try {
+      const body = buf.subarray(5);
+      if (!reader) return { schemaId, value: writer.fromBuffer(body) as T };
+      const key = `${schemaId}:${reader.name ?? ''}:${reader.fingerprint().toString('hex')}`;
+      let resolver = this.resolvers.get(key);
+      if (!resolver) {
+        resolver = reader.createResolver(writer);
+        this.resolvers.set(key, resolver);
+      }
+      return { schemaId, value: reader.fromBuffer(body, resolver) as T };
+    } catch (err) {
+      throw new DecodeError(`Avro body does not match schema ${schemaId}: ${(err as Error).message}`, { ...context, schemaId }, err);
+    }
+  }
+
+  typeFor(schemaId: number): Promise<avro.Type> {
+    let t = this.typeById.get(schemaId);
+    if (!t) {
+      t = this.registry.rawSchema(schemaId).then((raw) => parseAvro(raw));
+      this.typeById.set(schemaId, t);
+      t.catch(() => this.typeById.delete(schemaId));
+    }
+    return t;
+  }
+}
