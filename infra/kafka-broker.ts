@@ -91,8 +91,11 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
   });
   if (!ready.value) {
     await stopProcess(p.pid, 5000);
+    // A JVM that exits early (bad flag, port race) says why on stdout; a broker that runs but
+    // never answers says why in server.log.
+    const log = ready.aborted ? p.log : path.join(p.root, 'server.log');
     const why = ready.aborted ?? `no metadata response within ${READY_TIMEOUT_MS / 1000}s`;
-    throw new StartupFailedError('Kafka', `${why}; last log lines: ${tail(path.join(p.root, 'server.log'), 3) || tail(p.log, 3)}`, path.join(p.root, 'server.log'));
+    throw new StartupFailedError('Kafka', `${why}: ${oneLine(tail(log, 2))}`, log);
   }
   report(`kafka: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   return kafkaStatus(config);
@@ -174,4 +177,5 @@ function base64UrlUuid(): string {
   return crypto.randomBytes(16).toString('base64url');
 }
 
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -61,6 +61,8 @@ function requestFingerprint(req: MavenFetch): string {
 export function firstMavenError(output: string): string {
   const line = output
     .split('\n')
+    // mvn colours its output even with -B on some terminals; strip ANSI escapes before matching.
+    // eslint-disable-next-line no-control-regex
     .map((l) => l.replace(/\x1b\[[0-9;]*m/g, '').trim())
     .find((l) => l.startsWith('[ERROR]') && l.length > 10);
   const text = (line ?? output.trim().split('\n').pop() ?? 'mvn failed').replace(/^\[ERROR\]\s*/, '');

@@ -78,7 +78,7 @@ export async function registryUp(config: StsConfig, report: Reporter): Promise<C
   });
   if (!ready.value) {
     await stopProcess(p.pid, 5000);
-    throw new StartupFailedError('schema registry', `${ready.aborted ?? 'not ready in time'}; last log lines: ${tail(p.log, 3)}`, p.log);
+    throw new StartupFailedError('schema registry', `${ready.aborted ?? 'not ready in time'}: ${tail(p.log, 2).replace(/\s+/g, ' ').slice(0, 300)}`, p.log);
   }
   await setGlobalCompatibility(config.schemaRegistryUrl, 'BACKWARD');
   report(`registry: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);

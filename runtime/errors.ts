@@ -135,3 +135,15 @@ export function asStsError(err: unknown, context: ErrorContext = {}): StsError {
   const message = err instanceof Error ? err.message : String(err);
   return new StsError('STS_UNEXPECTED', message, { context, cause: err });
 }
+
+/** A singleton role's MySQL named lock (the outbox relay's, say) is held or was lost. Retriable. */
+export class LockUnavailableError extends StsError {
+  constructor(lockName: string, detail: string, cause?: unknown) {
+    super('STS_LOCK_UNAVAILABLE', `lock ${lockName}: ${detail}`, {
+      retriable: true,
+      context: { lockName },
+      fix: 'another instance holds the role; this one waits as standby and takes over if it stops',
+      cause,
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import type { IHeaders, Kafka } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { StsConfig } from '../config';
+import type { Knex } from '../db/knex';
+import type { Logger } from '../logger';
+import type { OutboxMessage, OutboxWriter } from '../outbox/outbox-writer';
+import type { AvroCodec } from '../registry/avro-codec';
+import type { ProcessorOptions } from './processor-options';
+
+/** One decoded input record with its Kafka coordinates. Offsets and timestamps stay strings. */
+export interface InputRecord<T> {
+  value: T;
+  key: string | null;
+  topic: string;
+  partition: number;
+  offset: string;
+  timestamp: string;
+  headers: IHeaders;
+}
+
+/** What a handler gets for one transaction's worth of records. */
+export interface BatchContext {
+  /** The batch's transaction: every effect goes through it, and it commits before the offsets. */
+  trx: Knex.Transaction;
+  /** Events to publish, written to the outbox inside `trx` (so they exist iff the effect does). */
+  outbox: { add(messages: OutboxMessage[]): Promise<void> };
+  /** Carries processor, topic, partition and the sub-batch's offset range. */
+  logger: Logger;
+}
+
+/**
+ * A processor: one consumer group over its own input topic (DESIGN.md section 3).
+ *
+ * `handleBatch` MUST be idempotent per record through the database's unique keys: a batch cut
+ * off by a crash or a rebalance after its transaction committed but before its offsets did is
+ * delivered again, and must then change nothing.
+ */
+export interface ProcessorDefinition<T> {
+  name: string;
+  group: string;
+  topic: string;
+  /** Avro reader schema; writer schemas (by id) resolve into it, so v2 events read as v1. */
+  readerSchema?: object;
+  /** Throw ValidationError for a record that breaks the contract; it goes to the DLQ. */
+  validate?(value: T, record: InputRecord<T>): void;
+  handleBatch(ctx: BatchContext, records: Array<InputRecord<T>>): Promise<void>;
+}
+
+export interface ProcessorDeps {
+  config: Pick<StsConfig, 'kafkaBrokers'>;
+  db: Knex;
+  kafka: Kafka;
+  codec: AvroCodec;
+  outbox: OutboxWriter;
+  logger: Logger;
+  /** prom-client registry for the processor metrics; the global one by default. */
+  metricsRegistry?: Registry;
+}
+
+export type ProcessorOverrides = Partial<ProcessorOptions>;
