@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerStackCommands } from './commands/stack';
+import { registerTopologyCommand } from './commands/topology';
 import { reportError } from './output';
 
 /** `sts`: the operator's command line. Every command takes --json for machine-readable output. */
@@ -7,6 +8,7 @@ const program = new Command();
 program.name('sts').description('Settlement pipeline on Kafka: operate the stack, processors, uploads and payouts.').showHelpAfterError();
 
 registerStackCommands(program);
+registerTopologyCommand(program);
 
 program.parseAsync(process.argv).then(
   () => {

@@ -105,8 +105,10 @@ export class IdempotencyStore {
     this.prefix = opts.prefix ?? 'sts:idem:';
     // defineCommand caches the script by SHA and falls back to EVAL after a SCRIPT FLUSH.
     const r = redis as Redis & Partial<IdempotencyCommands>;
-    if (!r.stsIdemComplete) redis.defineCommand('stsIdemComplete', { numberOfKeys: 1, lua: COMPLETE_LUA });
-    if (!r.stsIdemRelease) redis.defineCommand('stsIdemRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
+    if (!r.stsIdemComplete)
+      redis.defineCommand('stsIdemComplete', { numberOfKeys: 1, lua: COMPLETE_LUA });
+    if (!r.stsIdemRelease)
+      redis.defineCommand('stsIdemRelease', { numberOfKeys: 1, lua: RELEASE_LUA });
     this.redis = redis as Redis & IdempotencyCommands;
   }
 
@@ -120,9 +122,18 @@ export class IdempotencyStore {
     const full = this.prefix + key;
     // SET ... NX GET (Redis 7): sets only when absent and returns the previous value in one step,
     // so no expiry can slip in between "it exists" and "what is it".
-    const previous = (await this.redis.call('SET', full, PENDING + token, 'PX', String(ttlMs), 'NX', 'GET')) as string | null;
+    const previous = (await this.redis.call(
+      'SET',
+      full,
+      PENDING + token,
+      'PX',
+      String(ttlMs),
+      'NX',
+      'GET',
+    )) as string | null;
     if (previous !== null) {
-      if (previous.startsWith(DONE)) return { status: 'completed', source: 'redis', result: previous.slice(DONE.length) };
+      if (previous.startsWith(DONE))
+        return { status: 'completed', source: 'redis', result: previous.slice(DONE.length) };
       return { status: 'in-progress' };
     }
     if (!fallback) return { status: 'claimed', token };
@@ -142,10 +153,19 @@ export class IdempotencyStore {
   }
 
   /** Records the effect's result under `key`, if `token` still owns the claim (see COMPLETE_LUA). */
-  async complete(key: string, token: string, result: string, ttlMs: number): Promise<CompleteOutcome> {
+  async complete(
+    key: string,
+    token: string,
+    result: string,
+    ttlMs: number,
+  ): Promise<CompleteOutcome> {
     const code = await this.redis.stsIdemComplete(this.prefix + key, token, result, ttlMs);
     const outcome = COMPLETE_CODES[code];
-    if (!outcome) throw new StsError('STS_UNEXPECTED', `idempotency complete script returned unknown code ${code}`);
+    if (!outcome)
+      throw new StsError(
+        'STS_UNEXPECTED',
+        `idempotency complete script returned unknown code ${code}`,
+      );
     return outcome;
   }
 

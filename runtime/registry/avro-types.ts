@@ -24,12 +24,14 @@ const BigIntLong = avro.types.LongType.__with({
 });
 
 class TimestampMillis extends avro.types.LogicalType {
-  override _fromValue(v: bigint): Date {
-    return new Date(Number(v));
+  // The underlying type is avsc's own number-based LongType: the bigint registry entry replaces
+  // the name "long", not the object form `{ "type": "long", "logicalType": ... }`. Millisecond
+  // timestamps stay far below 2^53, so a number is exact here.
+  override _fromValue(v: number): Date {
+    return new Date(v);
   }
-  override _toValue(v: unknown): bigint | undefined {
-    if (v instanceof Date) return BigInt(v.getTime());
-    if (typeof v === 'bigint') return v;
+  override _toValue(v: unknown): number | undefined {
+    if (v instanceof Date) return v.getTime();
     return undefined;
   }
   override _resolve(type: avro.Type) {
@@ -38,8 +40,23 @@ class TimestampMillis extends avro.types.LogicalType {
   }
 }
 
+/**
+ * `{"type": "long"}` (no logical type) means the same as `"long"`, but avsc only looks the bare
+ * name up in the registry, so the object form would decode as a lossy JS number. Rewrite it.
+ */
+function normaliseLongs(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(normaliseLongs);
+  if (node && typeof node === 'object') {
+    const obj = node as Record<string, unknown>;
+    // A field object also has `type`, but always a `name`; a primitive type object never does.
+    if (obj.type === 'long' && obj.logicalType === undefined && obj.name === undefined) return 'long';
+    return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, k === 'default' ? v : normaliseLongs(v)]));
+  }
+  return node;
+}
+
 export function parseAvro(schema: string | object): avro.Type {
-  const parsed = typeof schema === 'string' ? (JSON.parse(schema) as object) : schema;
+  const parsed = normaliseLongs(typeof schema === 'string' ? JSON.parse(schema) : schema);
   return avro.Type.forSchema(parsed as avro.Schema, {
     registry: { long: BigIntLong },
     logicalTypes: { 'timestamp-millis': TimestampMillis },

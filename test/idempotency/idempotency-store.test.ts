@@ -72,7 +72,9 @@ describe('IdempotencyStore', () => {
 
   it('releases the claim when the fallback throws, so nobody waits for the TTL', async () => {
     const k = key('boom');
-    await expect(store.claim(k, TTL, () => Promise.reject(new Error('db down')))).rejects.toThrow('db down');
+    await expect(store.claim(k, TTL, () => Promise.reject(new Error('db down')))).rejects.toThrow(
+      'db down',
+    );
     expect((await store.claim(k, TTL)).status).toBe('claimed');
   });
 });
@@ -96,7 +98,10 @@ describe('IdempotencyStore after Redis loses everything', () => {
     const neverAsked = async (): Promise<'unknown'> => {
       throw new Error('the fallback must not run while Redis still has the key');
     };
-    expect(await store.claim(paid, TTL, neverAsked)).toMatchObject({ source: 'redis', result: 'gw-1' });
+    expect(await store.claim(paid, TTL, neverAsked)).toMatchObject({
+      source: 'redis',
+      result: 'gw-1',
+    });
     await redis.flushdb();
 
     // The system of record: the paid payout is final in the database, the other never went out.
@@ -105,7 +110,11 @@ describe('IdempotencyStore after Redis loses everything', () => {
       asked.push(k);
       return k === paid ? ('completed' as const) : ('unknown' as const);
     };
-    expect(await store.claim(paid, TTL, database(paid))).toEqual({ status: 'completed', source: 'database', result: null });
+    expect(await store.claim(paid, TTL, database(paid))).toEqual({
+      status: 'completed',
+      source: 'database',
+      result: null,
+    });
     expect((await store.claim(pending, TTL, database(pending))).status).toBe('claimed');
     expect(asked).toEqual([paid, pending]);
   });

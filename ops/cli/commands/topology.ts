@@ -1,0 +1,43 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { PROJECT_ROOT } from '../../../runtime/config';
+import { TopologyError } from '../../../runtime/errors';
+import { renderTopologyMermaid, renderTopologyText } from '../../../runtime/topology/render';
+import { topologyProblems } from '../../../runtime/topology/validate';
+import { settlementTopology } from '../../../topologies/settlement';
+import { toJson } from '../output';
+
+interface TopologyOptions {
+  json?: boolean;
+  mermaid?: boolean;
+  check?: boolean;
+}
+
+export function registerTopologyCommand(program: Command): void {
+  program
+    .command('topology')
+    .description(
+      'print the declared graph: topics, partitions, DLQs, subjects, processors and groups',
+    )
+    .option('--json', 'print the declaration as JSON')
+    .option('--mermaid', 'print a Mermaid flowchart')
+    .option('--check', 'validate the declaration; exit non-zero listing every problem')
+    .action((opts: TopologyOptions) => {
+      const topology = settlementTopology;
+      if (opts.check) {
+        const problems = topologyProblems(topology, path.join(PROJECT_ROOT, 'schemas'));
+        // Thrown, not printed: reportError gives it the same cause/fix lines and exit code as
+        // every other failure, in text or --json.
+        if (problems.length > 0) throw new TopologyError(problems);
+        if (opts.json) process.stdout.write(`${toJson({ ok: true, problems })}\n`);
+        else
+          process.stdout.write(
+            `topology ${topology.name}: ok (${topology.topics.length} topics, ${topology.processors.length} processors)\n`,
+          );
+        return;
+      }
+      if (opts.json) process.stdout.write(`${toJson(topology)}\n`);
+      else if (opts.mermaid) process.stdout.write(`${renderTopologyMermaid(topology)}\n`);
+      else process.stdout.write(`${renderTopologyText(topology)}\n`);
+    });
+}
