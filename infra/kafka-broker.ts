@@ -111,7 +111,8 @@ export async function kafkaStatus(config: StsConfig): Promise<ComponentStatus> {
   const base = { name: 'kafka', address: config.kafkaBrokers.join(','), managed: pid !== undefined, pid };
   try {
     const probe = await probeKafka(config.kafkaBrokers, 3000);
-    return { ...base, state: 'up', version: localKafkaVersion(p.libs), latencyMs: round(probe.latencyMs), detail: `${probe.brokers} broker(s)` };
+    const version = localKafkaVersion(p.libs) ?? adoptedKafkaVersion(config);
+    return { ...base, state: 'up', version, latencyMs: round(probe.latencyMs), detail: `${probe.brokers} broker(s)` };
   } catch (err) {
     return { ...base, state: 'down', detail: err instanceof Error ? err.message : String(err) };
   }
@@ -170,6 +171,30 @@ function localKafkaVersion(libs: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Version of a local broker this stack adopted rather than started (another checkout's, say):
+ * the jar on the classpath of the process listening on the port. Kafka's protocol does not
+ * report its release, so this is the honest source when the process is on this machine.
+ */
+function adoptedKafkaVersion(config: StsConfig): string | undefined {
+  if (!isLocalKafka(config)) return undefined;
+  const { port } = parseHostPort(config.kafkaBrokers[0]!);
+  const ss = runSync('ss', ['-Hltnp', `sport = :${port}`], 3000);
+  const pid = /pid=(\d+)/.exec(ss.stdout ?? '')?.[1];
+  if (!pid) return undefined;
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const cp = args[args.indexOf('-cp') + 1] ?? '';
+    for (const entry of cp.split(':')) {
+      const version = localKafkaVersion(entry.replace(/\/\*$/, ''));
+      if (version) return version;
+    }
+  } catch {
+    /* not ours to read */
+  }
+  return undefined;
 }
 
 /** A KRaft cluster id: a random UUID as 22 characters of unpadded base64url. */

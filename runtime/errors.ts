@@ -147,3 +147,48 @@ export class LockUnavailableError extends StsError {
     });
   }
 }
+
+/** The id generator's worker lease expired, was taken over, or was released. Never retriable:
+ * the generator must stop for good and a new lease be acquired (DESIGN lesson 1). */
+export class IdLeaseLostError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}) {
+    super('STS_ID_LEASE_LOST', `id worker lease lost: ${detail}`, {
+      context,
+      fix: 'acquire a new worker lease; check database reachability and event-loop stalls',
+    });
+  }
+}
+
+/** Every worker id of a datacenter is leased. Retriable: a lease may expire or be released. */
+export class IdLeasesExhaustedError extends StsError {
+  constructor(datacenterId: number, slots: number) {
+    const message = `all ${slots} worker ids of datacenter ${datacenterId} are leased`;
+    super('STS_ID_LEASES_EXHAUSTED', message, {
+      retriable: true,
+      context: { datacenterId, slots },
+      fix: 'run fewer id generators in this datacenter, or wait for stale leases to expire',
+    });
+  }
+}
+
+/** The wall clock moved back further than the generator may wait out, or left the id range. */
+export class ClockBackwardsError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}) {
+    super('STS_CLOCK_BACKWARDS', `clock moved backwards: ${detail}`, {
+      context,
+      fix: 'check NTP on this host (chronyc tracking); ids resume once the clock passes the last one',
+    });
+  }
+}
+
+/** A dead letter could not be written. Retriable: the offset must not pass an unpublished record. */
+export class DlqPublishError extends StsError {
+  constructor(topic: string, cause: unknown) {
+    super('STS_DLQ_PUBLISH_FAILED', `cannot publish to ${topic}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      retriable: true,
+      context: { topic },
+      fix: `check that ${topic} exists (npx sts up creates every DLQ) and the broker is reachable`,
+      cause,
+    });
+  }
+}
