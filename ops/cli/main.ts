@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerDemoCommand } from './commands/demo';
 import { registerStackCommands } from './commands/stack';
 import { registerTopologyCommand } from './commands/topology';
 import { reportError } from './output';
@@ -8,6 +9,7 @@ const program = new Command();
 program.name('sts').description('Settlement pipeline on Kafka: operate the stack, processors, uploads and payouts.').showHelpAfterError();
 
 registerStackCommands(program);
+registerDemoCommand(program);
 registerTopologyCommand(program);
 
 program.parseAsync(process.argv).then(
