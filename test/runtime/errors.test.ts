@@ -1,0 +1,52 @@
+import * as errors from '../../runtime/errors';
+
+/**
+ * Every error class carries its own stable code, and only classified errors are retriable:
+ * an unknown error retried forever is how a consumer loops on a poison message.
+ */
+const samples: Array<[string, errors.StsError]> = [
+  ['ConfigError', new errors.ConfigError('bad')],
+  ['PortInUseError', new errors.PortInUseError('kafka', 9092, 'free it')],
+  ['ArtifactUnavailableError', new errors.ArtifactUnavailableError('kafka', 'offline')],
+  ['PrerequisiteMissingError', new errors.PrerequisiteMissingError('java', 'install it')],
+  ['ServiceUnavailableError', new errors.ServiceUnavailableError('mysql', 'h:1', 'refused', 'start it')],
+  ['StartupFailedError', new errors.StartupFailedError('kafka', 'exited', '/tmp/log')],
+  ['TopologyError', new errors.TopologyError(['x'])],
+  ['SchemaIncompatibleError', new errors.SchemaIncompatibleError('s-value', '409')],
+  ['DecodeError', new errors.DecodeError('bad magic', { topic: 't', partition: 1, offset: '5' })],
+  ['ValidationError', new errors.ValidationError('bad region')],
+  ['LockUnavailableError', new errors.LockUnavailableError('sts.outbox-relay', 'lost')],
+  ['IdLeaseLostError', new errors.IdLeaseLostError('expired')],
+  ['IdLeasesExhaustedError', new errors.IdLeasesExhaustedError(0, 128)],
+  ['ClockBackwardsError', new errors.ClockBackwardsError('10 ms')],
+  ['DlqPublishError', new errors.DlqPublishError('t.dlq', new Error('down'))],
+];
+
+describe('errors', () => {
+  it('covers every exported error class', () => {
+    const exported = Object.entries(errors)
+      .filter(([name, v]) => typeof v === 'function' && name !== 'StsError' && (v as { prototype?: unknown }).prototype instanceof errors.StsError)
+      .map(([name]) => name)
+      .sort();
+    expect(samples.map(([n]) => n).sort()).toEqual(exported);
+  });
+
+  it('gives each class its own STS_ code and its own name', () => {
+    const codes = samples.map(([, e]) => e.code);
+    for (const code of codes) expect(code).toMatch(/^STS_[A-Z_]+$/);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const [name, e] of samples) expect(e.name).toBe(name);
+  });
+
+  it('keeps context such as topic, partition and offset', () => {
+    const e = new errors.DecodeError('bad magic', { topic: 't', partition: 1, offset: '5' });
+    expect(e.context).toMatchObject({ topic: 't', partition: 1, offset: '5' });
+  });
+
+  it('treats an unclassified error as not retriable', () => {
+    const wrapped = errors.asStsError(new Error('who knows'));
+    expect(wrapped.code).toBe('STS_UNEXPECTED');
+    expect(wrapped.retriable).toBe(false);
+    expect(new errors.StsError('STS_X', 'x').retriable).toBe(false);
+  });
+});
