@@ -83,7 +83,8 @@ export class NamedLock {
    */
   async assertHeld(): Promise<void> {
     const conn = this.conn;
-    if (!conn || this.lost) throw new LockUnavailableError(this.resolvedName ?? this.baseName, 'not held');
+    if (!conn || this.lost)
+      throw new LockUnavailableError(this.resolvedName ?? this.baseName, 'not held');
     try {
       const [rows] = await conn.query<mysql.RowDataPacket[]>({
         sql: 'SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine',
@@ -93,7 +94,11 @@ export class NamedLock {
       if (Number(rows[0]?.mine) === 1) return;
     } catch (err) {
       this.lost = true;
-      throw new LockUnavailableError(this.resolvedName ?? this.baseName, 'lock session failed', err);
+      throw new LockUnavailableError(
+        this.resolvedName ?? this.baseName,
+        'lock session failed',
+        err,
+      );
     }
     this.lost = true;
     throw new LockUnavailableError(this.resolvedName ?? this.baseName, 'lock is no longer ours');
@@ -120,7 +125,10 @@ export class NamedLock {
     const raw = (this.db.client as { config: Knex.Config }).config.connection;
     const cfg = typeof raw === 'function' ? await raw() : raw;
     if (!cfg || typeof cfg === 'string') {
-      throw new LockUnavailableError(this.baseName, 'knex connection must be an object to open a lock session');
+      throw new LockUnavailableError(
+        this.baseName,
+        'knex connection must be an object to open a lock session',
+      );
     }
     return { ...(cfg as mysql.ConnectionOptions), enableKeepAlive: true };
   }

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+
+/** Relay options. Every default lives here, next to the schema that validates it. */
+export const OUTBOX_RELAY_DEFAULTS = {
+  /** Rows read, sent and marked per batch. Bigger batches raise throughput and request size. Default 500. */
+  batchSize: 500,
+  /** Wait between polls once the outbox is drained, in ms; the relay's added latency. Default 200. */
+  pollIntervalMs: 200,
+  /** How often a standby retries the relay lock, in ms; bounds the fail-over time. Default 1000. */
+  lockRetryMs: 1000,
+  /** First back-off after a failed batch, in ms; doubles on each further failure. Default 500. */
+  errorBackoffMs: 500,
+  /** Ceiling of that back-off, in ms. Default 10000. */
+  maxBackoffMs: 10_000,
+  /** Published rows older than this are deleted, in ms. Default 7 days. */
+  retentionMs: 7 * 24 * 3600 * 1000,
+  /** How often the active relay prunes, in ms. Default 60000. */
+  pruneIntervalMs: 60_000,
+  /** Rows deleted per statement, so pruning never holds locks on a big range. Default 1000. */
+  pruneBatchSize: 1000,
+  /** Base name of the MySQL named lock; the database name is appended. Default 'sts.outbox-relay'. */
+  lockName: 'sts.outbox-relay',
+};
+
+export type OutboxRelayOptions = typeof OUTBOX_RELAY_DEFAULTS;
+
+const optionsSchema = z
+  .object({
+    batchSize: z.number().int().min(1).max(10_000),
+    pollIntervalMs: z.number().int().min(1),
+    lockRetryMs: z.number().int().min(1),
+    errorBackoffMs: z.number().int().min(1),
+    maxBackoffMs: z.number().int().min(1),
+    retentionMs: z.number().int().min(0),
+    pruneIntervalMs: z.number().int().min(1),
+    pruneBatchSize: z.number().int().min(1).max(100_000),
+    lockName: z.string().min(1).max(48),
+  })
+  .refine((o) => o.errorBackoffMs <= o.maxBackoffMs, {
+    message:
+      'errorBackoffMs must not exceed maxBackoffMs; raise maxBackoffMs or lower errorBackoffMs',
+  });
+
+export function parseRelayOptions(opts: Partial<OutboxRelayOptions> = {}): OutboxRelayOptions {
+  const parsed = optionsSchema.safeParse({ ...OUTBOX_RELAY_DEFAULTS, ...opts });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.join('.') || 'options';
+    throw new ConfigError(
+      `outbox relay ${field}: ${issue?.message ?? 'invalid'}`,
+      `fix OutboxRelay option ${field}`,
+    );
+  }
+  return parsed.data;
+}
