@@ -8,7 +8,11 @@ import type { BatchContext } from './definition';
  * transaction of the effect that caused it (an event for an effect that rolled back would be a
  * lie downstream teams act on).
  */
-export function createBatchContext(trx: Knex.Transaction, outbox: OutboxWriter, logger: Logger): BatchContext {
+export function createBatchContext(
+  trx: Knex.Transaction,
+  outbox: OutboxWriter,
+  logger: Logger,
+): BatchContext {
   return {
     trx,
     logger,

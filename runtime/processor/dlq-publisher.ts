@@ -1,4 +1,5 @@
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { DlqPublishError } from '../errors';
 import { dlqTopic } from '../topology/types';
 import { errorCode } from './retry-policy';
 
@@ -35,14 +36,24 @@ export class DlqPublisher {
     kafka: Kafka,
     private readonly processor: string,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
   }
 
   async publish(letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
-    this.connected ??= this.producer.connect();
+    this.connected ??= this.producer.connect().catch((err) => {
+      this.connected = undefined;
+      throw new DlqPublishError(dlqTopic(letters[0]!.topic), err);
+    });
     await this.connected;
-    const byTopic = new Map<string, Array<{ key: Buffer | null; value: Buffer | null; headers: IHeaders }>>();
+    const byTopic = new Map<
+      string,
+      Array<{ key: Buffer | null; value: Buffer | null; headers: IHeaders }>
+    >();
     for (const l of letters) {
       const err = l.error as { message?: unknown } | null;
       const headers: IHeaders = {
@@ -61,7 +72,14 @@ export class DlqPublisher {
       list.push({ key: l.message.key, value: l.message.value, headers });
       byTopic.set(target, list);
     }
-    await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    } catch (err) {
+      throw new DlqPublishError([...byTopic.keys()].join(','), err);
+    }
   }
 
   async close(): Promise<void> {

@@ -21,7 +21,12 @@ export function processorMetrics(registry: Registry = defaultRegistry): Processo
   if (existing) return existing;
   const registers = [registry];
   const metrics: ProcessorMetrics = {
-    records: new Counter({ name: 'sts_processor_records_total', help: 'Input records finished, by outcome.', labelNames: ['processor', 'outcome'], registers }),
+    records: new Counter({
+      name: 'sts_processor_records_total',
+      help: 'Input records finished, by outcome.',
+      labelNames: ['processor', 'outcome'],
+      registers,
+    }),
     batchSeconds: new Histogram({
       name: 'sts_processor_batch_seconds',
       help: 'Wall time of one sub-batch: decode, transaction, offset commit.',
@@ -29,9 +34,24 @@ export function processorMetrics(registry: Registry = defaultRegistry): Processo
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    dlq: new Counter({ name: 'sts_processor_dlq_total', help: 'Records sent to the DLQ, by error code.', labelNames: ['processor', 'code'], registers }),
-    inFlight: new Gauge({ name: 'sts_processor_in_flight', help: 'Records fetched and not yet committed.', labelNames: ['processor'], registers }),
-    retries: new Counter({ name: 'sts_processor_retries_total', help: 'Retriable failures, by error code.', labelNames: ['processor', 'code'], registers }),
+    dlq: new Counter({
+      name: 'sts_processor_dlq_total',
+      help: 'Records sent to the DLQ, by error code.',
+      labelNames: ['processor', 'code'],
+      registers,
+    }),
+    inFlight: new Gauge({
+      name: 'sts_processor_in_flight',
+      help: 'Records fetched and not yet committed.',
+      labelNames: ['processor'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'sts_processor_retries_total',
+      help: 'Retriable failures, by error code.',
+      labelNames: ['processor', 'code'],
+      registers,
+    }),
   };
   byRegistry.set(registry, metrics);
   return metrics;

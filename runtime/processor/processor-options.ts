@@ -56,23 +56,30 @@ const schema = z
   .strict()
   // Related options checked together, with the fix in the message (kafkajs consumer/index.js).
   .refine((o) => o.heartbeatInterval * 3 <= o.sessionTimeout, {
-    message: 'heartbeatInterval must be at most a third of sessionTimeout; lower heartbeatInterval or raise sessionTimeout',
+    message:
+      'heartbeatInterval must be at most a third of sessionTimeout; lower heartbeatInterval or raise sessionTimeout',
   })
   .refine((o) => o.retryInitialDelayMs <= o.retryMaxDelayMs, {
-    message: 'retryInitialDelayMs must not exceed retryMaxDelayMs; lower the first or raise the second',
+    message:
+      'retryInitialDelayMs must not exceed retryMaxDelayMs; lower the first or raise the second',
   })
   .refine((o) => o.rebalanceTimeout >= o.sessionTimeout, {
     message: 'rebalanceTimeout must be at least sessionTimeout; raise rebalanceTimeout',
   });
 
 /** Merges `overrides` over the defaults and validates; throws ConfigError naming the bad option. */
-export function resolveProcessorOptions(overrides: Partial<ProcessorOptions> = {}): ProcessorOptions {
+export function resolveProcessorOptions(
+  overrides: Partial<ProcessorOptions> = {},
+): ProcessorOptions {
   const merged = { ...PROCESSOR_DEFAULTS, ...overrides };
   const parsed = schema.safeParse(merged);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.join('.') || 'options';
-    throw new ConfigError(`processor option ${field}: ${issue?.message ?? 'invalid'}`, 'see PROCESSOR_DEFAULTS in runtime/processor/processor-options.ts');
+    throw new ConfigError(
+      `processor option ${field}: ${issue?.message ?? 'invalid'}`,
+      'see PROCESSOR_DEFAULTS in runtime/processor/processor-options.ts',
+    );
   }
   return parsed.data;
 }

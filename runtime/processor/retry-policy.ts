@@ -15,7 +15,10 @@ import { StsError } from '../errors';
  */
 
 /** MySQL/MariaDB server errors that say "try again", by errno and by mysql2 code. */
-const RETRIABLE_SQL_ERRNOS = new Set([1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */, 1040 /* ER_CON_COUNT_ERROR */, 1053 /* ER_SERVER_SHUTDOWN */, 2006, 2013 /* server gone / lost */]);
+const RETRIABLE_SQL_ERRNOS = new Set([
+  1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */, 1040 /* ER_CON_COUNT_ERROR */,
+  1053 /* ER_SERVER_SHUTDOWN */, 2006, 2013 /* server gone / lost */,
+]);
 
 const RETRIABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
@@ -33,7 +36,11 @@ const RETRIABLE_CODES = new Set([
 ]);
 
 /** Messages without a code that mysql2/knex raise when a pooled connection died under them. */
-const RETRIABLE_MESSAGES = [/connection is in closed state/i, /Connection lost/i, /Timeout acquiring a connection/i];
+const RETRIABLE_MESSAGES = [
+  /connection is in closed state/i,
+  /Connection lost/i,
+  /Timeout acquiring a connection/i,
+];
 
 interface ErrorShape {
   name?: unknown;
@@ -55,7 +62,11 @@ export function isRetriable(err: unknown, depth = 0): boolean {
   if (typeof e.code === 'string' && RETRIABLE_CODES.has(e.code)) return true;
   if (typeof e.errno === 'number' && RETRIABLE_SQL_ERRNOS.has(e.errno)) return true;
   if (e.fatal === true) return true;
-  if (typeof e.message === 'string' && RETRIABLE_MESSAGES.some((re) => re.test(e.message as string))) return true;
+  if (
+    typeof e.message === 'string' &&
+    RETRIABLE_MESSAGES.some((re) => re.test(e.message as string))
+  )
+    return true;
   // net.connect to a host with several addresses reports an AggregateError of ECONNREFUSEDs.
   if (Array.isArray(e.errors) && e.errors.some((x) => isRetriable(x, depth + 1))) return true;
   return isRetriable(e.cause, depth + 1);
@@ -78,7 +89,11 @@ export interface BackoffOptions {
  * [delay/2, delay]. Jitter keeps every partition of every instance from hammering a recovering
  * database in lock-step; the cap keeps a long outage from pushing the next attempt out for hours.
  */
-export function backoffDelay(attempt: number, opts: BackoffOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  opts: BackoffOptions,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(opts.maxDelayMs, opts.initialDelayMs * 2 ** Math.min(attempt, 30));
   return Math.round(exp / 2 + (random() * exp) / 2);
 }

@@ -1,0 +1,264 @@
+import type avro from 'avsc';
+import type { KafkaMessage } from 'kafkajs';
+import type { Knex } from '../db/knex';
+import type { Logger } from '../logger';
+import type { OutboxWriter } from '../outbox/outbox-writer';
+import type { AvroCodec } from '../registry/avro-codec';
+import { parseAvro } from '../registry/avro-types';
+import { createBatchContext } from './batch-context';
+import type { InputRecord, ProcessorDefinition } from './definition';
+import type { DeadLetter, DlqPublisher } from './dlq-publisher';
+import type { ProcessorMetrics } from './processor-metrics';
+import type { ProcessorOptions } from './processor-options';
+import { backoffDelay, errorCode, isRetriable } from './retry-policy';
+
+/** What the runner needs from the consumer for the partition batch it is working on. */
+export interface PartitionControl {
+  /** Heartbeats the group (kafkajs throttles it); throws when a rebalance took the partition. */
+  heartbeat(): Promise<void>;
+  /** False once stop() was called: finish the current sub-batch, start no new one. */
+  isRunning(): boolean;
+  /** True when the partition was revoked or seeked: the rest of the batch is someone else's. */
+  isStale(): boolean;
+  /** Stops fetching this partition; returns the resume function. */
+  pause(): () => void;
+  /** Commits `nextOffset` (last processed offset + 1) for this partition. */
+  commit(nextOffset: string): Promise<void>;
+}
+
+/** Thrown to leave a batch without committing it (stopping, or the partition moved away). */
+export class BatchAborted extends Error {}
+
+/** A non-retriable failure of one attempt, wrapped so it is never confused with a Kafka error. */
+class AttemptFailed {
+  constructor(readonly error: unknown) {}
+}
+
+interface Decoded<T> {
+  record: InputRecord<T>;
+  message: KafkaMessage;
+}
+
+export interface BatchRunnerDeps {
+  db: Knex;
+  codec: AvroCodec;
+  outbox: OutboxWriter;
+  dlq: DlqPublisher;
+  metrics: ProcessorMetrics;
+  options: ProcessorOptions;
+  logger: Logger;
+}
+
+/**
+ * One avsc Type per distinct reader schema in the process. AvroCodec caches resolvers by schema
+ * id and reader fingerprint, and avsc refuses a resolver built for another Type instance
+ * ("invalid resolver"); a second processor (or a restart in the same process) parsing its own
+ * copy of the same schema would then dead-letter every record it reads.
+ */
+const readerTypes = new Map<string, avro.Type>();
+function readerType(schema: object): avro.Type {
+  const text = JSON.stringify(schema);
+  let type = readerTypes.get(text);
+  if (!type) {
+    type = parseAvro(schema);
+    readerTypes.set(text, type);
+  }
+  return type;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs one fetched partition batch: decode, validate, dead-letter the bad records, apply the good
+ * ones in one transaction per sub-batch, and only THEN commit the offsets. The order is the
+ * exactly-once argument (DESIGN.md section 4): a crash at any point either loses an uncommitted
+ * transaction (the records come back) or repeats a committed one (its unique keys make it a no-op).
+ */
+export class BatchRunner<T> {
+  private readonly reader?: avro.Type;
+
+  constructor(
+    private readonly def: ProcessorDefinition<T>,
+    private readonly deps: BatchRunnerDeps,
+  ) {
+    this.reader = def.readerSchema ? readerType(def.readerSchema) : undefined;
+  }
+
+  async run(
+    topic: string,
+    partition: number,
+    messages: KafkaMessage[],
+    control: PartitionControl,
+  ): Promise<void> {
+    const { options, metrics } = this.deps;
+    const labels = { processor: this.def.name };
+    for (let i = 0; i < messages.length; i += options.maxRecordsPerTransaction) {
+      // Stop between sub-batches: everything before is committed, everything after is redelivered.
+      if (!control.isRunning() || control.isStale()) return;
+      const chunk = messages.slice(i, i + options.maxRecordsPerTransaction);
+      const last = chunk[chunk.length - 1]!;
+      const logger = this.deps.logger.child({
+        topic,
+        partition,
+        firstOffset: chunk[0]!.offset,
+        lastOffset: last.offset,
+      });
+      const stopTimer = metrics.batchSeconds.startTimer(labels);
+      metrics.inFlight.inc(labels, chunk.length);
+      try {
+        const dead: DeadLetter[] = [];
+        const good: Array<Decoded<T>> = [];
+        for (const message of chunk) {
+          const outcome = await this.withRetry(logger, control, () =>
+            this.decode(topic, partition, message),
+          );
+          if (outcome instanceof AttemptFailed)
+            dead.push({ topic, partition, message, error: outcome.error });
+          else good.push(outcome);
+        }
+        dead.push(...(await this.apply(good, logger, control)));
+        if (dead.length > 0) {
+          // Dead letters are durable before the offsets move past them, or they would be lost.
+          await this.withRetry(logger, control, () => this.deps.dlq.publish(dead));
+          for (const d of dead) {
+            metrics.dlq.inc({ ...labels, code: errorCode(d.error) });
+            logger.warn(
+              { offset: d.message.offset, code: errorCode(d.error), err: d.error },
+              'record sent to the DLQ',
+            );
+          }
+        }
+        await control.commit((BigInt(last.offset) + 1n).toString());
+        await control.heartbeat();
+        metrics.records.inc({ ...labels, outcome: 'ok' }, chunk.length - dead.length);
+        if (dead.length > 0) metrics.records.inc({ ...labels, outcome: 'dlq' }, dead.length);
+        logger.debug({ records: chunk.length, dlq: dead.length }, 'sub-batch committed');
+      } finally {
+        metrics.inFlight.dec(labels, chunk.length);
+        stopTimer();
+      }
+    }
+  }
+
+  /** Decoded record, AttemptFailed for a poison message; throws only what is worth retrying. */
+  private async decode(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+  ): Promise<Decoded<T> | AttemptFailed> {
+    const context = { topic, partition, offset: message.offset };
+    try {
+      const { value } = await this.deps.codec.decode<T>(message.value, context, this.reader);
+      const record: InputRecord<T> = {
+        value,
+        key: message.key ? message.key.toString('utf8') : null,
+        topic,
+        partition,
+        offset: message.offset,
+        timestamp: message.timestamp,
+        headers: message.headers ?? {},
+      };
+      this.def.validate?.(value, record);
+      return { record, message };
+    } catch (err) {
+      // A registry outage is retriable (the codec says so); a bad payload never heals.
+      if (isRetriable(err)) throw err;
+      return new AttemptFailed(err);
+    }
+  }
+
+  /**
+   * Applies the good records in one transaction. If that fails for a reason retrying cannot fix,
+   * one record is poison: redo the records one transaction each, so the poison one alone goes to
+   * the DLQ and its neighbours still take effect.
+   */
+  private async apply(
+    good: Array<Decoded<T>>,
+    logger: Logger,
+    control: PartitionControl,
+  ): Promise<DeadLetter[]> {
+    if (good.length === 0) return [];
+    const whole = await this.withRetry(logger, control, () => this.transact(good, logger));
+    if (!(whole instanceof AttemptFailed)) return [];
+    if (good.length === 1) return [this.deadLetter(good[0]!, whole.error)];
+    logger.warn(
+      { code: errorCode(whole.error), err: whole.error, records: good.length },
+      'batch failed; isolating the poison record one by one',
+    );
+    const dead: DeadLetter[] = [];
+    for (const one of good) {
+      const outcome = await this.withRetry(logger, control, () => this.transact([one], logger));
+      if (outcome instanceof AttemptFailed) dead.push(this.deadLetter(one, outcome.error));
+    }
+    return dead;
+  }
+
+  private async transact(items: Array<Decoded<T>>, logger: Logger): Promise<void | AttemptFailed> {
+    try {
+      await this.deps.db.transaction(async (trx) => {
+        await this.def.handleBatch(
+          createBatchContext(trx, this.deps.outbox, logger),
+          items.map((d) => d.record),
+        );
+      });
+    } catch (err) {
+      if (isRetriable(err)) throw err;
+      return new AttemptFailed(err);
+    }
+  }
+
+  private deadLetter(d: Decoded<T>, error: unknown): DeadLetter {
+    return { topic: d.record.topic, partition: d.record.partition, message: d.message, error };
+  }
+
+  /**
+   * Retries `fn` while it throws retriable errors: unbounded in count (a database outage must
+   * not dead-letter good input), capped in delay, heartbeating while it waits so the group keeps
+   * the partition, and pausing the partition's fetches once the trouble lasts.
+   */
+  private async withRetry<R>(
+    logger: Logger,
+    control: PartitionControl,
+    fn: () => Promise<R>,
+  ): Promise<R> {
+    const { options, metrics } = this.deps;
+    const started = Date.now();
+    let resume: (() => void) | undefined;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await fn();
+        } catch (err) {
+          if (!isRetriable(err)) throw err;
+          // On shutdown, give the batch back uncommitted rather than block stop() on an outage.
+          if (!control.isRunning() || control.isStale())
+            throw new BatchAborted('stopping during retries');
+          const delay = backoffDelay(attempt, {
+            initialDelayMs: options.retryInitialDelayMs,
+            maxDelayMs: options.retryMaxDelayMs,
+          });
+          metrics.retries.inc({ processor: this.def.name, code: errorCode(err) });
+          logger.warn(
+            { attempt: attempt + 1, delayMs: delay, code: errorCode(err), err },
+            'retriable failure; retrying',
+          );
+          if (!resume && Date.now() - started >= options.pauseAfterRetryMs)
+            resume = control.pause();
+          await this.sleepHeartbeating(delay, control);
+        }
+      }
+    } finally {
+      resume?.();
+    }
+  }
+
+  private async sleepHeartbeating(ms: number, control: PartitionControl): Promise<void> {
+    const until = Date.now() + ms;
+    for (let left = ms; left > 0; left = until - Date.now()) {
+      await sleep(Math.min(left, this.deps.options.heartbeatInterval));
+      await control.heartbeat();
+      if (!control.isRunning() || control.isStale())
+        throw new BatchAborted('stopping during retries');
+    }
+  }
+}
