@@ -184,7 +184,8 @@ export class ClockBackwardsError extends StsError {
 /** A dead letter could not be written. Retriable: the offset must not pass an unpublished record. */
 export class DlqPublishError extends StsError {
   constructor(topic: string, cause: unknown) {
-    super('STS_DLQ_PUBLISH_FAILED', `cannot publish to ${topic}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    super('STS_DLQ_PUBLISH_FAILED', `cannot publish to ${topic}: ${detail}`, {
       retriable: true,
       context: { topic },
       fix: `check that ${topic} exists (npx sts up creates every DLQ) and the broker is reachable`,

@@ -178,7 +178,7 @@ export class BatchRunner<T> {
     control: PartitionControl,
   ): Promise<DeadLetter[]> {
     if (good.length === 0) return [];
-    const whole = await this.withRetry(logger, control, () => this.transact(good, logger));
+    const whole = await this.withRetry(logger, control, () => this.transact(good, logger, control));
     if (!(whole instanceof AttemptFailed)) return [];
     if (good.length === 1) return [this.deadLetter(good[0]!, whole.error)];
     logger.warn(
@@ -187,13 +187,28 @@ export class BatchRunner<T> {
     );
     const dead: DeadLetter[] = [];
     for (const one of good) {
-      const outcome = await this.withRetry(logger, control, () => this.transact([one], logger));
+      const outcome = await this.withRetry(logger, control, () =>
+        this.transact([one], logger, control),
+      );
       if (outcome instanceof AttemptFailed) dead.push(this.deadLetter(one, outcome.error));
     }
     return dead;
   }
 
-  private async transact(items: Array<Decoded<T>>, logger: Logger): Promise<void | AttemptFailed> {
+  private async transact(
+    items: Array<Decoded<T>>,
+    logger: Logger,
+    control: PartitionControl,
+  ): Promise<void | AttemptFailed> {
+    // kafkajs heartbeats only when told to; a transaction slower than sessionTimeout would get
+    // this member evicted mid-batch. A failed heartbeat (rebalance) is only logged: the
+    // transaction still commits, and its offset commit then fails, so the next owner of the
+    // partition redelivers records whose effects are already there (a no-op by their keys).
+    const beat = setInterval(() => {
+      control
+        .heartbeat()
+        .catch((err: unknown) => logger.warn({ err }, 'heartbeat failed during a transaction'));
+    }, this.deps.options.heartbeatInterval);
     try {
       await this.deps.db.transaction(async (trx) => {
         await this.def.handleBatch(
@@ -204,6 +219,8 @@ export class BatchRunner<T> {
     } catch (err) {
       if (isRetriable(err)) throw err;
       return new AttemptFailed(err);
+    } finally {
+      clearInterval(beat);
     }
   }
 
