@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as m0001 from './migrations/0001_foundation';
+import * as m0002 from './migrations/0002_uploads';
+import * as m0003 from './migrations/0003_settlement';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -7,6 +9,8 @@ import * as m0001 from './migrations/0001_foundation';
  */
 const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> }]> = [
   ['0001_foundation', m0001],
+  ['0002_uploads', m0002],
+  ['0003_settlement', m0003],
 ];
 
 const source: Knex.MigrationSource<string> = {
