@@ -1,0 +1,75 @@
+import type { Knex } from 'knex';
+import { StsError } from '../errors';
+import { cycleIdFor } from './cycle-calendar';
+import { cycleBounds, nextCycleId } from './cycle-bounds';
+
+/**
+ * Decides which cycle a new billing item belongs to, inside the writer's transaction.
+ *
+ * An item belongs to the cycle of the instant it happened. If that cycle is already CLOSING or
+ * CLOSED, its payouts are (being) snapshotted, so the item goes to the first OPEN cycle after it,
+ * flagged late. The cycle row is read with a shared lock: `sts settle close` flips a cycle to
+ * CLOSING with an exclusive lock, so a batch that saw OPEN has committed before the close's
+ * snapshot starts, and a batch that starts after sees CLOSING. No item can slip between the
+ * snapshot and the status change.
+ *
+ * One resolver per transaction: it memoises per (region, cycle) so a batch of 10k rows costs one
+ * locking read per distinct cycle.
+ */
+export interface ResolvedCycle {
+  cycleId: bigint;
+  late: boolean;
+}
+
+/** More than ten years of consecutive closed cycles means the calendar, not the data, is wrong. */
+const MAX_WALK = 520;
+
+export class CycleResolver {
+  private readonly memo = new Map<string, Promise<ResolvedCycle>>();
+
+  constructor(private readonly trx: Knex.Transaction) {}
+
+  resolve(region: string, at: Date): Promise<ResolvedCycle> {
+    const natural = cycleIdFor(region, at);
+    const key = `${region}:${natural}`;
+    let found = this.memo.get(key);
+    if (!found) {
+      found = this.walk(region, natural);
+      this.memo.set(key, found);
+    }
+    return found;
+  }
+
+  private async walk(region: string, natural: bigint): Promise<ResolvedCycle> {
+    let cycleId = natural;
+    for (let i = 0; i < MAX_WALK; i++) {
+      if ((await lockCycle(this.trx, region, cycleId)) === 'OPEN') return { cycleId, late: cycleId !== natural };
+      cycleId = nextCycleId(region, cycleId);
+    }
+    throw new StsError('STS_NO_OPEN_CYCLE', `no open cycle within ${MAX_WALK} weeks after ${natural} in ${region}`, { context: { region, cycleId: natural } });
+  }
+}
+
+/** The cycle's status under a shared lock, creating it OPEN on first use. */
+export async function lockCycle(trx: Knex.Transaction, region: string, cycleId: bigint): Promise<string> {
+  const read = async () =>
+    (await trx.raw('SELECT status FROM settlement_cycle WHERE region = ? AND cycle_id = ? LOCK IN SHARE MODE', [region, cycleId.toString()]))[0] as Array<{ status: string }>;
+  let rows = await read();
+  if (rows.length === 0) {
+    await ensureCycle(trx, region, cycleId);
+    rows = await read();
+  }
+  return rows[0]!.status;
+}
+
+/** Creates the cycle row OPEN if it is missing; a concurrent creator's row wins (INSERT IGNORE). */
+export async function ensureCycle(db: Knex | Knex.Transaction, region: string, cycleId: bigint): Promise<void> {
+  const { startsAt, cutoffAt } = cycleBounds(region, cycleId);
+  await db.raw('INSERT IGNORE INTO settlement_cycle (region, cycle_id, starts_at, cutoff_at, status) VALUES (?, ?, ?, ?, ?)', [
+    region,
+    cycleId.toString(),
+    startsAt,
+    cutoffAt,
+    'OPEN',
+  ]);
+}
