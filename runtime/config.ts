@@ -25,6 +25,11 @@ export const CONFIG_DEFAULTS = {
   STS_DATA_DIR: '.sts',
   /** pino log level. */
   STS_LOG_LEVEL: 'info',
+  /**
+   * Consumer session timeout of `sts run` processors (ms; the broker's minimum is 6000). Lower it
+   * where a supervisor restarts crashed instances at once: their partitions move sooner.
+   */
+  STS_PROCESSOR_SESSION_TIMEOUT_MS: '30000',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -51,6 +56,7 @@ const schema = z.object({
   STS_OPS_TOKENS: z.string(),
   STS_OPS_PORT: z.coerce.number().int().min(1).max(65535),
   STS_DATA_DIR: z.string().min(1),
+  STS_PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'STS_PROCESSOR_SESSION_TIMEOUT_MS must be at least 6000 (the broker minimum)').max(300_000),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 });
 
@@ -65,6 +71,7 @@ export interface StsConfig {
   /** Absolute path. */
   dataDir: string;
   logLevel: string;
+  processorSessionTimeoutMs: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -92,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     // Relative to the project root, not the caller's cwd, so every command finds the same stack.
     dataDir: path.resolve(PROJECT_ROOT, c.STS_DATA_DIR),
     logLevel: c.STS_LOG_LEVEL,
+    processorSessionTimeoutMs: c.STS_PROCESSOR_SESSION_TIMEOUT_MS,
   };
 }
 

@@ -51,7 +51,6 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
   if (items.length === 0) return result;
 
   const existing = await findExisting(trx, items);
-  const seen = new Set<string>();
   const fresh: BillingItemInput[] = [];
   for (const item of items) {
     const k = keyOf(item.region, item.source, item.sourceRef);
@@ -59,11 +58,10 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
     if (prior) {
       if (sameContent(item, prior)) result.duplicates.push(item);
       else result.conflicts.push({ item, existing: prior });
-    } else if (seen.has(k)) {
-      // Repeated within this batch: the first occurrence wins, exactly as if it had committed first.
-      result.duplicates.push(item);
     } else {
-      seen.add(k);
+      // Repeated later in this batch is judged against the first occurrence, exactly as if that
+      // one had committed first.
+      existing.set(k, asExisting(item));
       fresh.push(item);
     }
   }
@@ -150,6 +148,18 @@ function sameContent(item: BillingItemInput, prior: ExistingItem): boolean {
     prior.amount_minor === item.amountMinor.toString() &&
     prior.item_type === item.itemType
   );
+}
+
+function asExisting(it: BillingItemInput): ExistingItem {
+  return {
+    region: it.region,
+    source: it.source,
+    source_ref: it.sourceRef,
+    shop_user_id: it.shopUserId.toString(),
+    currency: it.currency,
+    amount_minor: it.amountMinor.toString(),
+    item_type: it.itemType,
+  };
 }
 
 const keyOf = (region: string, source: string, ref: string) => `${region}\u0000${source}\u0000${ref}`;

@@ -41,6 +41,8 @@ export interface ProcessorDefinition<T> {
   topic: string;
   /** Avro reader schema; writer schemas (by id) resolve into it, so v2 events read as v1. */
   readerSchema?: object;
+  /** The processor's own option defaults (a deployment's overrides still win). */
+  options?: ProcessorOverrides;
   /** Throw ValidationError for a record that breaks the contract; it goes to the DLQ. */
   validate?(value: T, record: InputRecord<T>): void;
   handleBatch(ctx: BatchContext, records: Array<InputRecord<T>>): Promise<void>;

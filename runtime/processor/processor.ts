@@ -24,7 +24,7 @@ export async function runProcessor<T>(
   deps: ProcessorDeps,
   overrides: ProcessorOverrides = {},
 ): Promise<ProcessorHandle> {
-  const options = resolveProcessorOptions(overrides);
+  const options = resolveProcessorOptions({ ...def.options, ...overrides });
   const logger = deps.logger.child({ processor: def.name, group: def.group });
   const metrics = processorMetrics(deps.metricsRegistry);
   const dlq = new DlqPublisher(deps.kafka, def.name);

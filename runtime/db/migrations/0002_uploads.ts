@@ -15,6 +15,7 @@ export async function up(knex: Knex): Promise<void> {
     t.string('status', 16).notNullable().comment('RECEIVING, PROCESSING, COMPLETED, CANCELLED, FAILED');
     t.bigInteger('total_rows').notNullable().defaultTo(0);
     t.integer('chunk_count').notNullable().defaultTo(0);
+    t.integer('done_chunks').notNullable().defaultTo(0).comment('chunks whose rows are committed');
     t.bigInteger('accepted_rows').notNullable().defaultTo(0);
     t.bigInteger('rejected_rows').notNullable().defaultTo(0);
     t.bigInteger('duplicate_rows').notNullable().defaultTo(0);

@@ -1,0 +1,106 @@
+import { Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * Splits a CSV byte stream into records, keeping each record's original text, with a blast radius
+ * of one record: a bad byte sequence or an oversized record becomes a problem record for that row
+ * alone, and the rest of the file still loads.
+ *
+ * Why not csv-parse for this step: its error recovery (skip_records_with_error) merges neighbouring
+ * records after a bad quote, it decodes UTF-8 with silent replacement, and it buffers a record of
+ * any size. Record boundaries only need RFC 4180's quote rule, so they are found here; the fields
+ * of each record are still parsed by csv-parse (row-parser.ts).
+ *
+ * Input: Buffers. Output (object mode): SplitRecord, in file order; record 0 is the header.
+ * Blank lines are skipped and not numbered. A leading UTF-8 BOM is dropped; CRLF and LF both end a
+ * record outside quotes, and line breaks inside quotes belong to the field.
+ */
+export type SplitRecord =
+  | { index: number; raw: string; bytes: number }
+  | { index: number; problem: RecordProblem; sample: string; bytes: number };
+
+export type RecordProblem = 'INVALID_ENCODING' | 'ROW_TOO_LARGE' | 'UNCLOSED_QUOTE';
+
+export const SPLITTER_DEFAULTS = {
+  /** A record longer than this is rejected whole; only its first bytes are kept, as a sample. */
+  maxRecordBytes: 64 * 1024,
+  /** Bytes of an oversized or undecodable record kept for the reject report. */
+  sampleBytes: 1024,
+};
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class CsvRecordSplitter extends Transform {
+  private parts: Buffer[] = [];
+  private size = 0;
+  private inQuotes = false;
+  private started = false;
+  private index = 0;
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  private readonly lenient = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  constructor(private readonly opts = SPLITTER_DEFAULTS) {
+    super({ readableObjectMode: true });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    let buf = chunk;
+    if (!this.started) {
+      this.started = true;
+      if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+    }
+    let start = 0;
+    for (let i = 0; i < buf.length; i++) {
+      const b = buf[i];
+      if (b === QUOTE) this.inQuotes = !this.inQuotes;
+      else if (b === LF && !this.inQuotes) {
+        this.append(buf.subarray(start, i));
+        this.finishRecord(false);
+        start = i + 1;
+      }
+    }
+    this.append(buf.subarray(start));
+    done();
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.size > 0) this.finishRecord(this.inQuotes);
+    done();
+  }
+
+  /** Keeps at most maxRecordBytes + 1 of a record: enough to know it is too large. */
+  private append(piece: Buffer): void {
+    if (piece.length === 0) return;
+    const room = this.opts.maxRecordBytes + 1 - this.kept();
+    if (room > 0) this.parts.push(Buffer.from(piece.subarray(0, room)));
+    this.size += piece.length;
+  }
+
+  private kept(): number {
+    let n = 0;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
+  private finishRecord(unclosed: boolean): void {
+    let bytes = Buffer.concat(this.parts);
+    const total = this.size;
+    this.parts = [];
+    this.size = 0;
+    this.inQuotes = false;
+    if (total <= this.opts.maxRecordBytes && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+    if (total === 0 || (bytes.length === 0 && total <= 1)) return;
+    const index = this.index++;
+    const sample = () => this.lenient.decode(bytes.subarray(0, this.opts.sampleBytes));
+    if (total > this.opts.maxRecordBytes) return void this.push({ index, problem: 'ROW_TOO_LARGE', sample: sample(), bytes: total });
+    if (unclosed) return void this.push({ index, problem: 'UNCLOSED_QUOTE', sample: sample(), bytes: total });
+    let raw: string;
+    try {
+      raw = this.decoder.decode(bytes);
+    } catch {
+      return void this.push({ index, problem: 'INVALID_ENCODING', sample: sample(), bytes: total });
+    }
+    this.push({ index, raw, bytes: total });
+  }
+}

@@ -1,0 +1,27 @@
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
+import type { ProcessorDefinition } from '../../runtime/processor/definition';
+import { ingestChunk } from './chunk-ingest';
+import type { UploadChunk } from './upload-chunk';
+
+/**
+ * upload-ingestion: one chunk of an ops upload per record, on its own topic so a million-row file
+ * never queues in front of order events (DESIGN lesson 4). A chunk is thousands of rows, so a
+ * transaction holds a few chunks, and more partitions than usual run side by side: the database,
+ * not this process, is the bottleneck.
+ */
+export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chunks.v1'): ProcessorDefinition<UploadChunk> {
+  return {
+    name: 'upload-ingestion',
+    group: 'sts.upload-ingestion',
+    topic,
+    options: { maxRecordsPerTransaction: 2, partitionsConsumedConcurrently: 3 },
+    async handleBatch(ctx, records) {
+      for (const record of records) {
+        const outcome = await ingestChunk(ctx.trx, record.value, ids, new Date());
+        const fields = { uploadId: record.value.upload_id, chunk: record.value.chunk_index, ...outcome };
+        if (outcome.status === 'UNKNOWN') ctx.logger.warn(fields, 'chunk of an unknown upload skipped (its upload row was deleted or never committed)');
+        else ctx.logger.debug(fields, 'chunk applied');
+      }
+    },
+  };
+}

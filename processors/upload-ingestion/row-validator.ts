@@ -1,0 +1,92 @@
+import { parseDecimalAmount } from '../../runtime/money/decimal-amount';
+import { regionInfo } from '../../runtime/money/regions';
+import { EXTERNAL_REF_MAX_CHARS, ITEM_TYPES, MEMO_MAX_CHARS } from './upload-contract';
+
+/**
+ * One row against the contract. A row is accepted only whole; the first problem found is its
+ * reason. Reason codes are stable: ops filter the rejects CSV by them.
+ */
+export type RejectCode =
+  | 'CSV_MALFORMED'
+  | 'COLUMN_COUNT'
+  | 'MISSING_FIELD'
+  | 'INVALID_ID'
+  | 'UNKNOWN_REGION'
+  | 'CURRENCY_MISMATCH'
+  | 'INVALID_AMOUNT'
+  | 'TOO_MANY_DECIMALS'
+  | 'ZERO_AMOUNT'
+  | 'UNKNOWN_ITEM_TYPE'
+  | 'MEMO_TOO_LONG'
+  | 'REF_TOO_LONG'
+  | 'INVALID_ENCODING'
+  | 'ROW_TOO_LARGE'
+  | 'UNCLOSED_QUOTE'
+  | 'CONFLICT'
+  | 'SELLER_MISMATCH';
+
+export interface ValidRow {
+  externalRef: string;
+  shopUserId: bigint;
+  region: string;
+  currency: string;
+  amountMinor: bigint;
+  itemType: string;
+  orderId: bigint | null;
+  memo: string | null;
+}
+
+export type RowVerdict = { ok: true; row: ValidRow } | { ok: false; code: RejectCode; message: string };
+
+const ID = /^\d{1,19}$/;
+const INT64_MAX = 9223372036854775807n;
+
+export function validateRow(columns: string[], fields: string[]): RowVerdict {
+  if (fields.length !== columns.length) {
+    return reject('COLUMN_COUNT', `the row has ${fields.length} fields; the header has ${columns.length}`);
+  }
+  const get = (name: string): string => {
+    const i = columns.indexOf(name);
+    return i < 0 ? '' : fields[i]!.trim();
+  };
+  for (const name of ['external_ref', 'shop_user_id', 'region', 'currency', 'amount', 'item_type']) {
+    if (get(name) === '') return reject('MISSING_FIELD', `${name} is required`);
+  }
+  const externalRef = get('external_ref');
+  if ([...externalRef].length > EXTERNAL_REF_MAX_CHARS) return reject('REF_TOO_LONG', `external_ref is longer than ${EXTERNAL_REF_MAX_CHARS} characters`);
+
+  const shopUserId = parseId(get('shop_user_id'));
+  if (shopUserId === null) return reject('INVALID_ID', `shop_user_id "${clip(get('shop_user_id'))}" is not a positive 64-bit integer`);
+  const orderText = get('order_id');
+  const orderId = orderText === '' ? null : parseId(orderText);
+  if (orderText !== '' && orderId === null) return reject('INVALID_ID', `order_id "${clip(orderText)}" is not a positive 64-bit integer`);
+
+  const region = get('region').toUpperCase();
+  const info = regionInfo(region);
+  if (!info) return reject('UNKNOWN_REGION', `region "${clip(get('region'))}" is not one the marketplace settles`);
+  const currency = get('currency').toUpperCase();
+  if (currency !== info.currency) return reject('CURRENCY_MISMATCH', `currency ${clip(currency)} does not belong to region ${region} (${info.currency})`);
+
+  const amount = parseDecimalAmount(get('amount'), info.exponent);
+  if (!amount.ok) return reject(amount.problem === 'TOO_MANY_DECIMALS' ? 'TOO_MANY_DECIMALS' : 'INVALID_AMOUNT', amount.message);
+  if (amount.minor === 0n) return reject('ZERO_AMOUNT', 'amount must be non-zero');
+
+  const itemType = get('item_type').toUpperCase();
+  if (!ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(get('item_type'))}" is not one of ${[...ITEM_TYPES].join(', ')}`);
+
+  const memoIndex = columns.indexOf('memo');
+  const memo = memoIndex < 0 || fields[memoIndex] === '' ? null : fields[memoIndex]!;
+  if (memo !== null && [...memo].length > MEMO_MAX_CHARS) return reject('MEMO_TOO_LONG', `memo is longer than ${MEMO_MAX_CHARS} characters`);
+
+  return { ok: true, row: { externalRef, shopUserId, region, currency, amountMinor: amount.minor, itemType, orderId, memo } };
+}
+
+/** Decimal digits only, 1 to 2^63-1: an id is never rounded, signed or written in exponent form. */
+function parseId(text: string): bigint | null {
+  if (!ID.test(text)) return null;
+  const id = BigInt(text);
+  return id > 0n && id <= INT64_MAX ? id : null;
+}
+
+const reject = (code: RejectCode, message: string): RowVerdict => ({ ok: false, code, message });
+const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
