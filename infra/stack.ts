@@ -10,6 +10,7 @@ import { registerTopologySchemas } from '../runtime/registry/schema-registration
 import { assertTopology } from '../runtime/topology/validate';
 import { settlementTopology } from '../topologies/settlement';
 import type { ComponentStatus, Reporter } from './component';
+import { gatewayDown, gatewayStatus, gatewayUp } from './gateway-simulator/stack-component';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka-broker';
 import { mysqlDown, mysqlStatus, mysqlUp } from './mysql-server';
 import { isAlive, sleep } from './process-control';
@@ -27,7 +28,7 @@ export async function stackUp(config: StsConfig, report: Reporter): Promise<Comp
   assertTopology(settlementTopology, SCHEMAS_DIR);
   fs.mkdirSync(config.dataDir, { recursive: true });
   return withLock(path.join(config.dataDir, 'up.lock'), async () => {
-    const [mysql, redis, kafka] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report)]);
+    const [mysql, redis, kafka, gateway] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report)]);
     const registry = await registryUp(config, report);
 
     const db = createDb(config.mysqlUrl);
@@ -40,13 +41,14 @@ export async function stackUp(config: StsConfig, report: Reporter): Promise<Comp
     const { created } = await ensureTopics(createKafka(config, 'sts-up'), settlementTopology);
     if (created.length > 0) report(`kafka: created ${created.length} topics`);
     await registerTopologySchemas(new RegistryClient(config.schemaRegistryUrl), settlementTopology, SCHEMAS_DIR);
-    return [kafka, registry, mysql, redis];
+    return [kafka, registry, mysql, redis, gateway];
   });
 }
 
 /** `sts down`: stops what `up` started (pid files), registry first since it journals to Kafka. */
 export async function stackDown(config: StsConfig): Promise<string[]> {
   const stopped: string[] = [];
+  if (await gatewayDown(config)) stopped.push('gateway-simulator');
   if (await registryDown(config)) stopped.push('schema-registry');
   if (await kafkaDown(config)) stopped.push('kafka');
   if (await mysqlDown(config)) stopped.push('mysql');
@@ -55,7 +57,7 @@ export async function stackDown(config: StsConfig): Promise<string[]> {
 }
 
 export async function stackStatus(config: StsConfig): Promise<ComponentStatus[]> {
-  return Promise.all([kafkaStatus(config), registryStatus(config), mysqlStatus(config), redisStatus(config)]);
+  return Promise.all([kafkaStatus(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config)]);
 }
 
 async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {

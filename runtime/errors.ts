@@ -193,3 +193,167 @@ export class DlqPublishError extends StsError {
     });
   }
 }
+
+/** A commission rule is malformed (rate, min/max, dates). Never retriable: the input must change. */
+export class CommissionRuleInvalidError extends StsError {
+  constructor(problems: string[], context: ErrorContext = {}) {
+    super('STS_COMMISSION_RULE_INVALID', `commission rule is invalid: ${problems.join('; ')}`, {
+      context: { ...context, problems },
+      fix: 'rate-bps 0..10000, 0 <= min <= max, and --to after --from (ISO 8601, UTC)',
+    });
+  }
+}
+
+/** A new rule version's dates overlap another version of the same region and category. */
+export class CommissionRuleOverlapError extends StsError {
+  constructor(region: string, category: string, otherVersion: number, context: ErrorContext = {}) {
+    super('STS_COMMISSION_RULE_OVERLAP', `the dates overlap version ${otherVersion} of ${region}/${category}`, {
+      context: { ...context, region, category, otherVersion },
+      fix: `pick dates outside version ${otherVersion} (sts rules list --region ${region})`,
+    });
+  }
+}
+
+/** No rule, not even the region's '*' default, is effective when the order happened. Not
+ * retriable: it would stall the partition until someone adds a rule; replay the DLQ instead. */
+export class CommissionRuleMissingError extends StsError {
+  constructor(region: string, category: string, at: Date, context: ErrorContext = {}) {
+    super('STS_COMMISSION_RULE_MISSING', `no commission rule for ${region}/${category} (nor ${region}/*) at ${at.toISOString()}`, {
+      context: { ...context, region, category, at: at.toISOString() },
+      fix: `add one with \`sts rules add --region ${region} --category '*' ...\`, then \`sts dlq replay\``,
+    });
+  }
+}
+
+/** A clawback arrived for an order whose charge was never recorded (out of order, or older than
+ * the system). Not retriable and never guessed: the fee it returns depends on that charge. */
+export class CommissionChargeUnknownError extends StsError {
+  constructor(region: string, orderId: bigint, context: ErrorContext = {}) {
+    super('STS_COMMISSION_CHARGE_UNKNOWN', `no commission charge recorded for order ${orderId} in ${region}`, {
+      context: { ...context, region, orderId: orderId.toString() },
+      fix: 'replay it from the DLQ once the order\'s CHARGE is processed (sts dlq replay); if it predates the system, settle it by upload',
+    });
+  }
+}
+
+/** A commission request disagrees with what is recorded for its order (another seller, currency,
+ * or a second CHARGE). Rejected, never guessed (DESIGN lesson 2). */
+export class CommissionConflictError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}) {
+    super('STS_COMMISSION_CONFLICT', detail, {
+      context,
+      fix: 'compare the request with commission_charge for the order; fix the upstream event, then replay',
+    });
+  }
+}
+
+/** The payment gateway gave no answer we can trust (timeout, reset, refused, 5xx, breaker open).
+ * Retriable, but only with the same Idempotency-Key: the payout may or may not have executed. */
+export class GatewayUnavailableError extends StsError {
+  readonly reason: string;
+  constructor(reason: string, detail: string, context: ErrorContext = {}, cause?: unknown) {
+    super('STS_GATEWAY_UNAVAILABLE', `payment gateway ${reason}: ${detail}`, {
+      retriable: true,
+      context: { component: 'payment-gateway', reason, ...context },
+      fix: 'look the payout up by its key before resending; check STS_GATEWAY_URL and `npx sts status`',
+      cause,
+    });
+    this.reason = reason;
+  }
+}
+
+/** The gateway saw this Idempotency-Key before with a different body. A bug, never retried:
+ * resending would either be refused again or, with a new key, pay twice. */
+export class GatewayKeyConflictError extends StsError {
+  constructor(key: string, detail: string) {
+    super('STS_GATEWAY_KEY_CONFLICT', `idempotency key ${key} was used with a different payout: ${detail}`, {
+      context: { component: 'payment-gateway', key },
+      fix: 'derive the key from the payout id only, and never change a payout after it was first sent',
+    });
+  }
+}
+
+/** The gateway refused the request as malformed (400 or another unexpected 4xx). Not retriable. */
+export class GatewayRequestInvalidError extends StsError {
+  constructor(status: number, detail: string, context: ErrorContext = {}) {
+    super('STS_GATEWAY_REQUEST_INVALID', `payment gateway refused the request (HTTP ${status}): ${detail}`, {
+      context: { component: 'payment-gateway', status, ...context },
+      fix: 'the request breaks the gateway contract; fix the caller (ids and amounts are decimal strings)',
+    });
+  }
+}
+
+/** The gateway simulator's execution journal has a damaged line before its tail. Not retriable:
+ * starting without those records would execute their keys a second time. */
+export class GatewayJournalCorruptError extends StsError {
+  constructor(file: string, line: number, detail: string) {
+    super('STS_GATEWAY_JOURNAL_CORRUPT', `${file} line ${line} is not a valid record: ${detail}`, {
+      context: { component: 'gateway-simulator', file, line },
+      fix: `inspect ${file} at line ${line}; restore it from a copy, never delete records to make it start`,
+    });
+  }
+}
+
+/** A payout cannot go into a payout file (zero or negative amount, unknown currency, a payout of
+ * another region, cycle or currency, more digits than ISO 20022 allows). Not retriable: the data
+ * must be fixed, and a file is never written with a line left out (DESIGN lesson 5). */
+export class PayoutFileInvalidError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}) {
+    super('STS_PAYOUT_FILE_INVALID', `payout file: ${detail}`, {
+      context,
+      fix: 'fix the payout rows named in the message (table payout), then write the file again',
+    });
+  }
+}
+
+/** A payout file already exists with other bytes. Never retriable: a released file must never
+ * silently change, so regeneration refuses instead of replacing it (DESIGN lesson 5). */
+export class PayoutFileConflictError extends StsError {
+  constructor(filePath: string, detail: string) {
+    super('STS_PAYOUT_FILE_CONFLICT', `${filePath}: ${detail}`, {
+      context: { filePath },
+      fix: 'run `npx sts payout-file verify FILE` to see what differs; only a file whose payout_file row says WRITTEN (never released) may be moved aside and regenerated',
+    });
+  }
+}
+
+/** A payout file to verify cannot be read at all (missing, a directory, no permission). */
+export class PayoutFileUnreadableError extends StsError {
+  constructor(filePath: string, detail: string, cause?: unknown) {
+    super('STS_PAYOUT_FILE_UNREADABLE', `cannot read ${filePath}: ${detail}`, {
+      context: { filePath },
+      fix: 'check the path (payout files live under STS_DATA_DIR/payout-files/<region>/<cycle>/) and its permissions',
+      cause,
+    });
+  }
+}
+
+/** A file could not be written, synced or renamed into place; the temp file was removed and the
+ * target left as it was. Not retriable on its own: a full disk or a read-only mount needs a human. */
+export class AtomicWriteError extends StsError {
+  constructor(filePath: string, detail: string, cause?: unknown) {
+    super('STS_ATOMIC_WRITE_FAILED', `cannot write ${filePath}: ${detail}`, {
+      context: { filePath },
+      fix: 'check free space (df -h) and permissions of the directory, then rerun; the target was not touched',
+      cause,
+    });
+  }
+}
+
+/** A whole upload file is refused before anything is written: bad header, no rows, too large. */
+export class UploadRefusedError extends StsError {
+  constructor(
+    readonly reason: 'EMPTY_FILE' | 'NO_ROWS' | 'MISSING_COLUMNS' | 'DUPLICATE_COLUMNS' | 'BAD_HEADER' | 'TOO_LARGE',
+    detail: string,
+    opts: { context?: ErrorContext; fix?: string } = {},
+  ) {
+    super('STS_UPLOAD_REFUSED', detail, { context: { reason, ...opts.context }, fix: opts.fix });
+  }
+}
+
+/** A named entity (upload, payout, cycle, ...) does not exist. */
+export class NotFoundError extends StsError {
+  constructor(entity: string, id: string) {
+    super('STS_NOT_FOUND', `${entity} ${id} does not exist`, { context: { entity, id } });
+  }
+}

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
+import { registerRuleCommands } from './commands/rules';
+import { registerRunCommand } from './commands/run';
 import { registerStackCommands } from './commands/stack';
 import { registerTopologyCommand } from './commands/topology';
+import { registerUploadCommands } from './commands/upload';
 import { reportError } from './output';
 
 /** `sts`: the operator's command line. Every command takes --json for machine-readable output. */
@@ -11,6 +14,9 @@ program.name('sts').description('Settlement pipeline on Kafka: operate the stack
 registerStackCommands(program);
 registerDemoCommand(program);
 registerTopologyCommand(program);
+registerRuleCommands(program);
+registerRunCommand(program);
+registerUploadCommands(program);
 
 program.parseAsync(process.argv).then(
   () => {

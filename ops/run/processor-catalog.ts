@@ -1,5 +1,6 @@
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
+import { commission } from '../../processors/commission/processor';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 import { uploadIngestion } from '../../processors/upload-ingestion/processor';
 
@@ -17,4 +18,5 @@ type AnyDefinition = ProcessorDefinition<never>;
 export const PROCESSOR_CATALOG: Readonly<Record<string, (deps: CatalogDeps) => AnyDefinition>> = {
   'settlement-aggregation': ({ ids }) => settlementAggregation(ids) as unknown as AnyDefinition,
   'upload-ingestion': ({ ids }) => uploadIngestion(ids) as unknown as AnyDefinition,
+  commission: ({ ids }) => commission(ids) as unknown as AnyDefinition,
 };

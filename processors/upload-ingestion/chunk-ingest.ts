@@ -61,11 +61,14 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
     rejectRow(c.rowNumber, c.raw, 'SELLER_MISMATCH', `order ${c.row.orderId} belongs to seller ${owner} in the ledger, not ${c.row.shopUserId}`),
   );
 
+  // Every row of a chunk is booked at the same instant, so one lookup per region serves them all.
   const cycles = new CycleResolver(trx);
+  const cycleOf = new Map<string, Awaited<ReturnType<CycleResolver['resolve']>>>();
+  for (const region of new Set(sellerOk.map((c) => c.row.region))) cycleOf.set(region, await cycles.resolve(region, now));
   const items: BillingItemInput[] = [];
   const byItem = new Map<BillingItemInput, (typeof candidates)[number]>();
   for (const c of sellerOk) {
-    const cycle = await cycles.resolve(c.row.region, now);
+    const cycle = cycleOf.get(c.row.region)!;
     const item: BillingItemInput = {
       id: ids.next(),
       region: c.row.region,

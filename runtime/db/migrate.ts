@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as m0001 from './migrations/0001_foundation';
 import * as m0002 from './migrations/0002_uploads';
 import * as m0003 from './migrations/0003_settlement';
+import * as m0004 from './migrations/0004_commission';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -11,6 +12,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0001_foundation', m0001],
   ['0002_uploads', m0002],
   ['0003_settlement', m0003],
+  ['0004_commission', m0004],
 ];
 
 const source: Knex.MigrationSource<string> = {

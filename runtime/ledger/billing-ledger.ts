@@ -5,10 +5,11 @@ import { StsError } from '../errors';
  * The one module that writes billing items and the running balances they feed. Upload ingestion,
  * settlement aggregation and commission all write through it, so "an item counts once" is
  * enforced in one place:
- *   1. items whose (region, source, source_ref) already exist are split off: identical content is
- *      a duplicate (skipped), different content is a conflict (the caller rejects it);
- *   2. the rest are bulk-inserted; the unique key stops a concurrent writer that raced us, and
- *      that error is retriable, so the batch reruns and step 1 then sees the row;
+ *   1. items are bulk-inserted; where the unique key (region, source, source_ref) objects, the
+ *      existing rows are read and the items split: identical content is a duplicate (skipped),
+ *      different content is a conflict (the caller rejects it), and the rest are inserted;
+ *   2. a key that was absent when read but present at the second insert was committed by a
+ *      concurrent writer; that error is retriable, so the batch reruns and step 1 sees the row;
  *   3. settlement_account is incremented for exactly the rows inserted, in the same transaction.
  * Must run inside the caller's transaction.
  */
@@ -50,49 +51,81 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
   const result: AppendResult = { inserted: [], duplicates: [], conflicts: [] };
   if (items.length === 0) return result;
 
-  const existing = await findExisting(trx, items);
-  const fresh: BillingItemInput[] = [];
+  // A key repeated later in this batch is judged against its first occurrence, exactly as if that
+  // one had committed first.
+  const firsts = new Map<string, BillingItemInput>();
+  const unique: BillingItemInput[] = [];
+  const repeats: BillingItemInput[] = [];
   for (const item of items) {
     const k = keyOf(item.region, item.source, item.sourceRef);
-    const prior = existing.get(k);
-    if (prior) {
-      if (sameContent(item, prior)) result.duplicates.push(item);
-      else result.conflicts.push({ item, existing: prior });
-    } else {
-      // Repeated later in this batch is judged against the first occurrence, exactly as if that
-      // one had committed first.
-      existing.set(k, asExisting(item));
-      fresh.push(item);
+    if (firsts.has(k)) repeats.push(item);
+    else {
+      firsts.set(k, item);
+      unique.push(item);
     }
   }
 
-  for (let i = 0; i < fresh.length; i += CHUNK) {
-    const rows = fresh.slice(i, i + CHUNK).map((it) => ({
-      id: it.id.toString(),
-      region: it.region,
-      shop_user_id: it.shopUserId.toString(),
-      currency: it.currency,
-      amount_minor: it.amountMinor.toString(),
-      item_type: it.itemType,
-      source: it.source,
-      source_ref: it.sourceRef,
-      order_id: it.orderId == null ? null : it.orderId.toString(),
-      cycle_id: it.cycleId.toString(),
-      late: it.late ?? false,
-      memo: it.memo ?? null,
-    }));
-    try {
-      await trx('billing_item').insert(rows);
-    } catch (err) {
-      if ((err as { errno?: number }).errno === 1062) {
-        throw new StsError('STS_CONCURRENT_WRITE', 'a billing item key was inserted concurrently; retrying the batch', { retriable: true, cause: err });
-      }
-      throw err;
+  const stored = new Map<string, ExistingItem>();
+  for (let i = 0; i < unique.length; i += CHUNK) {
+    const slice = unique.slice(i, i + CHUNK);
+    // Optimistic: new keys are the common case, so insert first and look only when the unique key
+    // objects. A failed INSERT is rolled back alone; the transaction goes on.
+    if (await tryInsert(trx, slice)) {
+      result.inserted.push(...slice);
+      continue;
     }
+    const existing = await findExisting(trx, slice);
+    const fresh: BillingItemInput[] = [];
+    for (const item of slice) {
+      const prior = existing.get(keyOf(item.region, item.source, item.sourceRef));
+      if (!prior) fresh.push(item);
+      else {
+        stored.set(keyOf(item.region, item.source, item.sourceRef), prior);
+        if (sameContent(item, prior)) result.duplicates.push(item);
+        else result.conflicts.push({ item, existing: prior });
+      }
+    }
+    if (fresh.length > 0 && !(await tryInsert(trx, fresh))) {
+      // Not there when we looked, there now: another transaction committed it meanwhile. Rerunning
+      // the batch finds it in the first place it looks.
+      throw new StsError('STS_CONCURRENT_WRITE', 'a billing item key was inserted concurrently; retrying the batch', { retriable: true });
+    }
+    result.inserted.push(...fresh);
   }
-  result.inserted = fresh;
-  await incrementAccounts(trx, fresh);
+
+  for (const item of repeats) {
+    const k = keyOf(item.region, item.source, item.sourceRef);
+    const prior = stored.get(k) ?? asExisting(firsts.get(k)!);
+    if (sameContent(item, prior)) result.duplicates.push(item);
+    else result.conflicts.push({ item, existing: prior });
+  }
+  await incrementAccounts(trx, result.inserted);
   return result;
+}
+
+/** One multi-row INSERT; false if a unique key already holds one of the rows (nothing inserted). */
+async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Promise<boolean> {
+  const rows = items.map((it) => ({
+    id: it.id.toString(),
+    region: it.region,
+    shop_user_id: it.shopUserId.toString(),
+    currency: it.currency,
+    amount_minor: it.amountMinor.toString(),
+    item_type: it.itemType,
+    source: it.source,
+    source_ref: it.sourceRef,
+    order_id: it.orderId == null ? null : it.orderId.toString(),
+    cycle_id: it.cycleId.toString(),
+    late: it.late ?? false,
+    memo: it.memo ?? null,
+  }));
+  try {
+    await trx('billing_item').insert(rows);
+    return true;
+  } catch (err) {
+    if ((err as { errno?: number }).errno === 1062) return false;
+    throw err;
+  }
 }
 
 async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): Promise<Map<string, ExistingItem>> {

@@ -20,6 +20,21 @@ const samples: Array<[string, errors.StsError]> = [
   ['IdLeasesExhaustedError', new errors.IdLeasesExhaustedError(0, 128)],
   ['ClockBackwardsError', new errors.ClockBackwardsError('10 ms')],
   ['DlqPublishError', new errors.DlqPublishError('t.dlq', new Error('down'))],
+  ['CommissionRuleInvalidError', new errors.CommissionRuleInvalidError(['rate_bps must be 0..10000'])],
+  ['CommissionRuleOverlapError', new errors.CommissionRuleOverlapError('SG', '*', 1)],
+  ['CommissionRuleMissingError', new errors.CommissionRuleMissingError('SG', 'books', new Date(0))],
+  ['CommissionChargeUnknownError', new errors.CommissionChargeUnknownError('SG', 652024209997893632n)],
+  ['CommissionConflictError', new errors.CommissionConflictError('second charge')],
+  ['GatewayUnavailableError', new errors.GatewayUnavailableError('timeout', 'no response in 5000 ms')],
+  ['GatewayKeyConflictError', new errors.GatewayKeyConflictError('payout-652024209997893632', 'amount differs')],
+  ['GatewayRequestInvalidError', new errors.GatewayRequestInvalidError(400, 'amount_minor must be a string')],
+  ['GatewayJournalCorruptError', new errors.GatewayJournalCorruptError('/tmp/executions.jsonl', 3, 'bad JSON')],
+  ['PayoutFileInvalidError', new errors.PayoutFileInvalidError('amount must be positive', { payoutId: '652024209997893632' })],
+  ['PayoutFileConflictError', new errors.PayoutFileConflictError('/tmp/pain001-SG-20261116-SGD.xml', 'exists with other bytes')],
+  ['PayoutFileUnreadableError', new errors.PayoutFileUnreadableError('/tmp/missing.xml', 'ENOENT')],
+  ['AtomicWriteError', new errors.AtomicWriteError('/tmp/out.xml', 'ENOSPC')],
+  ['UploadRefusedError', new errors.UploadRefusedError('MISSING_COLUMNS', 'missing amount')],
+  ['NotFoundError', new errors.NotFoundError('upload', '652024209997893632')],
 ];
 
 describe('errors', () => {

@@ -6,7 +6,7 @@ import { table, toJson } from '../output';
 export function registerStackCommands(program: Command): void {
   program
     .command('up')
-    .description('start the local stack (Kafka, schema registry, MariaDB, Redis), migrate, create topics, register schemas')
+    .description('start the local stack (Kafka, schema registry, MariaDB, Redis, gateway simulator), migrate, create topics, register schemas')
     .option('--json', 'machine-readable output')
     .option('--quiet', 'print nothing on success')
     .action(async (opts: { json?: boolean; quiet?: boolean }) => {

@@ -1,0 +1,160 @@
+/**
+ * Upload ingestion end to end beside MariaDB's own bulk loader:
+ * `npx tsx bench/upload-ingestion.ts [rows]` (default 1,000,000).
+ *
+ * Inputs: the local stack (STS_* variables). It creates a scratch database, chunk topic and group,
+ *   generates the CSV under STS_DATA_DIR/bench, and drops them all at the end.
+ * Runs, one after the other in the same process run:
+ *   1. reference: `LOAD DATA LOCAL INFILE` of the same file into a scratch copy of billing_item
+ *      (same columns and indexes), amounts converted in SQL: the fastest a MariaDB client can go.
+ *   2. pipeline: `intakeUpload` (stream, hash, chunk, publish) in this process and the real
+ *      upload-ingestion processor in a child process (validation, ids, dedup, balances, rejects,
+ *      checkpoints), timed from the first byte read until the upload is COMPLETED.
+ * Output: both times, rows/s, the ratio, and the peak RSS (VmHWM) of this process and the child;
+ *   also STS_DATA_DIR/bench/upload-ingestion.json.
+ * Failure: exits 1 if the pipeline's counts or sum differ from the generated file's.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import mysql from 'mysql2/promise';
+import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { createDb } from '../runtime/db/knex';
+import { migrateLatest } from '../runtime/db/migrate';
+import { SnowflakeGenerator } from '../runtime/ids/snowflake';
+import { WorkerLease } from '../runtime/ids/worker-lease';
+import { createKafka } from '../runtime/kafka/client';
+import { ensureTopicList } from '../runtime/kafka/topic-admin';
+import { createLogger } from '../runtime/logger';
+import { AvroCodec } from '../runtime/registry/avro-codec';
+import { RegistryClient } from '../runtime/registry/registry-client';
+import { dlqTopic, valueSubject } from '../runtime/topology/types';
+import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { intakeUpload } from '../ops/uploads/upload-intake';
+import { readUploadStatus } from '../ops/uploads/upload-status';
+import { writeUploadCsv } from '../test/fixtures/upload-files';
+
+const PARTITIONS = 6;
+
+async function main(): Promise<void> {
+  const rows = Number(process.argv[2] ?? 1_000_000);
+  const config = loadConfig();
+  const tag = `${Date.now().toString(36)}`;
+  const dbName = `sts_bench_upload_${tag}`;
+  const topic = `bench.upload-chunks.${tag}`;
+  const benchDir = path.join(config.dataDir, 'bench');
+  await fs.promises.mkdir(benchDir, { recursive: true });
+  const file = path.join(benchDir, `upload-${rows}.csv`);
+  const kafka = createKafka(config, 'bench-upload');
+  await ensureDatabase(config.mysqlUrl, dbName);
+  const url = withDatabase(config.mysqlUrl, dbName);
+  const db = createDb(url);
+  let child: ReturnType<typeof spawn> | undefined;
+  try {
+    await migrateLatest(db);
+    process.stdout.write(`generating ${rows} rows…\n`);
+    const expected = await writeUploadCsv(file, { rows, sellers: 10_000, refPrefix: `b${tag}` });
+    const sizeMb = (await fs.promises.stat(file)).size / 1024 / 1024;
+
+    // 1. The reference: MariaDB's bulk loader into a copy of billing_item with the same indexes.
+    await db.raw('CREATE TABLE billing_item_load LIKE billing_item');
+    const conn = await mysql.createConnection({ uri: url, infileStreamFactory: (p: string) => fs.createReadStream(p) } as mysql.ConnectionOptions);
+    const loadStart = process.hrtime.bigint();
+    await conn.query('SET @row := 0');
+    await conn.query({
+      sql: `LOAD DATA LOCAL INFILE ? INTO TABLE billing_item_load
+            FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '"' LINES TERMINATED BY '\\n' IGNORE 1 LINES
+            (source_ref, @shop, region, currency, @amount, item_type, @order_id, memo)
+            SET id = (@row := @row + 1), shop_user_id = @shop, amount_minor = CAST(REPLACE(@amount, '.', '') AS SIGNED),
+                order_id = @order_id, source = 'UPLOAD', cycle_id = 20261116, late = 0`,
+      values: [file],
+    });
+    const loadSeconds = Number(process.hrtime.bigint() - loadStart) / 1e9;
+    await conn.end();
+    const [[loaded]] = (await db.raw('SELECT COUNT(*) AS n FROM billing_item_load')) as [[{ n: number }]];
+    process.stdout.write(`LOAD DATA: ${loaded!.n} rows in ${loadSeconds.toFixed(1)} s\n`);
+    await db.raw('DROP TABLE billing_item_load');
+
+    // 2. The pipeline.
+    await ensureTopicList(kafka, [
+      { topic, numPartitions: PARTITIONS },
+      { topic: dlqTopic(topic), numPartitions: 1 },
+    ]);
+    const registry = new RegistryClient(config.schemaRegistryUrl);
+    await registry.register(valueSubject(topic), fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'upload-chunk.avsc'), 'utf8'));
+    const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-upload' });
+    child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'fixtures', 'catalog-child.ts')], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, STS_MYSQL_URL: url, FIXTURE_PROCESSOR: 'upload-ingestion', FIXTURE_TOPIC: topic, FIXTURE_GROUP: `bench.upload.${tag}`, STS_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      child!.on('exit', (code) => reject(new Error(`ingestion child exited ${code}`)));
+    });
+    const start = process.hrtime.bigint();
+    const intake = await intakeUpload(
+      { db, kafka, codec: new AvroCodec(registry), registry, ids: new SnowflakeGenerator(lease), dataDir: benchDir, logger: createLogger('bench-upload', 'warn') },
+      fs.createReadStream(file),
+      { fileName: path.basename(file), actor: 'bench', force: true },
+      { topic },
+    );
+    const publishedSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    let status = await readUploadStatus(db, intake.uploadId);
+    let childPeak = 0;
+    while (status.status !== 'COMPLETED') {
+      await new Promise((r) => setTimeout(r, 200));
+      childPeak = Math.max(childPeak, peakRssMb(child.pid!));
+      status = await readUploadStatus(db, intake.uploadId);
+    }
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    childPeak = Math.max(childPeak, peakRssMb(child.pid!));
+    await lease.release();
+
+    const [[sum]] = (await db.raw("SELECT CAST(SUM(amount_minor) AS CHAR) AS s, COUNT(*) AS n FROM billing_item WHERE source = 'UPLOAD'")) as [[{ s: string; n: number }]];
+    const exact = status.acceptedRows === BigInt(expected.accepted) && sum!.s === expected.total.toString() && Number(sum!.n) === expected.accepted;
+    const result = {
+      rows,
+      fileMb: Number(sizeMb.toFixed(1)),
+      loadData: { seconds: round(loadSeconds), rowsPerSecond: Math.round(rows / loadSeconds) },
+      pipeline: { seconds: round(seconds), publishedAfterSeconds: round(publishedSeconds), rowsPerSecond: Math.round(rows / seconds) },
+      ratioToLoadData: round(seconds / loadSeconds),
+      peakRssMb: { intakeProcess: peakRssMb(process.pid), ingestionProcess: childPeak },
+      exact,
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const out = path.join(benchDir, 'upload-ingestion.json');
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    if (!exact) throw new Error(`counts or sums differ: accepted ${status.acceptedRows} vs ${expected.accepted}, sum ${sum!.s} vs ${expected.total}`);
+  } finally {
+    child?.kill('SIGKILL');
+    await db.destroy();
+    await dropDatabase(config.mysqlUrl, dbName);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, dlqTopic(topic)] }).catch(() => undefined);
+    await admin.disconnect();
+    await fs.promises.rm(file, { force: true });
+    await fs.promises.rm(path.join(benchDir, 'uploads'), { recursive: true, force: true });
+  }
+}
+
+/** Peak resident set (VmHWM) of a process, in MB, from /proc. */
+function peakRssMb(pid: number): number {
+  try {
+    const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+    return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

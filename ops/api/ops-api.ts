@@ -1,0 +1,45 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import { StsError } from '../../runtime/errors';
+import type { AppContext } from '../run/app-context';
+import { INTAKE_DEFAULTS } from '../uploads/upload-intake';
+import { installAuth } from './auth';
+import { OpsTokens } from './ops-tokens';
+import { uploadRoutes } from './routes/uploads';
+
+/**
+ * The ops HTTP API (DESIGN.md section 5): token auth with viewer, operator and admin roles, JSON
+ * with ids and amounts as decimal strings, and a stable error body `{ error, message, fix }`.
+ * Request logging is ours, not fastify's, and records the principal's name, never a header.
+ */
+export const OPS_API_DEFAULTS = {
+  /** Largest JSON body accepted (bytes); uploads are streamed and limited by maxUploadBytes. */
+  bodyLimit: 1024 * 1024,
+  /** Largest upload accepted (bytes); larger is refused with 413 before or while streaming. */
+  maxUploadBytes: INTAKE_DEFAULTS.maxFileBytes,
+};
+
+export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS> } = {}): Promise<FastifyInstance> {
+  const cfg = { ...OPS_API_DEFAULTS, ...opts };
+  const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
+  const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
+  app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  installAuth(app, tokens);
+
+  app.addHook('onResponse', async (req, reply) => {
+    ctx.logger.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, actor: req.principal?.name, ms: Math.round(reply.elapsedTime) }, 'ops api request');
+  });
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof StsError) {
+      const status = err.code === 'STS_NOT_FOUND' ? 404 : err.code === 'STS_VALIDATION_FAILED' || err.code === 'STS_CONFIG_INVALID' ? 400 : 500;
+      return reply.code(status).send({ error: err.code, message: err.message, fix: err.fix });
+    }
+    const e = err as { statusCode?: number; code?: string; message?: string };
+    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.code ?? 'STS_BAD_REQUEST', message: e.message });
+    ctx.logger.error({ err }, 'ops api failure');
+    return reply.code(500).send({ error: 'STS_UNEXPECTED', message: 'internal error; see the ops API log' });
+  });
+
+  app.get('/health', async () => ({ ok: true }));
+  uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
+  return app;
+}

@@ -1,0 +1,61 @@
+import { CommissionConflictError } from '../../runtime/errors';
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
+import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import type { ProcessorDefinition } from '../../runtime/processor/definition';
+import { itemsForRequest } from './commission-items';
+import {
+  COMMISSION_REQUEST_SCHEMA,
+  validateCommissionRequest,
+  type CommissionRequest,
+} from './commission-request';
+
+/**
+ * commission: each CHARGE request charges the seller the fee of the rule in effect when the order
+ * completed (and credits the affiliate its share); each CLAWBACK returns the fee in proportion
+ * to the refund. Items go through the billing ledger in the batch's transaction, with source
+ * COMMISSION and source_ref `<request_id>:<part>`, so a redelivered batch changes nothing.
+ *
+ * Records it cannot apply go to the DLQ with a stable code, to be replayed once fixed:
+ * STS_VALIDATION_FAILED (unknown region, currency of another region, non-positive amount or id),
+ * STS_COMMISSION_RULE_MISSING (no rule, not even '*', at occurred_at),
+ * STS_COMMISSION_CHARGE_UNKNOWN (a refund before its order's charge),
+ * STS_COMMISSION_CONFLICT (a request that disagrees with the recorded charge or clawback).
+ */
+export function commission(
+  ids: SnowflakeGenerator,
+  topic = 'sts.commission-requests.v1',
+): ProcessorDefinition<CommissionRequest> {
+  return {
+    name: 'commission',
+    group: 'sts.commission',
+    topic,
+    readerSchema: COMMISSION_REQUEST_SCHEMA,
+    validate: (request) => validateCommissionRequest(request),
+    async handleBatch(ctx, records) {
+      const deps = { resolver: new CycleResolver(ctx.trx), nextId: () => ids.next() };
+      const items: BillingItemInput[] = [];
+      // In offset order, one at a time: a refund must see the charge an earlier record wrote.
+      for (const record of records)
+        items.push(...(await itemsForRequest(ctx.trx, record.value, deps)));
+      const result = await appendBillingItems(ctx.trx, items);
+      if (result.conflicts.length > 0) {
+        const { item, existing } = result.conflicts[0]!;
+        throw new CommissionConflictError(
+          `billing item ${item.sourceRef} exists with other content (${existing.item_type} ${existing.amount_minor} for ${existing.shop_user_id})`,
+          {
+            sourceRef: item.sourceRef,
+          },
+        );
+      }
+      ctx.logger.debug(
+        {
+          requests: records.length,
+          inserted: result.inserted.length,
+          duplicates: result.duplicates.length,
+        },
+        'commission applied',
+      );
+    },
+  };
+}
