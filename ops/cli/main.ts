@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
+import { registerPayoutFileCommands } from './commands/payout-file';
 import { registerRuleCommands } from './commands/rules';
 import { registerRunCommand } from './commands/run';
 import { registerStackCommands } from './commands/stack';
@@ -17,6 +18,7 @@ registerTopologyCommand(program);
 registerRuleCommands(program);
 registerRunCommand(program);
 registerUploadCommands(program);
+registerPayoutFileCommands(program);
 
 program.parseAsync(process.argv).then(
   () => {

@@ -1,8 +1,10 @@
 import type { Knex } from 'knex';
+import { StsError } from '../errors';
 import * as m0001 from './migrations/0001_foundation';
 import * as m0002 from './migrations/0002_uploads';
 import * as m0003 from './migrations/0003_settlement';
 import * as m0004 from './migrations/0004_commission';
+import * as m0005 from './migrations/0005_payout_file_pages';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -13,6 +15,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0002_uploads', m0002],
   ['0003_settlement', m0003],
   ['0004_commission', m0004],
+  ['0005_payout_file_pages', m0005],
 ];
 
 const source: Knex.MigrationSource<string> = {
@@ -22,6 +25,17 @@ const source: Knex.MigrationSource<string> = {
 };
 
 export async function migrateLatest(db: Knex): Promise<string[]> {
-  const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
-  return applied;
+  try {
+    const [, applied] = (await db.migrate.latest({ migrationSource: source })) as [number, string[]];
+    return applied;
+  } catch (err) {
+    const missing = /following files are missing: (.*)$/.exec((err as Error).message)?.[1];
+    if (!missing) throw err;
+    // A database migrated by a newer checkout: running older code against it could write rows
+    // that the newer schema's rules no longer allow, so stop here.
+    throw new StsError('STS_SCHEMA_AHEAD', `the database has migrations this checkout does not know: ${missing}`, {
+      fix: 'run the newer checkout, or point STS_MYSQL_URL at another database',
+      cause: err,
+    });
+  }
 }

@@ -31,8 +31,8 @@ test('cancel stops the chunks not yet applied; committed chunks stay and every r
   expect(after.doneChunks).toBe(before.doneChunks);
   expect(after.acceptedRows).toBe(before.acceptedRows);
   expect(after.acceptedRows + after.rejectedRows + after.duplicateRows + after.cancelledRows).toBe(BigInt(expected.rows));
-  const [{ n }] = await s.db('billing_item').where({ source: 'UPLOAD' }).count({ n: '*' });
-  expect(BigInt(n)).toBe(after.acceptedRows);
+  const [{ n }] = (await s.db('billing_item').where({ source: 'UPLOAD' }).count({ n: '*' })) as [Record<string, string>];
+  expect(BigInt(n!)).toBe(after.acceptedRows);
 
   // Cancelling a finished upload changes nothing.
   expect(await cancelUpload(s.db, intake.uploadId)).toEqual({ uploadId: intake.uploadId, status: 'CANCELLED', cancelledChunks: 0 });

@@ -52,13 +52,13 @@ test('kill -9 five times during a 200k-row upload: accepted + rejected + duplica
       .where({ source: 'UPLOAD' })
       .select(s.db.raw('COUNT(*) AS n'), s.db.raw('COUNT(DISTINCT source_ref) AS distinctRefs'), s.db.raw('CAST(SUM(amount_minor) AS CHAR) AS sum'));
     expect([Number(n), Number(distinctRefs), sum]).toEqual([expected.accepted, expected.accepted, expected.total.toString()]);
-    const [{ rejects }] = await s.db('upload_reject').where({ upload_id: intake.uploadId.toString() }).count({ rejects: '*' });
+    const [{ rejects }] = (await s.db('upload_reject').where({ upload_id: intake.uploadId.toString() }).count({ rejects: '*' })) as [Record<string, string>];
     expect(Number(rejects)).toBe(expected.rejected);
 
     const balances = (await s.db('settlement_account').select('shop_user_id', 'balance_minor')) as Array<{ shop_user_id: string; balance_minor: string }>;
     const byseller = new Map(balances.map((b) => [BigInt(b.shop_user_id), BigInt(b.balance_minor)]));
     for (const [seller, total] of expected.sumBySeller) expect(byseller.get(seller)).toBe(total);
-    const [{ chunks }] = await s.db('upload_chunk').where({ upload_id: intake.uploadId.toString(), status: 'DONE' }).count({ chunks: '*' });
+    const [{ chunks }] = (await s.db('upload_chunk').where({ upload_id: intake.uploadId.toString(), status: 'DONE' }).count({ chunks: '*' })) as [Record<string, string>];
     expect(Number(chunks)).toBe(100);
   } finally {
     child?.proc.kill('SIGKILL');

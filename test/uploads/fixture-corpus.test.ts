@@ -58,7 +58,7 @@ test('18-digit shop_user_id and order_id round-trip to the database exactly', as
     ['652024209997893632', '900719925474099317', '1000'],
     ['999999999999999999', '123456789012345678', '1'],
   ]);
-  const [{ n }] = await s.db('billing_item').where({ shop_user_id: '999999999999999999' }).count({ n: '*' });
+  const [{ n }] = (await s.db('billing_item').where({ shop_user_id: '999999999999999999' }).count({ n: '*' })) as [Record<string, string>];
   expect(Number(n)).toBe(1);
 });
 
@@ -80,7 +80,7 @@ test('a ref repeated within the file counts once; the same ref with another amou
   const { intake, status } = await load(fixture('repeats.csv'));
   expect(counts(status)).toEqual({ status: 'COMPLETED', total: 4n, accepted: 2n, rejected: 1n, duplicates: 1n });
   expect(await rejectsOf(intake.uploadId)).toEqual({ '4': 'CONFLICT' });
-  const [{ sum }] = await s.db('billing_item').whereIn('source_ref', ['rep-1', 'rep-2']).sum({ sum: 'amount_minor' });
+  const [{ sum }] = (await s.db('billing_item').whereIn('source_ref', ['rep-1', 'rep-2']).sum({ sum: 'amount_minor' })) as [Record<string, string>];
   expect(String(sum)).toBe('1100');
 });
 
@@ -164,6 +164,6 @@ test('a row naming an order the ledger holds for another seller is rejected, nev
 test('accepted rows move the seller balance in the same transaction', async () => {
   const head = 'external_ref,shop_user_id,region,currency,amount,item_type\n';
   await load(Buffer.from(`${head}bal-1,652024209997800001,SG,SGD,3.00,SUBSIDY\nbal-2,652024209997800001,SG,SGD,-1.25,PENALTY\n`));
-  const [{ balance }] = await s.db('settlement_account').where({ shop_user_id: '652024209997800001' }).sum({ balance: 'balance_minor' });
+  const [{ balance }] = (await s.db('settlement_account').where({ shop_user_id: '652024209997800001' }).sum({ balance: 'balance_minor' })) as [Record<string, string>];
   expect(String(balance)).toBe('175');
 });

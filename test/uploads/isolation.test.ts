@@ -66,7 +66,7 @@ test('order events published during a large upload are all applied before the up
     const deadline = Date.now() + 120_000;
     let applied = 0;
     while (applied < events && Date.now() < deadline) {
-      const [{ n }] = await s.db('billing_item').where({ source: 'ORDER' }).count({ n: '*' });
+      const [{ n }] = (await s.db('billing_item').where({ source: 'ORDER' }).count({ n: '*' })) as [Record<string, string>];
       applied = Number(n);
       if (applied < events) await new Promise((res) => setTimeout(res, 100));
     }

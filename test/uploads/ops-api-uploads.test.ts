@@ -37,7 +37,7 @@ test('no token gets 401, and a viewer cannot upload (403)', async () => {
   expect((await post(CSV, 'not-a-real-token-at-all')).status).toBe(401);
   expect((await post(CSV, VIEWER)).status).toBe(403);
   expect((await fetch(`${base}/uploads/1/cancel`, { method: 'POST', headers: { authorization: `Bearer ${VIEWER}` } })).status).toBe(403);
-  const [{ n }] = await s.db('upload').count({ n: '*' });
+  const [{ n }] = (await s.db('upload').count({ n: '*' })) as [Record<string, string>];
   expect(Number(n)).toBe(0);
 });
 
@@ -95,7 +95,7 @@ test('an id that is not a number is a 400, an unknown one a 404; SQL-looking inp
   const auth = { headers: { authorization: `Bearer ${VIEWER}` } };
   expect((await fetch(`${base}/uploads/1%20OR%201=1`, auth)).status).toBe(400);
   expect((await fetch(`${base}/uploads/652024209997893632`, auth)).status).toBe(404);
-  const [{ n }] = await s.db('upload').count({ n: '*' });
+  const [{ n }] = (await s.db('upload').count({ n: '*' })) as [Record<string, string>];
   expect(Number(n)).toBeGreaterThan(0);
 });
 

@@ -62,6 +62,7 @@ const idParam = { params: { type: 'object', properties: { id: { type: 'string', 
 /** The last path segment, without control characters, at most 255 characters. */
 function displayName(name: string | undefined): string {
   const base = (name ?? 'upload.csv').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex -- stripping control characters is the point
   const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').slice(0, 255);
   return clean || 'upload.csv';
 }

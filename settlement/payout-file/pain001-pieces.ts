@@ -1,0 +1,128 @@
+import { XMLParser } from 'fast-xml-parser';
+
+/**
+ * Parses the pieces pain001-scanner cuts out of a payout file, with fast-xml-parser: batches of
+ * <CdtTrfTxInf> elements, and the skeleton (the document without them). Values stay strings, ids
+ * and amounts included, so nothing is rounded through a JS number on the way; the verifier
+ * converts them to bigint itself. Every parse runs the parser's validator, and a piece that is not
+ * well-formed becomes a structure problem, not an exception.
+ */
+
+export interface ScannedTransaction {
+  /** 0-based position in the file. */
+  index: number;
+  endToEndId?: string;
+  amount?: string;
+  ccy?: string;
+  creditorId?: string;
+}
+
+export interface ScannedHeader {
+  namespace?: string;
+  msgId?: string;
+  creDtTm?: string;
+  nbOfTxs?: string;
+  ctrlSum?: string;
+  pmtInfCount: number;
+  pmtInfId?: string;
+  pmtNbOfTxs?: string;
+  pmtCtrlSum?: string;
+  debtorCcy?: string;
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  ignoreDeclaration: true,
+  isArray: (name) => name === 'CdtTrfTxInf' || name === 'PmtInf',
+});
+
+type Node = Record<string, unknown>;
+
+/** The node at a path of element names, or undefined when any step is missing. */
+function at(node: unknown, ...names: string[]): unknown {
+  let cur = node;
+  for (const n of names)
+    cur = cur !== null && typeof cur === 'object' ? (cur as Node)[n] : undefined;
+  return cur;
+}
+
+/** An element's text, whether or not it has attributes. */
+function textOf(node: unknown): string | undefined {
+  if (typeof node === 'string') return node;
+  if (node !== null && typeof node === 'object' && typeof (node as Node)['#text'] === 'string')
+    return (node as Node)['#text'] as string;
+  return undefined;
+}
+
+/** One batch of cut-out <CdtTrfTxInf> elements, parsed as one document. */
+export function parseTransactions(
+  elements: string[],
+  first: number,
+  structure: string[],
+): ScannedTransaction[] {
+  let parsed: unknown[];
+  try {
+    const doc = parser.parse(`<Batch>${elements.join('')}</Batch>`, true) as unknown;
+    parsed = (at(doc, 'Batch', 'CdtTrfTxInf') as unknown[] | undefined) ?? [];
+  } catch (err) {
+    structure.push(
+      `transactions ${first + 1}..${first + elements.length} are not well-formed XML: ${(err as Error).message}`,
+    );
+    parsed = [];
+  }
+  return elements.map((_, k) => {
+    const tx = parsed[k];
+    const amt = at(tx, 'Amt', 'InstdAmt');
+    const ccy = at(amt, '@Ccy');
+    return {
+      index: first + k,
+      endToEndId: textOf(at(tx, 'PmtId', 'EndToEndId')),
+      amount: textOf(amt),
+      ccy: typeof ccy === 'string' ? ccy : undefined,
+      creditorId: textOf(at(tx, 'CdtrAcct', 'Id', 'Othr', 'Id')),
+    };
+  });
+}
+
+/** The document without its transactions; `runs` placeholders stand where transactions were. */
+export function parseSkeleton(
+  text: string,
+  runs: number,
+  structure: string[],
+): ScannedHeader | undefined {
+  let doc: unknown;
+  try {
+    doc = parser.parse(text, true);
+  } catch (err) {
+    structure.push(`not well-formed XML: ${(err as Error).message}`);
+    return undefined;
+  }
+  const root = at(doc, 'Document');
+  const ns = at(root, '@xmlns');
+  const initn = at(root, 'CstmrCdtTrfInitn');
+  if (initn === undefined) structure.push('no Document/CstmrCdtTrfInitn element');
+  const grp = at(initn, 'GrpHdr');
+  if (grp === undefined) structure.push('no GrpHdr');
+  const pmtInfs = (at(initn, 'PmtInf') as unknown[] | undefined) ?? [];
+  if (pmtInfs.length !== 1)
+    structure.push(`${pmtInfs.length} PmtInf elements; a payout file has exactly one`);
+  const pmt = pmtInfs[0];
+  const inPmt = ((at(pmt, 'CdtTrfTxInf') as unknown[] | undefined) ?? []).length;
+  if (runs > 1 || inPmt !== runs)
+    structure.push('transactions are not one contiguous block inside the PmtInf');
+  return {
+    namespace: typeof ns === 'string' ? ns : undefined,
+    msgId: textOf(at(grp, 'MsgId')),
+    creDtTm: textOf(at(grp, 'CreDtTm')),
+    nbOfTxs: textOf(at(grp, 'NbOfTxs')),
+    ctrlSum: textOf(at(grp, 'CtrlSum')),
+    pmtInfCount: pmtInfs.length,
+    pmtInfId: textOf(at(pmt, 'PmtInfId')),
+    pmtNbOfTxs: textOf(at(pmt, 'NbOfTxs')),
+    pmtCtrlSum: textOf(at(pmt, 'CtrlSum')),
+    debtorCcy: textOf(at(pmt, 'DbtrAcct', 'Ccy')),
+  };
+}
