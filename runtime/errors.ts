@@ -357,3 +357,67 @@ export class NotFoundError extends StsError {
     super('STS_NOT_FOUND', `${entity} ${id} does not exist`, { context: { entity, id } });
   }
 }
+
+/** A cycle close waited for the watermark and gave up; `context.lagging` says which partitions lag. */
+export class WatermarkNotReachedError extends StsError {
+  constructor(detail: string, lagging: string) {
+    super('STS_WATERMARK_NOT_REACHED', detail, {
+      retriable: true,
+      context: { lagging },
+      fix: 'start the lagging processors (npx sts run all) or wait for them, then run the close again; it never pays short',
+    });
+  }
+}
+
+/** A close that must not run as asked: an unknown region, a cutoff that is not a cycle boundary or is in the future. */
+export class CloseRefusedError extends StsError {
+  constructor(detail: string, fix?: string, context: ErrorContext = {}) {
+    super('STS_CLOSE_REFUSED', detail, { context, fix });
+  }
+}
+
+/** A payout event disagrees with the payout row it names (seller, currency or amount). Never
+ * retriable and never guessed: paying what the event says could pay the wrong seller (lesson 2). */
+export class PayoutMismatchError extends StsError {
+  constructor(payoutId: bigint, detail: string, context: ErrorContext = {}) {
+    super('STS_PAYOUT_MISMATCH', `payout ${payoutId}: the event disagrees with the payout row: ${detail}`, {
+      context: { ...context, payoutId: payoutId.toString() },
+      fix: 'compare the event with table payout; fix the producer, then `sts dlq replay` the event',
+    });
+  }
+}
+
+/** A TCC phase out of order (CONFIRM without TRY, CONFIRM after CANCEL, a second TRY). A bug,
+ * never retried: applying it would move money the ledger says is not there. */
+export class LedgerInvariantError extends StsError {
+  constructor(txId: bigint, detail: string) {
+    super('STS_LEDGER_INVARIANT', `money transaction ${txId}: ${detail}`, {
+      context: { txId: txId.toString() },
+      fix: 'inspect tcc_state and fund_movement for the tx id; the ledger was left unchanged',
+    });
+  }
+}
+
+/** Payments are paused because the gateway's circuit breaker is open. Retriable: the batch is
+ * given back and retried with back-off once the breaker lets requests through again. */
+export class PaymentsPausedError extends StsError {
+  constructor(breakerState: string) {
+    super('STS_PAYMENTS_PAUSED', `payments paused: the gateway circuit breaker is ${breakerState}`, {
+      retriable: true,
+      context: { component: 'payment-notify', breakerState },
+      fix: 'nothing to do; consumption resumes after a successful trial request (check `npx sts status`)',
+    });
+  }
+}
+
+/** A payout is still SUBMITTED after every attempt the compensator may make, or the gateway
+ * refused it as malformed. Ops are alerted and the payout is dead-lettered; its money stays in
+ * flight until a human decides, because either final state could be wrong. */
+export class PayoutUnresolvedError extends StsError {
+  constructor(payoutId: bigint, detail: string, context: ErrorContext = {}) {
+    super('STS_PAYOUT_UNRESOLVED', `payout ${payoutId} has no final state: ${detail}`, {
+      context: { ...context, payoutId: payoutId.toString() },
+      fix: 'look the payout up at the gateway by its id (the Idempotency-Key), then settle it by hand',
+    });
+  }
+}

@@ -3,6 +3,7 @@ import { registerDemoCommand } from './commands/demo';
 import { registerPayoutFileCommands } from './commands/payout-file';
 import { registerRuleCommands } from './commands/rules';
 import { registerRunCommand } from './commands/run';
+import { registerSettleCommands } from './commands/settle';
 import { registerStackCommands } from './commands/stack';
 import { registerTopologyCommand } from './commands/topology';
 import { registerUploadCommands } from './commands/upload';
@@ -17,6 +18,7 @@ registerDemoCommand(program);
 registerTopologyCommand(program);
 registerRuleCommands(program);
 registerRunCommand(program);
+registerSettleCommands(program);
 registerUploadCommands(program);
 registerPayoutFileCommands(program);
 

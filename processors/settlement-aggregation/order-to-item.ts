@@ -1,6 +1,6 @@
 import { ValidationError } from '../../runtime/errors';
 import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
+import type { ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
 import { regionInfo } from '../../runtime/money/regions';
 import type { OrderEvent } from './order-event';
 
@@ -20,7 +20,8 @@ export function validateOrderEvent(e: OrderEvent): void {
   if (!e.event_id || e.event_id.length > 128) throw new ValidationError('event_id must be 1 to 128 characters', { eventId: e.event_id });
 }
 
-export function orderEventToItem(e: OrderEvent, id: bigint): BillingItemInput {
+/** `cycle` is where the item lands: the event's own cycle, or the next open one if that closed. */
+export function orderEventToItem(e: OrderEvent, id: bigint, cycle: ResolvedCycle): BillingItemInput {
   return {
     id,
     region: e.region,
@@ -31,6 +32,7 @@ export function orderEventToItem(e: OrderEvent, id: bigint): BillingItemInput {
     source: 'ORDER',
     sourceRef: e.event_id,
     orderId: e.order_id,
-    cycleId: cycleIdFor(e.region, e.occurred_at),
+    cycleId: cycle.cycleId,
+    late: cycle.late,
   };
 }

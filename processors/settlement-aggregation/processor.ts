@@ -1,24 +1,47 @@
+import { ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
+import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import type { OutboxMessage } from '../../runtime/outbox/outbox-writer';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
+import { commissionRequestFor, COMMISSION_TOPIC } from './commission-request-out';
 import type { OrderEvent } from './order-event';
 import { orderEventToItem, validateOrderEvent } from './order-to-item';
 
 /**
  * settlement-aggregation: each order event becomes one billing item and moves its seller's running
  * balance, in the batch's transaction (DESIGN lesson 3: aggregate as events arrive, so a cycle
- * close only snapshots balances that already exist).
+ * close only snapshots balances that already exist). An event of a cycle that is closing or closed
+ * lands in the next open cycle, flagged late. Completed and refunded orders put a commission
+ * request in the outbox in the same transaction, only when their item is new: a redelivered event
+ * causes nothing twice.
  */
-export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.order-events.v1'): ProcessorDefinition<OrderEvent> {
+export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.order-events.v1', commissionTopic = COMMISSION_TOPIC): ProcessorDefinition<OrderEvent> {
   return {
     name: 'settlement-aggregation',
     group: 'sts.settlement-aggregation',
     topic,
     validate: (event) => validateOrderEvent(event),
     async handleBatch(ctx, records) {
-      const items = records.map((r) => orderEventToItem(r.value, ids.next()));
+      const cycles = new CycleResolver(ctx.trx);
+      const items = [];
+      for (const r of records) items.push(orderEventToItem(r.value, ids.next(), await cycles.resolve(r.value.region, r.value.occurred_at)));
       const result = await appendBillingItems(ctx.trx, items);
-      ctx.logger.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length }, 'order events applied');
+      if (result.conflicts.length > 0) {
+        // The same event id with other content is an upstream contract breach; failing the batch
+        // makes the runtime isolate the record and dead-letter it with this reason.
+        const { item, existing } = result.conflicts[0]!;
+        throw new ValidationError(`event ${item.sourceRef} was seen before with other content (seller ${existing.shop_user_id}, amount ${existing.amount_minor})`, { eventId: item.sourceRef });
+      }
+      const inserted = new Set(result.inserted.map((i) => i.sourceRef));
+      const requests: OutboxMessage[] = [];
+      for (const r of records) {
+        if (!inserted.has(r.value.event_id)) continue;
+        const request = commissionRequestFor(r.value, commissionTopic);
+        if (request) requests.push(request);
+      }
+      await ctx.outbox.add(requests);
+      ctx.logger.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length, commissionRequests: requests.length }, 'order events applied');
     },
   };
 }

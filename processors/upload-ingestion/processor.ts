@@ -9,7 +9,8 @@ import type { UploadChunk } from './upload-chunk';
  * transaction holds a few chunks, and more partitions than usual run side by side: the database,
  * not this process, is the bottleneck.
  */
-export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chunks.v1'): ProcessorDefinition<UploadChunk> {
+/** Rows are booked into the cycle open at `clock()`: an upload is an adjustment made now. */
+export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chunks.v1', clock: () => Date = () => new Date()): ProcessorDefinition<UploadChunk> {
   return {
     name: 'upload-ingestion',
     group: 'sts.upload-ingestion',
@@ -17,7 +18,7 @@ export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chu
     options: { maxRecordsPerTransaction: 2, partitionsConsumedConcurrently: 3 },
     async handleBatch(ctx, records) {
       for (const record of records) {
-        const outcome = await ingestChunk(ctx.trx, record.value, ids, new Date());
+        const outcome = await ingestChunk(ctx.trx, record.value, ids, clock());
         const fields = { uploadId: record.value.upload_id, chunk: record.value.chunk_index, ...outcome };
         if (outcome.status === 'UNKNOWN') ctx.logger.warn(fields, 'chunk of an unknown upload skipped (its upload row was deleted or never committed)');
         else ctx.logger.debug(fields, 'chunk applied');

@@ -35,6 +35,12 @@ const samples: Array<[string, errors.StsError]> = [
   ['AtomicWriteError', new errors.AtomicWriteError('/tmp/out.xml', 'ENOSPC')],
   ['UploadRefusedError', new errors.UploadRefusedError('MISSING_COLUMNS', 'missing amount')],
   ['NotFoundError', new errors.NotFoundError('upload', '652024209997893632')],
+  ['WatermarkNotReachedError', new errors.WatermarkNotReachedError('not reached in 60 s', 'sts.commission sts.commission-requests.v1[3] 5 behind')],
+  ['CloseRefusedError', new errors.CloseRefusedError('cutoff is in the future')],
+  ['PayoutMismatchError', new errors.PayoutMismatchError(652024209997893632n, 'amount 100 != 200')],
+  ['LedgerInvariantError', new errors.LedgerInvariantError(652024209997893632n, 'CONFIRM after CANCEL')],
+  ['PaymentsPausedError', new errors.PaymentsPausedError('open')],
+  ['PayoutUnresolvedError', new errors.PayoutUnresolvedError(652024209997893632n, 'still unknown after 12 attempts')],
 ];
 
 describe('errors', () => {

@@ -1,0 +1,112 @@
+import type { Kafka } from 'kafkajs';
+import type { Knex } from 'knex';
+import { CloseRefusedError, StsError } from '../../runtime/errors';
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
+import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
+import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
+import { ensureCycle } from '../../runtime/ledger/cycle-resolver';
+import type { Logger } from '../../runtime/logger';
+import { regionInfo } from '../../runtime/money/regions';
+import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { writePayoutFiles, type WritePayoutFilesResult } from '../payout-file/payout-files';
+import { snapshotPayouts } from './payout-snapshot';
+import { waitForWatermark, type WatermarkPlan } from './watermark';
+
+/**
+ * `sts settle close`: closes the region's cycle that ends at the cutoff, in idempotent steps that a
+ * rerun resumes after any crash:
+ *   0. watermark: everything produced before the cutoff is consumed and committed (or the close
+ *      fails with the lagging partitions; it never pays short);
+ *   1. the cycle becomes CLOSING (from here on, new items of this cycle go to the next one, late);
+ *   2. payouts from settlement_account, carry-forward items, payout.created events in the outbox;
+ *   3. the pain.001 files, written, verified against the database and released;
+ *   4. the cycle becomes CLOSED.
+ * Closing a CLOSED cycle changes nothing and says so.
+ */
+export interface CloseDeps {
+  db: Knex;
+  kafka: Kafka;
+  ids: SnowflakeGenerator;
+  outbox: OutboxWriter;
+  dataDir: string;
+  logger: Logger;
+}
+
+export interface CloseOptions {
+  region: string;
+  /** A cycle boundary (Monday 00:00 local); default: the latest one that has passed. */
+  cutoff?: Date;
+  watermarkTimeoutMs?: number;
+  plan?: WatermarkPlan;
+  payoutsTopic?: string;
+  now?: Date;
+  onProgress?: (line: string) => void;
+}
+
+export interface CloseResult {
+  region: string;
+  cycleId: bigint;
+  cutoff: Date;
+  alreadyClosed: boolean;
+  payoutsCreated: number;
+  byStatus: Record<string, number>;
+  files: WritePayoutFilesResult['files'];
+}
+
+export async function closeCycle(deps: CloseDeps, opts: CloseOptions): Promise<CloseResult> {
+  const region = opts.region.toUpperCase();
+  if (!regionInfo(region)) throw new CloseRefusedError(`unknown region ${opts.region}`, 'use one of SG, MY, TH, VN, ID, PH, TW, BR');
+  const now = opts.now ?? new Date();
+  const cutoff = opts.cutoff ?? cycleBounds(region, cycleIdFor(region, now)).startsAt;
+  const cycleId = cycleIdFor(region, new Date(cutoff.getTime() - 1));
+  const bounds = cycleBounds(region, cycleId);
+  if (bounds.cutoffAt.getTime() !== cutoff.getTime()) {
+    throw new CloseRefusedError(`${cutoff.toISOString()} is not a cycle cutoff in ${region}`, `cutoffs are Monday 00:00 local; the nearest earlier one is ${bounds.startsAt.toISOString()}`, { region });
+  }
+  if (cutoff.getTime() > now.getTime()) {
+    throw new CloseRefusedError(`cycle ${cycleId} of ${region} runs until ${cutoff.toISOString()}; it cannot close before it ends`, 'close it after the cutoff, or give an earlier --cutoff', { region });
+  }
+  const say = opts.onProgress ?? (() => undefined);
+  const base = { region, cycleId, cutoff };
+
+  await ensureCycle(deps.db, region, cycleId);
+  let status = await cycleStatus(deps.db, region, cycleId);
+  if (status === 'CLOSED') {
+    say(`cycle ${cycleId} of ${region} is already closed; nothing to do`);
+    return { ...base, alreadyClosed: true, payoutsCreated: 0, byStatus: {}, files: [] };
+  }
+  if (status === 'OPEN') {
+    say(`waiting for the watermark at ${cutoff.toISOString()}…`);
+    await waitForWatermark(deps.kafka, deps.db, {
+      cutoff,
+      plan: opts.plan,
+      timeoutMs: opts.watermarkTimeoutMs,
+      onWait: (l) => say(`  ${l.length} partition(s) still behind the cutoff`),
+    });
+    await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'OPEN' }).update({ status: 'CLOSING', closing_at: new Date() });
+    status = 'CLOSING';
+    say(`cycle ${cycleId} is CLOSING`);
+  }
+
+  const snapshot = await snapshotPayouts({ db: deps.db, ids: deps.ids, outbox: deps.outbox, payoutsTopic: opts.payoutsTopic }, region, cycleId, (n) => say(`  ${n} payouts created`));
+  say(`payouts: ${JSON.stringify(snapshot.byStatus)}`);
+
+  const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId);
+  if (!files.ok) {
+    const first = files.failures[0]!;
+    throw new StsError('STS_PAYOUT_FILE_VERIFY_FAILED', `payout file verification failed (${files.failures.length} check(s)), first: ${first.name} in ${first.file}: ${first.detail}`, {
+      context: { region, cycleId },
+      fix: 'the cycle stays CLOSING and no file is released; fix the cause and run the close again',
+    });
+  }
+  for (const f of files.files) say(`  ${f.currency}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} → ${f.relativePath}`);
+
+  await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });
+  deps.logger.info({ region, cycleId, payouts: snapshot.created, byStatus: snapshot.byStatus }, 'cycle closed');
+  return { ...base, alreadyClosed: false, payoutsCreated: snapshot.created, byStatus: snapshot.byStatus, files: files.files };
+}
+
+async function cycleStatus(db: Knex, region: string, cycleId: bigint): Promise<string> {
+  const row = (await db('settlement_cycle').where({ region, cycle_id: cycleId.toString() }).first('status')) as { status: string } | undefined;
+  return row!.status;
+}
