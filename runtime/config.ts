@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { REGIONS } from './money/regions';
 
 /**
  * Every environment variable the system reads, with its default. The defaults are the embedded
@@ -30,6 +31,11 @@ export const CONFIG_DEFAULTS = {
    * where a supervisor restarts crashed instances at once: their partitions move sooner.
    */
   STS_PROCESSOR_SESSION_TIMEOUT_MS: '30000',
+  /**
+   * Regions whose cycles `sts run all` closes on its own once they end (comma-separated, or
+   * "all"); empty: cycles close only through `sts settle close`.
+   */
+  STS_CLOSE_SCHEDULE: '',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -57,6 +63,10 @@ const schema = z.object({
   STS_OPS_PORT: z.coerce.number().int().min(1).max(65535),
   STS_DATA_DIR: z.string().min(1),
   STS_PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'STS_PROCESSOR_SESSION_TIMEOUT_MS must be at least 6000 (the broker minimum)').max(300_000),
+  STS_CLOSE_SCHEDULE: z
+    .string()
+    .transform((v) => (v.trim().toLowerCase() === 'all' ? Object.keys(REGIONS) : v.split(',').map((r) => r.trim().toUpperCase()).filter(Boolean)))
+    .refine((rs) => rs.every((r) => r in REGIONS), { message: 'STS_CLOSE_SCHEDULE must list regions (SG,MY,...) or be "all"' }),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 });
 
@@ -72,6 +82,8 @@ export interface StsConfig {
   dataDir: string;
   logLevel: string;
   processorSessionTimeoutMs: number;
+  /** Regions closed by the scheduler in `sts run all`; empty disables it. */
+  closeSchedule: string[];
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -100,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     dataDir: path.resolve(PROJECT_ROOT, c.STS_DATA_DIR),
     logLevel: c.STS_LOG_LEVEL,
     processorSessionTimeoutMs: c.STS_PROCESSOR_SESSION_TIMEOUT_MS,
+    closeSchedule: c.STS_CLOSE_SCHEDULE,
   };
 }
 

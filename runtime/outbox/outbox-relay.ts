@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { LockUnavailableError, StsError, asStsError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { NamedLock } from './relay-lock';
+import { NamedLock } from '../db/named-lock';
 import { relayMetrics, type RelayMetrics } from './relay-metrics';
 import { parseRelayOptions, type OutboxRelayOptions } from './relay-options';
 

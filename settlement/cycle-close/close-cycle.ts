@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
-import { CloseRefusedError, StsError } from '../../runtime/errors';
+import { NamedLock } from '../../runtime/db/named-lock';
+import { CloseRefusedError, LockUnavailableError, StsError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
@@ -67,6 +68,19 @@ export async function closeCycle(deps: CloseDeps, opts: CloseOptions): Promise<C
     throw new CloseRefusedError(`cycle ${cycleId} of ${region} runs until ${cutoff.toISOString()}; it cannot close before it ends`, 'close it after the cutoff, or give an earlier --cutoff', { region });
   }
   const say = opts.onProgress ?? (() => undefined);
+  // One close per region at a time, across processes (CLI, scheduler, a second operator): two
+  // snapshots at once would race page by page. The lock dies with its session, so a crashed close
+  // never blocks the next one.
+  const lock = new NamedLock(deps.db, `sts.close.${region}`);
+  if (!(await lock.tryAcquire())) throw new LockUnavailableError(`sts.close.${region}`, 'another close of this region is running');
+  try {
+    return await closeLocked(deps, opts, region, cycleId, cutoff, say);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, cycleId: bigint, cutoff: Date, say: (line: string) => void): Promise<CloseResult> {
   const base = { region, cycleId, cutoff };
 
   await ensureCycle(deps.db, region, cycleId);

@@ -4,12 +4,15 @@ import { ConfigError } from '../../../runtime/errors';
 import { OutboxRelay } from '../../../runtime/outbox/outbox-relay';
 import { runProcessor, type ProcessorHandle } from '../../../runtime/processor/processor';
 import { installShutdown, type Stoppable } from '../../../runtime/processor/shutdown';
+import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler';
+import { buildOpsApi } from '../../api/ops-api';
 import { createAppContext } from '../../run/app-context';
 import { PROCESSOR_CATALOG } from '../../run/processor-catalog';
 
 /**
- * `sts run all | <processor…>`: processors and the outbox relay in the foreground until SIGTERM,
- * which finishes each batch in flight, commits it and leaves the groups. Prints `ready` on stdout
+ * `sts run all | <processor…>`: processors and the outbox relay in the foreground until SIGTERM;
+ * `all` adds the ops API and, when STS_CLOSE_SCHEDULE names regions, the cycle-close scheduler.
+ * SIGTERM finishes each batch in flight, commits it and leaves the groups. Prints `ready` on stdout
  * once every consumer has joined, for scripts and tests that wait for it.
  */
 export function registerRunCommand(program: Command): void {
@@ -18,7 +21,9 @@ export function registerRunCommand(program: Command): void {
     .description(`run processors and the outbox relay in the foreground; processors: ${Object.keys(PROCESSOR_CATALOG).join(', ')}`)
     .argument('<processors...>', '"all" or processor names')
     .option('--no-relay', 'do not run the outbox relay in this process')
-    .action(async (names: string[], opts: { relay: boolean }) => {
+    .option('--no-api', 'with "all": do not serve the ops API and dashboard')
+    .action(async (names: string[], opts: { relay: boolean; api: boolean }) => {
+      const all = names.includes('all');
       const selected = names.includes('all') ? Object.keys(PROCESSOR_CATALOG) : names;
       const unknown = selected.filter((n) => !(n in PROCESSOR_CATALOG));
       if (unknown.length > 0) throw new ConfigError(`unknown processor(s): ${unknown.join(', ')}`, `choose from: all, ${Object.keys(PROCESSOR_CATALOG).join(', ')}`);
@@ -36,6 +41,17 @@ export function registerRunCommand(program: Command): void {
         const relay = new OutboxRelay({ db: ctx.db, kafka: ctx.kafka, logger: ctx.logger });
         await relay.start();
         handles.push(relay);
+      }
+      if (all && ctx.config.closeSchedule.length > 0) {
+        const scheduler = new CloseScheduler({ db: ctx.db, kafka: ctx.kafka, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger }, ctx.config.closeSchedule);
+        scheduler.start();
+        handles.push(scheduler);
+      }
+      if (all && opts.api) {
+        const api = await buildOpsApi(ctx);
+        await api.listen({ port: ctx.config.opsPort, host: '127.0.0.1' });
+        ctx.logger.info({ port: ctx.config.opsPort }, 'ops API listening');
+        handles.push({ stop: () => api.close() });
       }
       installShutdown([{ stop: async () => (await Promise.all(handles.map((h) => h.stop())), await ctx.close()) }], { logger: ctx.logger });
       process.stdout.write('ready\n');
