@@ -1,9 +1,21 @@
-import type { Kafka } from 'kafkajs';
+import { ConfigResourceTypes, type Kafka } from 'kafkajs';
 import { dlqTopic, type Topology } from '../topology/types';
 
 /**
- * Creates the topology's topics and DLQs. Existing topics are left alone; a topic with fewer
- * partitions than declared is grown (never shrunk: Kafka cannot, and keys would move).
+ * Every pipeline topic stamps records with the broker's append time, not the producer's:
+ *  - a cycle close waits for "everything produced before the cutoff", which only append time
+ *    answers exactly (timestamps rise with offsets, so offsetsForTimes is exact, and a producer's
+ *    clock cannot move a record across the cutoff);
+ *  - time-based retention then counts from arrival. With producer time, a backfilled event that
+ *    occurred two weeks ago lands in a segment already past a 7-day retention and is deleted
+ *    before anyone consumes it (seen in the exactness test before this setting).
+ */
+export const PIPELINE_TOPIC_CONFIG = [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
+
+/**
+ * Creates the topology's topics and DLQs, with PIPELINE_TOPIC_CONFIG. Existing topics get that
+ * config set if it differs; a topic with fewer partitions than declared is grown (never shrunk:
+ * Kafka cannot, and keys would move).
  */
 export async function ensureTopics(kafka: Kafka, topology: Topology): Promise<{ created: string[] }> {
   const wanted = new Map<string, number>();
@@ -12,10 +24,16 @@ export async function ensureTopics(kafka: Kafka, topology: Topology): Promise<{ 
     // DLQs are low-volume; 3 partitions keep replays parallel without 12 idle logs each.
     if (t.dlq) wanted.set(dlqTopic(t.name), 3);
   }
-  return ensureTopicList(kafka, [...wanted].map(([topic, numPartitions]) => ({ topic, numPartitions })));
+  return ensureTopicList(kafka, [...wanted].map(([topic, numPartitions]) => ({ topic, numPartitions, configEntries: PIPELINE_TOPIC_CONFIG })));
 }
 
-export async function ensureTopicList(kafka: Kafka, topics: Array<{ topic: string; numPartitions: number }>) {
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  configEntries?: Array<{ name: string; value: string }>;
+}
+
+export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -32,9 +50,28 @@ export async function ensureTopicList(kafka: Kafka, topics: Array<{ topic: strin
         .filter((x) => x.have < x.want)
         .map((x) => ({ topic: x.topic, count: x.want }));
       if (grow.length > 0) await admin.createPartitions({ topicPartitions: grow });
+      await alignConfigs(admin, present.filter((t) => t.configEntries?.length));
     }
     return { created: missing.map((t) => t.topic) };
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Sets the declared config keys on existing topics where they differ. AlterConfigs replaces a
+ * topic's dynamic config as a whole, so the topic's other dynamic keys are carried over.
+ */
+async function alignConfigs(admin: ReturnType<Kafka['admin']>, topics: TopicSpec[]): Promise<void> {
+  if (topics.length === 0) return;
+  const described = await admin.describeConfigs({ resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })), includeSynonyms: false });
+  const changes = [];
+  for (const r of described.resources) {
+    const spec = topics.find((t) => t.topic === r.resourceName)!;
+    const differs = spec.configEntries!.some((want) => r.configEntries.find((c) => c.configName === want.name)?.configValue !== want.value);
+    if (!differs) continue;
+    const kept = r.configEntries.filter((c) => !c.isDefault && !c.readOnly && !spec.configEntries!.some((w) => w.name === c.configName)).map((c) => ({ name: c.configName, value: c.configValue }));
+    changes.push({ type: ConfigResourceTypes.TOPIC, name: r.resourceName, configEntries: [...kept, ...spec.configEntries!] });
+  }
+  if (changes.length > 0) await admin.alterConfigs({ resources: changes, validateOnly: false });
 }

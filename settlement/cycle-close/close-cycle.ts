@@ -16,8 +16,8 @@ import { waitForWatermark, type WatermarkPlan } from './watermark';
 /**
  * `sts settle close`: closes the region's cycle that ends at the cutoff, in idempotent steps that a
  * rerun resumes after any crash:
- *   0. watermark: everything produced before the cutoff is consumed and committed (or the close
- *      fails with the lagging partitions; it never pays short);
+ *   0. watermark: everything produced (appended to the input topics) before the cutoff is consumed
+ *      and committed, or the close fails with the lagging partitions; it never pays short;
  *   1. the cycle becomes CLOSING (from here on, new items of this cycle go to the next one, late);
  *   2. payouts from settlement_account, carry-forward items, payout.created events in the outbox;
  *   3. the pain.001 files, written, verified against the database and released;
@@ -38,6 +38,12 @@ export interface CloseOptions {
   /** A cycle boundary (Monday 00:00 local); default: the latest one that has passed. */
   cutoff?: Date;
   watermarkTimeoutMs?: number;
+  /**
+   * Also wait for everything produced up to this instant (`--drain` passes the close's start):
+   * events of this cycle published after its cutoff are then included instead of carried into
+   * the next cycle as late. Default: the cutoff.
+   */
+  drainUntil?: Date;
   plan?: WatermarkPlan;
   payoutsTopic?: string;
   now?: Date;
@@ -90,9 +96,10 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
     return { ...base, alreadyClosed: true, payoutsCreated: 0, byStatus: {}, files: [] };
   }
   if (status === 'OPEN') {
-    say(`waiting for the watermark at ${cutoff.toISOString()}…`);
+    const mark = opts.drainUntil && opts.drainUntil > cutoff ? opts.drainUntil : cutoff;
+    say(`waiting for the watermark at ${mark.toISOString()}…`);
     await waitForWatermark(deps.kafka, deps.db, {
-      cutoff,
+      cutoff: mark,
       plan: opts.plan,
       timeoutMs: opts.watermarkTimeoutMs,
       onWait: (l) => say(`  ${l.length} partition(s) still behind the cutoff`),

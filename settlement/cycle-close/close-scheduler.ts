@@ -57,7 +57,8 @@ export class CloseScheduler {
       const row = (await this.deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString() }).first('status')) as { status: string } | undefined;
       if (row?.status === 'CLOSED') continue;
       try {
-        const result = await closeCycle(this.deps, { region, cutoff, now, watermarkTimeoutMs: this.opts.watermarkTimeoutMs, ...this.extra });
+        // Drained to the tick: events of the cycle published a little after its cutoff are still paid in it.
+        const result = await closeCycle(this.deps, { region, cutoff, now, drainUntil: new Date(), watermarkTimeoutMs: this.opts.watermarkTimeoutMs, ...this.extra });
         if (!result.alreadyClosed) closed.push({ region, cycleId });
       } catch (err) {
         const expected = err instanceof WatermarkNotReachedError || err instanceof LockUnavailableError;

@@ -66,7 +66,7 @@ test(`${ORDERS} orders and a ${UPLOAD_ROWS}-row upload close to exact payouts, c
   await s.produce([...events, ...lateEvents, ...resent]);
   await waitForUpload(s, intake.uploadId, 300_000);
 
-  const result = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 300_000 });
+  const result = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 300_000, drainUntil: new Date() });
   expect(result.alreadyClosed).toBe(false);
   const cycle = s.closing.cycleId.toString();
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../runtime/config';
-import { ensureTopicList } from '../../runtime/kafka/topic-admin';
+import { ensureTopicList, PIPELINE_TOPIC_CONFIG } from '../../runtime/kafka/topic-admin';
 import { createLogger } from '../../runtime/logger';
 import { OutboxRelay } from '../../runtime/outbox/outbox-relay';
 import { OutboxWriter } from '../../runtime/outbox/outbox-writer';
@@ -28,6 +28,12 @@ export async function settlementSetup(r: TestResources) {
   const schema = (f: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', f), 'utf8');
   const topics = { orders: await r.topic('orders', 6), commission: await r.topic('commission', 6), payouts: await r.topic('payouts', 3) };
   await ensureTopicList(r.kafka, [topics.orders, topics.commission].map((t) => ({ topic: dlqTopic(t), numPartitions: 1 })));
+  // Append-time stamps, as on the real topics: the watermark reads them.
+  await ensureTopicList(r.kafka, [
+    { topic: topics.orders, numPartitions: 6, configEntries: PIPELINE_TOPIC_CONFIG },
+    { topic: topics.commission, numPartitions: 6, configEntries: PIPELINE_TOPIC_CONFIG },
+    { topic: s.topic, numPartitions: 4, configEntries: PIPELINE_TOPIC_CONFIG },
+  ]);
   await s.registry.register(valueSubject(topics.orders), schema('order-event.avsc'));
   await s.registry.register(valueSubject(topics.commission), schema('commission-request.avsc'));
   await s.registry.register(valueSubject(topics.payouts), schema('payout.avsc'));
@@ -54,13 +60,12 @@ export async function settlementSetup(r: TestResources) {
     r.defer(() => relay.stop());
   }
 
-  /** Upstream stamps each record with the time its event occurred (Kafka CreateTime). */
   async function produce(events: OrderEvent[]) {
     const producer = r.kafka.producer();
     await producer.connect();
     const schemaId = await s.registry.latestId(valueSubject(topics.orders));
     for (let i = 0; i < events.length; i += 2000) {
-      const messages = await Promise.all(events.slice(i, i + 2000).map(async (e) => ({ key: e.shop_user_id.toString(), value: await s.codec.encode(schemaId, e), timestamp: String(e.occurred_at.getTime()) })));
+      const messages = await Promise.all(events.slice(i, i + 2000).map(async (e) => ({ key: e.shop_user_id.toString(), value: await s.codec.encode(schemaId, e) })));
       await producer.send({ topic: topics.orders, messages });
     }
     await producer.disconnect();

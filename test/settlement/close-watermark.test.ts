@@ -20,7 +20,7 @@ test('a close started while pre-cutoff events are unconsumed fails with a lag re
   const events = orderStream({ orders: 500, sellers: 40, occurredAt: () => new Date(s.closing.startsAt.getTime() + 86_400_000), prefix: r.unique('w') });
   await s.produce(events);
 
-  const err = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 2000 }).then(
+  const err = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 2000, drainUntil: new Date() }).then(
     () => null,
     (e: unknown) => e,
   );
@@ -32,7 +32,7 @@ test('a close started while pre-cutoff events are unconsumed fails with a lag re
   expect(await s.db('payout').count({ n: '*' })).toEqual([{ n: '0' }]);
 
   await s.startPipeline();
-  const result = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 120_000 });
+  const result = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 120_000, drainUntil: new Date() });
   const [{ items }] = (await s.db('billing_item').where({ source: 'ORDER', cycle_id: s.closing.cycleId.toString(), late: false }).count({ items: '*' })) as [Record<string, string>];
   expect(Number(items)).toBe(events.length);
   const [{ fees }] = (await s.db('billing_item').where({ source: 'COMMISSION', cycle_id: s.closing.cycleId.toString() }).count({ fees: '*' })) as [Record<string, string>];

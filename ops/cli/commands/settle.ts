@@ -14,8 +14,9 @@ export function registerSettleCommands(program: Command): void {
     .requiredOption('--region <region>', 'SG, MY, TH, VN, ID, PH, TW or BR')
     .option('--cutoff <iso>', 'the cycle cutoff (Monday 00:00 local, as an ISO instant); default: the latest one that has passed')
     .option('--timeout <seconds>', 'how long to wait for the watermark', '120')
+    .option('--drain', 'also wait for everything produced until now, so late-published events of this cycle are paid in it')
     .option('--json', 'machine-readable summary')
-    .action(async (opts: { region: string; cutoff?: string; timeout: string; json?: boolean }) => {
+    .action(async (opts: { region: string; cutoff?: string; timeout: string; drain?: boolean; json?: boolean }) => {
       const cutoff = opts.cutoff === undefined ? undefined : new Date(opts.cutoff);
       if (cutoff && (Number.isNaN(cutoff.getTime()) || !/(Z|[+-]\d\d:\d\d)$/.test(opts.cutoff!))) {
         throw new ConfigError(`--cutoff ${opts.cutoff} is not an ISO instant with a zone`, 'for example --cutoff 2026-11-22T16:00:00Z');
@@ -26,7 +27,7 @@ export function registerSettleCommands(program: Command): void {
       try {
         const result = await closeCycle(
           { db: ctx.db, kafka: ctx.kafka, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger },
-          { region: opts.region, cutoff, watermarkTimeoutMs: timeout * 1000, onProgress: opts.json ? undefined : (l) => process.stderr.write(`${l}\n`) },
+          { region: opts.region, cutoff, drainUntil: opts.drain ? new Date() : undefined, watermarkTimeoutMs: timeout * 1000, onProgress: opts.json ? undefined : (l) => process.stderr.write(`${l}\n`) },
         );
         if (opts.json) return void process.stdout.write(`${toJson(result)}\n`);
         process.stdout.write(
