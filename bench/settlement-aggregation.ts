@@ -1,0 +1,186 @@
+/**
+ * Settlement aggregation throughput beside two references measured in the same run:
+ * `npx tsx bench/settlement-aggregation.ts [events] [naiveEvents]` (defaults 1,000,000 and 5,000).
+ *
+ * Inputs: the local stack (STS_* variables). It creates a scratch database and topics (12
+ *   partitions, like sts.order-events.v1) and drops them at the end.
+ * Runs:
+ *   1. Kafka's own ConsumerPerformance (kafka-tools, the broker's jars) reading the same topic:
+ *      the ceiling for merely consuming these records;
+ *   2. the settlement-aggregation processor as shipped, exactly-once effects included: a billing
+ *      item, the seller's balance and a commission request in the outbox per event, one
+ *      transaction per sub-batch, offsets after commit;
+ *   3. the naive baseline: the same processor with one event per transaction.
+ * Output: events/s of each and the ratios, on stdout and in STS_DATA_DIR/bench/settlement-aggregation.json.
+ * Failure: exits 1 if an event is lost or applied twice (item count and sum are checked).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Kafka } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { createDb, type Knex } from '../runtime/db/knex';
+import { migrateLatest } from '../runtime/db/migrate';
+import { SnowflakeGenerator } from '../runtime/ids/snowflake';
+import { WorkerLease } from '../runtime/ids/worker-lease';
+import { createKafka } from '../runtime/kafka/client';
+import { ensureTopicList } from '../runtime/kafka/topic-admin';
+import { createLogger } from '../runtime/logger';
+import { OutboxWriter } from '../runtime/outbox/outbox-writer';
+import { runProcessor } from '../runtime/processor/processor';
+import type { ProcessorOverrides } from '../runtime/processor/definition';
+import { AvroCodec } from '../runtime/registry/avro-codec';
+import { RegistryClient } from '../runtime/registry/registry-client';
+import { dlqTopic, valueSubject } from '../runtime/topology/types';
+import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { stackPaths } from '../infra/paths';
+import { settlementAggregation } from '../processors/settlement-aggregation/processor';
+import { orderStream } from '../test/settlement/order-stream';
+
+const PARTITIONS = 12;
+const exec = promisify(execFile);
+
+async function main(): Promise<void> {
+  const events = Number(process.argv[2] ?? 1_000_000);
+  const naiveEvents = Number(process.argv[3] ?? 5_000);
+  const config = loadConfig();
+  const tag = Date.now().toString(36);
+  const kafka = createKafka(config, 'bench-aggregation');
+  const dbName = `sts_bench_agg_${tag}`;
+  await ensureDatabase(config.mysqlUrl, dbName);
+  const db = createDb(withDatabase(config.mysqlUrl, dbName), { pool: 10 });
+  const registry = new RegistryClient(config.schemaRegistryUrl);
+  const codec = new AvroCodec(registry);
+  const topics = { main: `bench.orders.${tag}`, naive: `bench.orders-naive.${tag}`, commission: `bench.commission.${tag}` };
+  const logger = createLogger('bench-aggregation', 'warn');
+  try {
+    await migrateLatest(db);
+    await ensureTopicList(kafka, [
+      { topic: topics.main, numPartitions: PARTITIONS },
+      { topic: topics.naive, numPartitions: PARTITIONS },
+      { topic: topics.commission, numPartitions: PARTITIONS },
+      { topic: dlqTopic(topics.main), numPartitions: 1 },
+      { topic: dlqTopic(topics.naive), numPartitions: 1 },
+    ]);
+    const schema = fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'order-event.avsc'), 'utf8');
+    await registry.register(valueSubject(topics.main), schema);
+    await registry.register(valueSubject(topics.naive), schema);
+    await registry.register(valueSubject(topics.commission), fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'commission-request.avsc'), 'utf8'));
+
+    // Completed orders only, 10,000 sellers, occurring now: every event is one item, one balance
+    // move and one commission request.
+    const when = new Date();
+    process.stdout.write(`producing ${events} + ${naiveEvents} events…\n`);
+    const mainSum = await produce(kafka, codec, registry, topics.main, events, 'm', when);
+    const naiveSum = await produce(kafka, codec, registry, topics.naive, naiveEvents, 'n', when);
+
+    const perf = await consumerPerformance(config.dataDir, config.kafkaBrokers[0]!, topics.main, events, `bench.cperf.${tag}`);
+    process.stdout.write(`ConsumerPerformance: ${perf} records/s\n`);
+
+    const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-aggregation' });
+    const ids = new SnowflakeGenerator(lease);
+    const batched = await measure(db, kafka, codec, registry, logger, ids, topics.main, topics.commission, `bench.agg.${tag}`, events, mainSum, {});
+    process.stdout.write(`aggregation: ${batched} events/s\n`);
+    await db('billing_item').del();
+    await db('settlement_account').del();
+    await db('outbox').del();
+    const naive = await measure(db, kafka, codec, registry, logger, ids, topics.naive, topics.commission, `bench.agg-naive.${tag}`, naiveEvents, naiveSum, { maxRecordsPerTransaction: 1 });
+    process.stdout.write(`naive: ${naive} events/s\n`);
+    await lease.release();
+
+    const result = {
+      events,
+      consumerPerformance: { recordsPerSecond: perf },
+      aggregation: { eventsPerSecond: batched, ofConsumerPerformance: round(batched / perf) },
+      naive: { events: naiveEvents, eventsPerSecond: naive },
+      ratioToNaive: round(batched / naive),
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const out = path.join(config.dataDir, 'bench', 'settlement-aggregation.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await db.destroy();
+    await dropDatabase(config.mysqlUrl, dbName);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [...Object.values(topics), dlqTopic(topics.main), dlqTopic(topics.naive)] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+async function produce(kafka: Kafka, codec: AvroCodec, registry: RegistryClient, topic: string, n: number, prefix: string, when: Date): Promise<bigint> {
+  const schemaId = await registry.latestId(valueSubject(topic));
+  const producer = kafka.producer();
+  await producer.connect();
+  let sum = 0n;
+  for (let start = 0; start < n; start += 10_000) {
+    const batch = orderStream({ orders: Math.min(10_000, n - start), sellers: 10_000, occurredAt: () => when, prefix: `${prefix}${start}`, orderBase: 900000000000000000n + BigInt(start) })
+      .filter((e) => e.event_type === 'ORDER_COMPLETED');
+    for (const e of batch) sum += e.amount_minor;
+    const messages = await Promise.all(batch.map(async (e) => ({ key: e.shop_user_id.toString(), value: await codec.encode(schemaId, e) })));
+    await producer.send({ topic, messages });
+  }
+  await producer.disconnect();
+  return sum;
+}
+
+async function measure(
+  db: Knex,
+  kafka: Kafka,
+  codec: AvroCodec,
+  registry: RegistryClient,
+  logger: ReturnType<typeof createLogger>,
+  ids: SnowflakeGenerator,
+  topic: string,
+  commissionTopic: string,
+  group: string,
+  n: number,
+  expectedSum: bigint,
+  overrides: ProcessorOverrides,
+): Promise<number> {
+  const started = process.hrtime.bigint();
+  const handle = await runProcessor(
+    { ...settlementAggregation(ids, topic, commissionTopic), group },
+    { config: loadConfig(), db, kafka, codec, outbox: new OutboxWriter(codec, registry), logger, metricsRegistry: new Registry() },
+    overrides,
+  );
+  let count = 0;
+  while (count < n) {
+    await new Promise((r) => setTimeout(r, 250));
+    const [row] = (await db('billing_item').count({ c: '*' })) as Array<{ c: string | number }>;
+    count = Number(row?.c ?? 0);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await handle.stop();
+  const [check] = (await db.raw("SELECT COUNT(*) AS n, COUNT(DISTINCT source_ref) AS d, CAST(SUM(amount_minor) AS CHAR) AS s FROM billing_item WHERE source = 'ORDER'"))[0] as Array<{ n: number; d: number; s: string }>;
+  const [requests] = (await db('outbox').count({ c: '*' })) as Array<{ c: string | number }>;
+  if (Number(check!.n) !== n || Number(check!.d) !== n || check!.s !== expectedSum.toString() || Number(requests?.c) !== n) {
+    throw new Error(`effects are not exact: ${check!.n} items, ${check!.d} distinct, sum ${check!.s} (expected ${n}, ${expectedSum}), ${requests?.c} commission requests`);
+  }
+  return Math.round(n / seconds);
+}
+
+async function consumerPerformance(dataDir: string, broker: string, topic: string, messages: number, group: string): Promise<number> {
+  const libs = stackPaths(dataDir).kafka.libs;
+  const { stdout } = await exec(
+    'java',
+    ['-Xmx512m', '-cp', `${libs}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', broker, '--topic', topic, '--messages', String(messages), '--group', group, '--timeout', '60000'],
+    { maxBuffer: 1 << 20 },
+  );
+  // Header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
+  const last = stdout.trim().split('\n').pop()!.split(',').map((c) => c.trim());
+  return Math.round(Number(last[5]));
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
