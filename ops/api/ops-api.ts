@@ -4,6 +4,11 @@ import type { AppContext } from '../run/app-context';
 import { INTAKE_DEFAULTS } from '../uploads/upload-intake';
 import { installAuth } from './auth';
 import { OpsTokens } from './ops-tokens';
+import { installAudit } from './audit';
+import { cycleRoutes } from './routes/cycles';
+import { dashboardRoutes } from './routes/dashboard';
+import { dlqRoutes } from './routes/dlq';
+import { lagRoutes } from './routes/lag';
 import { uploadRoutes } from './routes/uploads';
 
 /**
@@ -18,19 +23,30 @@ export const OPS_API_DEFAULTS = {
   maxUploadBytes: INTAKE_DEFAULTS.maxFileBytes,
 };
 
+/** HTTP status per error code; anything unlisted is a 500. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  STS_NOT_FOUND: 404,
+  STS_VALIDATION_FAILED: 400,
+  STS_CONFIG_INVALID: 400,
+  STS_CLOSE_REFUSED: 409,
+  STS_WATERMARK_NOT_REACHED: 409,
+  STS_LOCK_UNAVAILABLE: 409,
+};
+
 export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS> } = {}): Promise<FastifyInstance> {
   const cfg = { ...OPS_API_DEFAULTS, ...opts };
   const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
   const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
   app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
   installAuth(app, tokens);
+  installAudit(app, ctx.db, ctx.logger);
 
   app.addHook('onResponse', async (req, reply) => {
     ctx.logger.info({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, actor: req.principal?.name, ms: Math.round(reply.elapsedTime) }, 'ops api request');
   });
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof StsError) {
-      const status = err.code === 'STS_NOT_FOUND' ? 404 : err.code === 'STS_VALIDATION_FAILED' || err.code === 'STS_CONFIG_INVALID' ? 400 : 500;
+      const status = STATUS_BY_CODE[err.code] ?? 500;
       return reply.code(status).send({ error: err.code, message: err.message, fix: err.fix });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
@@ -41,5 +57,9 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
 
   app.get('/health', async () => ({ ok: true }));
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
+  cycleRoutes(app, ctx);
+  dashboardRoutes(app);
+  lagRoutes(app, ctx);
+  dlqRoutes(app, ctx);
   return app;
 }

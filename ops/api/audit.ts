@@ -1,0 +1,43 @@
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import type { Logger } from '../../runtime/logger';
+
+/**
+ * The audit trail of operator actions (issue 7): every call that changes something (any method
+ * but GET/HEAD on a route that needs a role) is recorded in ops_audit after it is answered, with
+ * the caller's name and role, the route, the target id, its JSON input and the status. Uploads are
+ * recorded by name, never by content; tokens never reach this table (auth keeps only digests).
+ * A failed audit write is logged, not thrown: the action already happened.
+ */
+export function installAudit(app: FastifyInstance, db: Knex, logger: Logger): void {
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || !req.routeOptions.config?.minRole) return;
+    const params = (req.params ?? {}) as Record<string, string>;
+    const body = req.body !== null && typeof req.body === 'object' && !('pipe' in (req.body as object)) ? req.body : undefined;
+    const detail = JSON.stringify({ query: req.query, body }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 8000);
+    try {
+      await db('ops_audit').insert({
+        actor: (req.principal ? `api:${req.principal.name}` : 'api:anonymous').slice(0, 64),
+        role: req.principal?.role ?? null,
+        action: `${req.method} ${req.routeOptions.url ?? req.url}`.slice(0, 64),
+        target: (params.id ?? null)?.slice(0, 255) ?? null,
+        detail,
+        status: reply.statusCode,
+      });
+    } catch (err) {
+      logger.error({ err, route: req.routeOptions.url }, 'audit write failed');
+    }
+  });
+}
+
+/** For CLI actions, which have no HTTP request around them. */
+export async function auditCli(db: Knex, action: string, target: string | null, detail: unknown): Promise<void> {
+  await db('ops_audit').insert({
+    actor: `cli:${process.env.USER ?? 'unknown'}`.slice(0, 64),
+    role: null,
+    action,
+    target,
+    detail: JSON.stringify(detail, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 8000),
+    status: null,
+  });
+}

@@ -1,0 +1,199 @@
+/*
+ * The ops dashboard: plain browser JavaScript, served by the ops API with everything it needs
+ * (uPlot included), so it works with no network beyond the API itself. Every call carries the
+ * bearer token from this tab's sessionStorage; ids and amounts stay strings, as the API sends them.
+ */
+(function () {
+  'use strict';
+  const $ = (sel) => document.querySelector(sel);
+  const state = { token: sessionStorage.getItem('sts-token') || '', tab: 'lag', timers: [], series: new Map(), charts: new Map() };
+
+  async function api(method, url, body, raw) {
+    const headers = { authorization: 'Bearer ' + state.token };
+    let payload;
+    if (body instanceof Blob) { headers['content-type'] = 'text/csv'; payload = body; }
+    else if (body !== undefined) { headers['content-type'] = 'application/json'; payload = JSON.stringify(body); }
+    const res = await fetch(url, { method, headers, body: payload });
+    if (raw) return res;
+    const text = await res.text();
+    const data = text ? JSON.parse(text) : null;
+    if (!res.ok) throw new Error((data && (data.message || data.error)) || res.statusText + ' (' + res.status + ')');
+    return data;
+  }
+
+  const esc = (v) => String(v === null || v === undefined ? '' : v).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+  const cell = (v, cls) => '<td' + (cls ? ' class="' + esc(cls) + '"' : '') + '>' + esc(v) + '</td>';
+  const fmtSeconds = (s) => (s === null || s === undefined ? '—' : Number(s) < 90 ? Math.round(Number(s)) + ' s' : Math.round(Number(s) / 60) + ' min');
+
+  async function login(token) {
+    state.token = token;
+    try {
+      await api('GET', '/uploads');
+      sessionStorage.setItem('sts-token', token);
+      $('#login').hidden = true;
+      $('#tabs').hidden = false;
+      $('#app').hidden = false;
+      $('#who').textContent = 'signed in';
+      show(state.tab);
+    } catch (e) {
+      $('#login-error').textContent = 'Sign-in failed: ' + e.message;
+      sessionStorage.removeItem('sts-token');
+    }
+  }
+
+  function show(tab) {
+    state.tab = tab;
+    state.timers.forEach(clearInterval);
+    state.timers = [];
+    document.querySelectorAll('nav button').forEach((b) => b.classList.toggle('active', b.dataset.tab === tab));
+    document.querySelectorAll('.tab').forEach((s) => (s.hidden = s.id !== 'tab-' + tab));
+    const refresh = { lag: refreshLag, uploads: refreshUploads, cycles: refreshCycles, recon: refreshRecon, dlq: refreshDlq }[tab];
+    refresh().catch(report);
+    state.timers.push(setInterval(() => refresh().catch(report), tab === 'lag' || tab === 'uploads' ? 1000 : 5000));
+  }
+
+  function report(e) { console.error(e); }
+
+  /* Lag: a live chart per group (messages behind and seconds behind), and the partition table. */
+  async function refreshLag() {
+    const data = await api('GET', '/lag');
+    const rows = Array.isArray(data) ? data : data.partitions || [];
+    $('#lag-table tbody').innerHTML = rows.map((p) => '<tr>' + cell(p.group) + cell(p.topic) + cell(p.partition) + cell(p.lag) + cell(fmtSeconds(p.lagSeconds)) + cell(p.rate === null || p.rate === undefined ? '—' : Math.round(Number(p.rate))) + cell(fmtSeconds(p.etaSeconds)) + cell(p.status, 'status-' + p.status) + '</tr>').join('');
+    const now = Date.now() / 1000;
+    const byGroup = new Map();
+    for (const p of rows) {
+      const g = byGroup.get(p.group) || { lag: 0, seconds: 0 };
+      g.lag += Number(p.lag || 0);
+      g.seconds = Math.max(g.seconds, Number(p.lagSeconds || 0));
+      byGroup.set(p.group, g);
+    }
+    for (const [group, g] of byGroup) {
+      const s = state.series.get(group) || [[], [], []];
+      s[0].push(now); s[1].push(g.lag); s[2].push(g.seconds);
+      if (s[0].length > 300) s.forEach((a) => a.shift());
+      state.series.set(group, s);
+      let chart = state.charts.get(group);
+      if (!chart) {
+        const box = document.createElement('div');
+        box.className = 'chart';
+        box.dataset.group = group;
+        box.innerHTML = '<h3>' + esc(group) + '</h3>';
+        $('#lag-charts').appendChild(box);
+        chart = new uPlot({ width: 420, height: 160, series: [{}, { label: 'lag (messages)', stroke: '#2f6fed' }, { label: 'lag (s)', stroke: '#c0262d', scale: 's' }], axes: [{}, {}, { scale: 's', side: 1 }] }, s, box);
+        state.charts.set(group, chart);
+      } else chart.setData(s);
+      const box = document.querySelector('.chart[data-group="' + CSS.escape(group) + '"]');
+      if (box) box.dataset.lag = String(g.lag);
+    }
+  }
+
+  /* Uploads: progress bars, counts and a rejects download; the form streams the file to POST /uploads. */
+  async function refreshUploads() {
+    const list = await api('GET', '/uploads');
+    $('#uploads-table tbody').innerHTML = list.map((u) => {
+      const total = Number(u.totalRows || 0);
+      const done = Number(u.rowsDone || 0);
+      const pct = total > 0 ? Math.floor((done * 100) / total) : 0;
+      return '<tr data-upload="' + esc(u.id) + '">' + cell(u.id) + cell(u.fileName) + cell(u.status, 'status-' + u.status) +
+        '<td><progress max="100" value="' + pct + '"></progress> <span class="pct">' + pct + '%</span></td>' +
+        cell(u.acceptedRows) + cell(u.rejectedRows) + cell(u.duplicateRows) +
+        '<td>' + (Number(u.rejectedRows) > 0 ? '<a href="#" data-rejects="' + esc(u.id) + '">rejects.csv</a>' : '') + '</td></tr>';
+    }).join('');
+  }
+
+  async function downloadRejects(id) {
+    const res = await api('GET', '/uploads/' + encodeURIComponent(id) + '/rejects', undefined, true);
+    const blob = await res.blob();
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = 'upload-' + id + '-rejects.csv';
+    a.click();
+  }
+
+  /* Cycles & payouts: close with confirmation, and each payout file's release and verify status. */
+  async function refreshCycles() {
+    const cycles = await api('GET', '/cycles');
+    $('#cycles-table tbody').innerHTML = cycles.map((c) => '<tr data-cycle="' + esc(c.region + '/' + c.cycle_id) + '">' + cell(c.region) + cell(c.cycle_id) + cell(c.status, 'status-' + c.status) + cell(c.payouts || 0) + cell(c.payout_total_minor || 0) +
+      '<td>' + (c.files || []).map((f) => '<span class="status-' + esc(f.status) + '">' + esc(f.currency + ' ' + f.status) + '</span> <a href="#" data-verify="' + esc(c.region + '|' + c.cycle_id + '|' + f.currency) + '">verify</a> <span class="verify"></span>').join('<br>') + '</td></tr>').join('');
+  }
+
+  async function closeCycle(e) {
+    e.preventDefault();
+    const region = $('#close-region').value;
+    const cutoff = $('#close-cutoff').value.trim();
+    if (!window.confirm('Close the ' + region + ' cycle' + (cutoff ? ' ending ' + cutoff : '') + '? Payouts will be created and the payout file released.')) return;
+    $('#close-msg').textContent = 'closing…';
+    try {
+      const r = await api('POST', '/cycles/close', Object.assign({ region, drain: $('#close-drain').checked }, cutoff ? { cutoff } : {}));
+      $('#close-msg').textContent = r.alreadyClosed ? 'cycle ' + r.cycleId + ' was already closed' : 'cycle ' + r.cycleId + ' closed: ' + r.payoutsCreated + ' payouts';
+    } catch (err) {
+      $('#close-msg').textContent = 'not closed: ' + err.message;
+    }
+    refreshCycles().catch(report);
+  }
+
+  async function verifyFile(link) {
+    const [region, cycle, currency] = link.dataset.verify.split('|');
+    const out = link.nextElementSibling;
+    out.textContent = 'verifying…';
+    const r = await api('GET', '/payout-files/verify?region=' + region + '&cycle=' + cycle + '&currency=' + currency);
+    out.textContent = r.ok ? 'verify passed' : 'verify FAILED: ' + r.checks.filter((c) => !c.ok).map((c) => c.name).join(', ');
+  }
+
+  /* Reconciliation findings. */
+  async function refreshRecon() {
+    const data = await api('GET', '/recon/findings');
+    const rows = Array.isArray(data) ? data : data.findings || [];
+    $('#recon-table tbody').innerHTML = rows.map((f) => '<tr>' + cell(f.rule) + cell(f.severity, 'status-' + f.severity) + cell(f.entity) + cell(f.detail) + cell(f.first_seen || f.firstSeen) + cell(f.last_seen || f.lastSeen) + '</tr>').join('');
+  }
+
+  /* DLQ: inspect and replay. */
+  async function refreshDlq() {
+    const data = await api('GET', '/dlq');
+    const rows = Array.isArray(data) ? data : data.messages || [];
+    $('#dlq-table tbody').innerHTML = rows.map((m) => {
+      const at = m.dlq || { topic: m.dlqTopic, partition: m.partition, offset: m.offset };
+      const orig = m.original || { topic: m.originalTopic, partition: m.originalPartition, offset: m.originalOffset };
+      const err = m.error || { code: m.errorCode, message: m.errorMessage };
+      return '<tr>' + cell(at.topic + '/' + at.partition + '@' + at.offset) + cell(orig.topic + '/' + orig.partition + '@' + orig.offset) + cell(err.code + ': ' + err.message) +
+        '<td class="payload">' + esc(JSON.stringify(m.payload !== undefined ? m.payload : m.value)) + '</td>' +
+        '<td><button data-replay="' + esc(at.topic + '|' + at.partition + '|' + at.offset) + '">Replay</button></td></tr>';
+    }).join('');
+  }
+
+  async function replay(btn) {
+    const [topic, partition, offset] = btn.dataset.replay.split('|');
+    try {
+      const r = await api('POST', '/dlq/replay', { topic, partition: Number(partition), offset });
+      $('#dlq-msg').textContent = 'replayed: ' + JSON.stringify(r);
+    } catch (e) {
+      $('#dlq-msg').textContent = 'replay failed: ' + e.message;
+    }
+    refreshDlq().catch(report);
+  }
+
+  document.addEventListener('click', (e) => {
+    const t = e.target;
+    if (t.matches('nav button')) show(t.dataset.tab);
+    else if (t.matches('[data-rejects]')) { e.preventDefault(); downloadRejects(t.dataset.rejects).catch(report); }
+    else if (t.matches('[data-verify]')) { e.preventDefault(); verifyFile(t).catch(report); }
+    else if (t.matches('[data-replay]')) replay(t).catch(report);
+    else if (t.matches('#recon-run')) api('POST', '/recon/run').then((r) => { $('#recon-msg').textContent = 'done'; refreshRecon(); return r; }).catch((err) => ($('#recon-msg').textContent = err.message));
+  });
+  $('#login-form').addEventListener('submit', (e) => { e.preventDefault(); login($('#token').value.trim()); });
+  $('#close-form').addEventListener('submit', closeCycle);
+  $('#upload-form').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const file = $('#upload-file').files[0];
+    if (!file) return;
+    $('#upload-msg').textContent = 'uploading…';
+    try {
+      const r = await api('POST', '/uploads?filename=' + encodeURIComponent(file.name), file);
+      $('#upload-msg').textContent = 'upload ' + r.id + (r.existing ? ' (same file as before)' : ' queued');
+    } catch (err) {
+      $('#upload-msg').textContent = 'refused: ' + err.message;
+    }
+    refreshUploads().catch(report);
+  });
+  if (state.token) login(state.token);
+})();
