@@ -25,3 +25,19 @@ if (stale) {
     process.exit(1);
   }
 }
+
+// `--browser`: the dashboard tests drive Debian's Chromium. Installed here when missing and the
+// machine can (root with apt-get); otherwise one line says how, and the tests that need it fail
+// with the same advice.
+if (process.argv.includes('--browser') && !process.env.STS_CHROMIUM && !fs.existsSync('/usr/bin/chromium')) {
+  const canApt = typeof process.getuid === 'function' && process.getuid() === 0 && fs.existsSync('/usr/bin/apt-get');
+  if (canApt) {
+    process.stderr.write('installing Chromium for the dashboard tests (apt-get install chromium)…\n');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const res = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'inherit', env });
+    if (res.status !== 0) spawnSync('sh', ['-c', 'apt-get update && apt-get install -y --no-install-recommends chromium'], { stdio: 'inherit', env });
+  }
+  if (!fs.existsSync('/usr/bin/chromium')) {
+    process.stderr.write('warning [STS_PREREQUISITE_MISSING]: Chromium is not installed; the dashboard tests will fail\nfix: sudo apt-get install chromium, or set STS_CHROMIUM to a Chromium binary\n');
+  }
+}

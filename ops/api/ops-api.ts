@@ -4,6 +4,7 @@ import type { AppContext } from '../run/app-context';
 import { INTAKE_DEFAULTS } from '../uploads/upload-intake';
 import { installAuth } from './auth';
 import { OpsTokens } from './ops-tokens';
+import type { CloseOptions } from '../../settlement/cycle-close/close-cycle';
 import { installAudit } from './audit';
 import { cycleRoutes } from './routes/cycles';
 import { dashboardRoutes } from './routes/dashboard';
@@ -33,7 +34,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   STS_LOCK_UNAVAILABLE: 409,
 };
 
-export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS> } = {}): Promise<FastifyInstance> {
+export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'> } = {}): Promise<FastifyInstance> {
   const cfg = { ...OPS_API_DEFAULTS, ...opts };
   const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
   const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
@@ -57,7 +58,7 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
 
   app.get('/health', async () => ({ ok: true }));
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
-  cycleRoutes(app, ctx);
+  cycleRoutes(app, ctx, opts.close);
   dashboardRoutes(app);
   lagRoutes(app, ctx);
   dlqRoutes(app, ctx);

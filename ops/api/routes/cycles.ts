@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { closeCycle } from '../../../settlement/cycle-close/close-cycle';
+import { closeCycle, type CloseOptions } from '../../../settlement/cycle-close/close-cycle';
 import { verifyPayoutFile } from '../../../settlement/payout-file/payout-file-verify';
 import type { AppContext } from '../../run/app-context';
 import path from 'node:path';
@@ -8,7 +8,7 @@ import path from 'node:path';
  * Cycles, payouts and payout files. Closing is an operator action and runs the same closeCycle as
  * `sts settle close`, answered when the close has finished (or failed with its reason).
  */
-export function cycleRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pick<CloseOptions, 'plan' | 'payoutsTopic'> = {}): void {
   app.get<{ Querystring: { region?: string } }>('/cycles', { config: { minRole: 'viewer' }, schema: { querystring: regionQuery } }, async (req) => {
     const q = ctx.db('settlement_cycle as c')
       .leftJoin(
@@ -42,7 +42,7 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext): void {
     async (req) => {
       const result = await closeCycle(
         { db: ctx.db, kafka: ctx.kafka, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger },
-        { region: req.body.region, cutoff: req.body.cutoff ? new Date(req.body.cutoff) : undefined, drainUntil: req.body.drain ? new Date() : undefined, watermarkTimeoutMs: 60_000 },
+        { region: req.body.region, cutoff: req.body.cutoff ? new Date(req.body.cutoff) : undefined, drainUntil: req.body.drain ? new Date() : undefined, watermarkTimeoutMs: 60_000, ...closeOpts },
       );
       return { ...result, files: result.files.map((f) => ({ currency: f.currency, path: f.relativePath, status: f.status, nbOfTxs: f.nbOfTxs, ctrlSumMinor: f.ctrlSumMinor, sha256: f.sha256 })) };
     },
