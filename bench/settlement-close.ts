@@ -1,0 +1,177 @@
+/**
+ * Cycle close at scale: `npx tsx bench/settlement-close.ts [sellers] [itemsPerSeller]`
+ * (defaults 1,000,000 sellers and 10 items each: 10M billing items).
+ *
+ * Inputs: the local stack (STS_* variables). It creates a scratch database, payouts topic and data
+ *   directory, and drops them at the end.
+ * Setup (not timed): the items of one ended SG cycle are bulk-loaded with LOAD DATA, and the
+ *   balances are built from them with one INSERT ... SELECT ... GROUP BY, exactly the state the
+ *   processors leave behind (aggregation is continuous, DESIGN lesson 3).
+ * Timed: closeCycle as `sts settle close` runs it (watermark, CLOSING, payouts with carry-forward
+ *   and payout.created in the outbox, the pain.001 file written, verified against the database and
+ *   released, CLOSED), then the outbox relay publishing every payout event to Kafka.
+ * Output: seconds per phase and in total against the 120 s target, on stdout and in
+ *   STS_DATA_DIR/bench/settlement-close.json. Peak RSS of this process.
+ * Failure: exits 1 unless payouts = sellers, the file's CtrlSum = the PENDING total, and every
+ *   outbox row is published.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import mysql from 'mysql2/promise';
+import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { createDb } from '../runtime/db/knex';
+import { migrateLatest } from '../runtime/db/migrate';
+import { SnowflakeGenerator } from '../runtime/ids/snowflake';
+import { WorkerLease } from '../runtime/ids/worker-lease';
+import { createKafka } from '../runtime/kafka/client';
+import { ensureTopicList } from '../runtime/kafka/topic-admin';
+import { createLogger } from '../runtime/logger';
+import { cycleIdFor } from '../runtime/ledger/cycle-calendar';
+import { cycleBounds } from '../runtime/ledger/cycle-bounds';
+import { ensureCycle } from '../runtime/ledger/cycle-resolver';
+import { OutboxRelay } from '../runtime/outbox/outbox-relay';
+import { OutboxWriter } from '../runtime/outbox/outbox-writer';
+import { AvroCodec } from '../runtime/registry/avro-codec';
+import { RegistryClient } from '../runtime/registry/registry-client';
+import { valueSubject } from '../runtime/topology/types';
+import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { closeCycle } from '../settlement/cycle-close/close-cycle';
+
+async function main(): Promise<void> {
+  const sellers = Number(process.argv[2] ?? 1_000_000);
+  const perSeller = Number(process.argv[3] ?? 10);
+  const config = loadConfig();
+  const tag = Date.now().toString(36);
+  const dbName = `sts_bench_close_${tag}`;
+  const topic = `bench.payouts.${tag}`;
+  const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sts-bench-close-'));
+  const kafka = createKafka(config, 'bench-close');
+  await ensureDatabase(config.mysqlUrl, dbName);
+  const url = withDatabase(config.mysqlUrl, dbName);
+  const db = createDb(url, { pool: 6 });
+  const logger = createLogger('bench-close', 'warn');
+  try {
+    await migrateLatest(db);
+    await ensureTopicList(kafka, [{ topic, numPartitions: 12 }]);
+    const registry = new RegistryClient(config.schemaRegistryUrl);
+    await registry.register(valueSubject(topic), fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'payout.avsc'), 'utf8'));
+
+    const current = cycleIdFor('SG', new Date());
+    const closing = cycleBounds('SG', cycleIdFor('SG', new Date(cycleBounds('SG', current).startsAt.getTime() - 1)));
+    process.stdout.write(`loading ${sellers * perSeller} items for ${sellers} sellers into cycle ${closing.cycleId}…\n`);
+    const setupStart = Date.now();
+    const file = path.join(dataDir, 'items.tsv');
+    await writeItems(file, sellers, perSeller, closing.cycleId);
+    const conn = await mysql.createConnection({ uri: url, infileStreamFactory: (p: string) => fs.createReadStream(p) } as mysql.ConnectionOptions);
+    await conn.query({ sql: "LOAD DATA LOCAL INFILE ? INTO TABLE billing_item FIELDS TERMINATED BY '\\t' (id, region, shop_user_id, currency, amount_minor, item_type, source, source_ref, cycle_id)", values: [file] });
+    await conn.query(
+      `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count)
+       SELECT region, shop_user_id, currency, cycle_id, SUM(amount_minor), COUNT(*) FROM billing_item GROUP BY region, shop_user_id, currency, cycle_id`,
+    );
+    await conn.end();
+    await fs.promises.rm(file);
+    await ensureCycle(db, 'SG', closing.cycleId);
+    const setupSeconds = (Date.now() - setupStart) / 1000;
+    process.stdout.write(`setup ${setupSeconds.toFixed(0)} s; closing…\n`);
+
+    const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-close' });
+    const ids = new SnowflakeGenerator(lease);
+    const phases: Record<string, number> = {};
+    let mark = Date.now();
+    const start = mark;
+    const result = await closeCycle(
+      { db, kafka, ids, outbox: new OutboxWriter(new AvroCodec(registry), registry), dataDir, logger },
+      {
+        region: 'SG',
+        cutoff: closing.cutoffAt,
+        payoutsTopic: topic,
+        plan: { inputs: [], derived: [] },
+        onProgress: (line) => {
+          if (/CLOSING|payouts: |transfers/.test(line)) {
+            const now = Date.now();
+            phases[line.split(':')[0]!.trim().slice(0, 40)] = (now - mark) / 1000;
+            mark = now;
+          }
+        },
+      },
+    );
+    const closeSeconds = (Date.now() - start) / 1000;
+    const relay = new OutboxRelay({ db, kafka, logger });
+    const relayStart = Date.now();
+    for (;;) {
+      const published = await relay.runOnce();
+      if (published === 0) break;
+    }
+    const relaySeconds = (Date.now() - relayStart) / 1000;
+    await lease.release();
+
+    const [[pending]] = (await db.raw("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor),0) AS CHAR) AS s FROM payout WHERE status = 'PENDING'")) as [[{ n: number; s: string }]];
+    const [[left]] = (await db.raw('SELECT COUNT(*) AS n FROM outbox WHERE published_at IS NULL')) as [[{ n: number }]];
+    const file0 = result.files[0];
+    const exact = result.payoutsCreated === sellers && file0 !== undefined && file0.ctrlSumMinor.toString() === pending!.s && Number(left!.n) === 0;
+    const summary = {
+      sellers,
+      items: sellers * perSeller,
+      setupSeconds: Math.round(setupSeconds),
+      closeSeconds: round(closeSeconds),
+      phases,
+      relaySeconds: round(relaySeconds),
+      totalSeconds: round(closeSeconds + relaySeconds),
+      targetSeconds: 120,
+      payouts: result.byStatus,
+      fileMb: file0 ? round((await fs.promises.stat(file0.path)).size / 1024 / 1024) : 0,
+      peakRssMb: peakRssMb(),
+      exact,
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    const out = path.join(config.dataDir, 'bench', 'settlement-close.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
+    if (!exact) throw new Error('close result is not exact: see the summary');
+  } finally {
+    await db.destroy();
+    await dropDatabase(config.mysqlUrl, dbName);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+    await admin.disconnect();
+    await fs.promises.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Tab-separated items; amounts are mostly positive, with a few sellers netting below the minimum. */
+async function writeItems(file: string, sellers: number, perSeller: number, cycleId: bigint): Promise<void> {
+  const out = fs.createWriteStream(file);
+  let buf = '';
+  let id = 1n << 40n;
+  for (let s = 0; s < sellers; s++) {
+    const seller = (652024209990000000n + BigInt(s)).toString();
+    for (let k = 0; k < perSeller; k++) {
+      const amount = s % 50 === 0 ? -(k + 1) * 7 : ((s * 31 + k * 17) % 9000) + 100;
+      buf += `${id++}\tSG\t${seller}\tSGD\t${amount}\tADJUSTMENT\tUPLOAD\tb${s}-${k}\t${cycleId}\n`;
+    }
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
+  }
+  out.end(buf);
+  await once(out, 'finish');
+}
+
+function peakRssMb(): number {
+  const line = fs.readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
+  return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+}
+
+const round = (n: number) => Math.round(n * 100) / 100;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
