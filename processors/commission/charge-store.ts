@@ -1,11 +1,12 @@
 import type { Knex } from '../../runtime/db/knex';
-import { StsError } from '../../runtime/errors';
 import type { ChargeState } from './commission-calc';
+import { insertOnce } from './insert-once';
+import { chunked, whereRegionKeys, type RegionKey } from './region-keys';
 
 /**
- * commission_charge (one row per charged order) and commission_clawback (one row per refund
- * request). Both are written in the batch's transaction with the billing items they explain, so
- * a row exists exactly when its items do.
+ * commission_charge: one row per charged order, written in the batch's transaction with the
+ * billing items it explains, so a row exists exactly when its items do. Every function here takes
+ * a whole batch of keys or rows and costs one statement per KEYS_PER_STATEMENT of them.
  *
  * Locking, deliberately narrow:
  * - Existence checks are plain reads. A locking read of a MISSING key takes a gap lock, and two
@@ -13,12 +14,11 @@ import type { ChargeState } from './commission-calc';
  *   the last gap) would then deadlock on each other's gap. The primary keys stop a duplicate
  *   instead: a concurrent writer's row makes our insert fail with a retriable error, and the
  *   rerun sees that row.
- * - A clawback locks its EXISTING charge row (a record lock, no gap): two consumers of the same
- *   order (a zombie after a rebalance) serialize there, and the second reads the first's running
- *   totals instead of clawing back again from a stale "clawed back so far".
- *
- * Ids are bound as bigint, never as strings: a string compared with a BIGINT column is compared
- * as a double, which rounds 18-digit ids and keeps the primary key from being used (lesson 9).
+ * - A batch that claws back locks only the EXISTING charge rows it will move (record locks, no
+ *   gap), in primary-key order: two consumers of the same order (a zombie after a rebalance)
+ *   serialize there, and the second reads the first's running totals instead of clawing back
+ *   again from a stale "clawed back so far". The same order keeps two batches that lock
+ *   overlapping rows from deadlocking on each other.
  */
 
 export interface ChargeRecord extends ChargeState {
@@ -32,6 +32,11 @@ export interface ChargeRecord extends ChargeState {
   ruleVersion: number;
   ruleCategory: string;
 }
+
+export type ChargeKey = RegionKey<bigint>;
+
+/** The in-memory key of a charge, as unique as the primary key (region, order_id). */
+export const chargeKey = (region: string, orderId: bigint): string => `${region}\u0000${orderId}`;
 
 interface ChargeRow {
   region: string;
@@ -51,129 +56,104 @@ interface ChargeRow {
   affiliate_clawed_back_minor: string;
 }
 
-/** The hot lookup of every request: one primary-key row, locked for a clawback's update. */
-export function chargeQuery(
+/** The batch lookup, by primary key and in its order; `lock` makes it SELECT ... FOR UPDATE. */
+export function chargesQuery(
   db: Knex | Knex.Transaction,
-  region: string,
-  orderId: bigint,
-  lock = false,
-) {
-  const q = db('commission_charge').where({ region, order_id: orderId }).first();
-  return lock ? q.forUpdate() : q;
-}
-
-export async function findCharge(
-  trx: Knex.Transaction,
-  region: string,
-  orderId: bigint,
+  keys: readonly ChargeKey[],
   opts: { lock: boolean },
-): Promise<ChargeRecord | undefined> {
-  const row = (await chargeQuery(trx, region, orderId, opts.lock)) as ChargeRow | undefined;
-  return row && fromRow(row);
-}
-
-export async function insertCharge(trx: Knex.Transaction, c: ChargeRecord): Promise<void> {
-  await insertOnce(() =>
-    trx('commission_charge').insert({
-      region: c.region,
-      order_id: c.orderId,
-      shop_user_id: c.shopUserId,
-      affiliate_user_id: c.affiliateUserId,
-      currency: c.currency,
-      request_id: c.requestId,
-      rule_id: c.ruleId,
-      rule_version: c.ruleVersion,
-      rule_category: c.ruleCategory,
-      order_amount_minor: c.orderAmountMinor,
-      fee_minor: c.feeMinor,
-      affiliate_credit_minor: c.affiliateCreditMinor,
-      refunded_minor: c.refundedMinor,
-      fee_clawed_back_minor: c.feeClawedBackMinor,
-      affiliate_clawed_back_minor: c.affiliateClawedBackMinor,
-    }),
-  );
-}
-
-export interface ClawbackRecord {
-  region: string;
-  requestId: string;
-  orderId: bigint;
-  refundAmountMinor: bigint;
-  feeClawbackMinor: bigint;
-  affiliateClawbackMinor: bigint;
-}
-
-export async function findClawback(
-  trx: Knex.Transaction,
-  region: string,
-  requestId: string,
-): Promise<ClawbackRecord | undefined> {
-  const row = (await trx('commission_clawback')
-    .where({ region, request_id: requestId })
-    .first()) as
-    | {
-        order_id: string;
-        refund_amount_minor: string;
-        fee_clawback_minor: string;
-        affiliate_clawback_minor: string;
-      }
-    | undefined;
-  if (!row) return undefined;
-  return {
-    region,
-    requestId,
-    orderId: BigInt(row.order_id),
-    refundAmountMinor: BigInt(row.refund_amount_minor),
-    feeClawbackMinor: BigInt(row.fee_clawback_minor),
-    affiliateClawbackMinor: BigInt(row.affiliate_clawback_minor),
-  };
+) {
+  const q = whereRegionKeys(db('commission_charge').select('*'), 'order_id', keys).orderBy([
+    { column: 'region' },
+    { column: 'order_id' },
+  ]);
+  return opts.lock ? q.forUpdate() : q;
 }
 
 /**
- * Records the clawback and sets the charge's running totals to `after`, in the caller's
- * transaction. Absolute values, not increments: the caller read the charge under its row lock,
- * so nothing else can have moved them since.
+ * The charges of `keys` that exist, by chargeKey. Call with `lock` only for keys a plain read has
+ * just found: they exist, so the lock is a record lock and never a gap lock.
  */
-export async function recordClawback(
+export async function readCharges(
   trx: Knex.Transaction,
-  cb: ClawbackRecord,
-  after: Pick<ChargeState, 'refundedMinor' | 'feeClawedBackMinor' | 'affiliateClawedBackMinor'>,
-): Promise<void> {
-  await insertOnce(() =>
-    trx('commission_clawback').insert({
-      region: cb.region,
-      request_id: cb.requestId,
-      order_id: cb.orderId,
-      refund_amount_minor: cb.refundAmountMinor,
-      fee_clawback_minor: cb.feeClawbackMinor,
-      affiliate_clawback_minor: cb.affiliateClawbackMinor,
-    }),
-  );
-  await trx('commission_charge')
-    .where({ region: cb.region, order_id: cb.orderId })
-    .update({
-      refunded_minor: after.refundedMinor,
-      fee_clawed_back_minor: after.feeClawedBackMinor,
-      affiliate_clawed_back_minor: after.affiliateClawedBackMinor,
-      updated_at: trx.fn.now(3),
-    });
+  keys: readonly ChargeKey[],
+  opts: { lock: boolean },
+): Promise<Map<string, ChargeRecord>> {
+  const found = new Map<string, ChargeRecord>();
+  for (const slice of chunked(inKeyOrder(keys, (k) => k.value))) {
+    const rows = (await chargesQuery(trx, slice, opts)) as ChargeRow[];
+    for (const row of rows) {
+      const c = fromRow(row);
+      found.set(chargeKey(c.region, c.orderId), c);
+    }
+  }
+  return found;
 }
 
-/** A duplicate key here means another consumer committed the same request first: retry the batch
- * (as the billing ledger does), and the rerun will find that row and change nothing. */
-async function insertOnce(insert: () => Promise<unknown>): Promise<void> {
-  try {
-    await insert();
-  } catch (err) {
-    if ((err as { errno?: number }).errno === 1062) {
-      throw new StsError(
-        'STS_CONCURRENT_WRITE',
-        'a commission row was inserted concurrently; retrying the batch',
-        { retriable: true, cause: err },
-      );
-    }
-    throw err;
+/** New charges, one multi-row INSERT; a concurrent writer's row makes it retriable. */
+export async function insertCharges(
+  trx: Knex.Transaction,
+  charges: readonly ChargeRecord[],
+): Promise<void> {
+  for (const slice of chunked(inKeyOrder(charges, (c) => c.orderId)))
+    await insertOnce(() => trx('commission_charge').insert(slice.map(toRow)));
+}
+
+/**
+ * Sets the running totals of existing charges to the values given, in one statement per slice.
+ * Absolute values, not increments: the caller read these rows under their row locks, so nothing
+ * else can have moved them since. The rows exist and are locked, so the INSERT half of
+ * `INSERT ... ON DUPLICATE KEY UPDATE` never inserts; only the three totals and updated_at change.
+ */
+export async function saveChargeTotals(
+  trx: Knex.Transaction,
+  charges: readonly ChargeRecord[],
+): Promise<void> {
+  for (const slice of chunked(inKeyOrder(charges, (c) => c.orderId))) {
+    const rows = slice.map((c) => ({
+      ...toRow(c),
+      updated_at: trx.raw('CURRENT_TIMESTAMP(3)'),
+    }));
+    await trx('commission_charge')
+      .insert(rows)
+      .onConflict(['region', 'order_id'])
+      .merge([
+        'refunded_minor',
+        'fee_clawed_back_minor',
+        'affiliate_clawed_back_minor',
+        'updated_at',
+      ]);
   }
+}
+
+/** Primary-key order (region, then order id), each key once. */
+function inKeyOrder<K extends { region: string }>(items: readonly K[], id: (k: K) => bigint): K[] {
+  const distinct = new Map(items.map((k) => [chargeKey(k.region, id(k)), k]));
+  return [...distinct.values()].sort((a, b) => {
+    if (a.region !== b.region) return a.region < b.region ? -1 : 1;
+    const x = id(a);
+    const y = id(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
+}
+
+function toRow(c: ChargeRecord) {
+  return {
+    region: c.region,
+    order_id: c.orderId,
+    shop_user_id: c.shopUserId,
+    affiliate_user_id: c.affiliateUserId,
+    currency: c.currency,
+    request_id: c.requestId,
+    rule_id: c.ruleId,
+    rule_version: c.ruleVersion,
+    rule_category: c.ruleCategory,
+    order_amount_minor: c.orderAmountMinor,
+    fee_minor: c.feeMinor,
+    affiliate_credit_minor: c.affiliateCreditMinor,
+    refunded_minor: c.refundedMinor,
+    fee_clawed_back_minor: c.feeClawedBackMinor,
+    affiliate_clawed_back_minor: c.affiliateClawedBackMinor,
+  };
 }
 
 function fromRow(r: ChargeRow): ChargeRecord {

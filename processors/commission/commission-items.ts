@@ -6,13 +6,7 @@ import {
 } from '../../runtime/errors';
 import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import type { CycleResolver } from '../../runtime/ledger/cycle-resolver';
-import {
-  findCharge,
-  findClawback,
-  insertCharge,
-  recordClawback,
-  type ChargeRecord,
-} from './charge-store';
+import type { ChargeRecord } from './charge-store';
 import { affiliateCredit, computeClawback, computeFee } from './commission-calc';
 import {
   COMMISSION_SOURCE,
@@ -21,17 +15,21 @@ import {
   type CommissionRequest,
   type ItemPart,
 } from './commission-request';
-import { findEffectiveRule } from './rule-store';
+import { CommissionState } from './commission-state';
 
 /**
- * Turns one commission request into its billing items, recording the charge or clawback it
- * stands for, inside the batch's transaction. Requests of one batch run in offset order, so a
- * CHARGE and a refund of the same order in one batch see each other.
+ * Turns a batch of commission requests into their billing items, recording the charge or
+ * clawback each stands for, inside the batch's transaction. The state is read up front and
+ * written back in bulk (commission-state.ts); in between, requests are applied in offset order
+ * in memory, so a CHARGE and a refund of the same order in one batch see each other.
  *
  * Exactly once: a CHARGE is recorded once per order (commission_charge) and a CLAWBACK once per
  * request (commission_clawback). A redelivered request finds its row and yields no items; a
  * request that disagrees with the row is a conflict (DLQ), never a second fee. The items' own
  * keys, `<request_id>:<part>` in billing_item's unique key, are the last line of defence.
+ *
+ * One request that cannot be applied fails the whole batch, which writes nothing: the runtime
+ * then applies the records one per transaction, and only that one goes to the DLQ.
  *
  * Zero amounts (a 0 bps rule, a 0 affiliate share, a refund past the full fee) write no item:
  * the charge or clawback row still records the decision.
@@ -41,22 +39,29 @@ export interface ItemDeps {
   nextId: () => bigint;
 }
 
-export async function itemsForRequest(
+export async function applyCommissionBatch(
   trx: Knex.Transaction,
-  req: CommissionRequest,
+  requests: readonly CommissionRequest[],
   deps: ItemDeps,
 ): Promise<BillingItemInput[]> {
-  return req.kind === 'CHARGE' ? charge(trx, req, deps) : clawback(trx, req, deps);
+  const state = await CommissionState.load(trx, requests);
+  const items: BillingItemInput[] = [];
+  for (const req of requests) {
+    const made =
+      req.kind === 'CHARGE' ? await charge(state, req, deps) : await clawback(state, req, deps);
+    items.push(...made);
+  }
+  await state.save(trx);
+  return items;
 }
 
 async function charge(
-  trx: Knex.Transaction,
+  state: CommissionState,
   req: CommissionRequest,
   deps: ItemDeps,
 ): Promise<BillingItemInput[]> {
   const ctx = { requestId: req.request_id, orderId: req.order_id.toString() };
-  // A plain read: see charge-store.ts for why a missing key is never read with a lock.
-  const prior = await findCharge(trx, req.region, req.order_id, { lock: false });
+  const prior = state.charge(req.region, req.order_id);
   if (prior) {
     const same =
       prior.requestId === req.request_id &&
@@ -71,7 +76,7 @@ async function charge(
     );
   }
 
-  const rule = await findEffectiveRule(trx, req.region, req.category, req.occurred_at);
+  const rule = state.rule(req.region, req.category, req.occurred_at);
   if (!rule) throw new CommissionRuleMissingError(req.region, req.category, req.occurred_at, ctx);
   const feeMinor = computeFee(req.amount_minor, rule);
   const creditMinor =
@@ -93,7 +98,7 @@ async function charge(
     feeClawedBackMinor: 0n,
     affiliateClawedBackMinor: 0n,
   };
-  await insertCharge(trx, record);
+  state.addCharge(record);
 
   const memo = `rule ${rule.region}/${rule.category} v${rule.version}: ${rule.rateBps} bps of ${req.amount_minor}`;
   const items: BillingItemInput[] = [];
@@ -114,16 +119,15 @@ async function charge(
 }
 
 async function clawback(
-  trx: Knex.Transaction,
+  state: CommissionState,
   req: CommissionRequest,
   deps: ItemDeps,
 ): Promise<BillingItemInput[]> {
   const ctx = { requestId: req.request_id, orderId: req.order_id.toString() };
-  // Never guessed from today's rule: the fee to return depends on what the charge took. Checked
-  // without a lock first, so a missing charge takes no gap lock; then the row is locked, so the
-  // running totals read below are the latest and no other consumer of this order moves them.
-  const seen = await findCharge(trx, req.region, req.order_id, { lock: false });
-  const charged = seen && (await findCharge(trx, req.region, req.order_id, { lock: true }));
+  // Never guessed from today's rule: the fee to return depends on what the charge took. Its
+  // running totals are the locked, latest ones (commission-state.ts), so no other consumer of
+  // this order moves them under us.
+  const charged = state.charge(req.region, req.order_id);
   if (!charged) throw new CommissionChargeUnknownError(req.region, req.order_id, ctx);
   if (charged.shopUserId !== req.shop_user_id || charged.currency !== req.currency) {
     throw new CommissionConflictError(
@@ -140,7 +144,7 @@ async function clawback(
     );
   }
 
-  const prior = await findClawback(trx, req.region, req.request_id);
+  const prior = state.clawback(req.region, req.request_id);
   if (prior) {
     if (prior.orderId === req.order_id && prior.refundAmountMinor === req.amount_minor) return []; // a redelivery
     throw new CommissionConflictError(
@@ -150,8 +154,7 @@ async function clawback(
   }
 
   const cb = computeClawback(charged, req.amount_minor);
-  await recordClawback(
-    trx,
+  state.addClawback(
     {
       region: req.region,
       requestId: req.request_id,

@@ -35,6 +35,33 @@ export interface CommissionRule {
   createdAt: Date;
 }
 
+/** True when the rule is in effect at `at`: from inclusive, to exclusive, a null to open-ended. */
+function inEffect(rule: CommissionRule, at: Date): boolean {
+  const t = at.getTime();
+  return (
+    rule.effectiveFrom.getTime() <= t &&
+    (rule.effectiveTo === null || rule.effectiveTo.getTime() > t)
+  );
+}
+
+/**
+ * The rule an order of `category` pays at `at`, among candidate versions of its region: the
+ * category's own version in effect, else the region's '*' default in effect, else undefined.
+ * Versions of one pair never overlap, so each category has at most one candidate; the specific one
+ * wins. The category is compared exactly, as a JS string: the one selection both the single
+ * lookup (rule-store.ts) and a batch's preloaded rules (rule-book.ts) use.
+ */
+export function pickEffectiveRule(
+  candidates: readonly CommissionRule[],
+  category: string,
+  at: Date,
+): CommissionRule | undefined {
+  const live = candidates.filter((r) => inEffect(r, at));
+  return (
+    live.find((r) => r.category === category) ?? live.find((r) => r.category === DEFAULT_CATEGORY)
+  );
+}
+
 /**
  * What a caller (the CLI now, the ops API later) supplies for a new version. Defaults live here,
  * next to the schema that checks them.

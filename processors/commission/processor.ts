@@ -1,9 +1,9 @@
 import { CommissionConflictError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
-import { itemsForRequest } from './commission-items';
+import { applyCommissionBatch } from './commission-items';
 import {
   COMMISSION_REQUEST_SCHEMA,
   validateCommissionRequest,
@@ -34,10 +34,13 @@ export function commission(
     validate: (request) => validateCommissionRequest(request),
     async handleBatch(ctx, records) {
       const deps = { resolver: new CycleResolver(ctx.trx), nextId: () => ids.next() };
-      const items: BillingItemInput[] = [];
-      // In offset order, one at a time: a refund must see the charge an earlier record wrote.
-      for (const record of records)
-        items.push(...(await itemsForRequest(ctx.trx, record.value, deps)));
+      // A fixed number of queries per batch, whatever its size: the requests are applied in
+      // offset order in memory, between one bulk read and one bulk write.
+      const items = await applyCommissionBatch(
+        ctx.trx,
+        records.map((r) => r.value),
+        deps,
+      );
       const result = await appendBillingItems(ctx.trx, items);
       if (result.conflicts.length > 0) {
         const { item, existing } = result.conflicts[0]!;

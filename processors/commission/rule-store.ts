@@ -2,6 +2,7 @@ import type { Knex } from '../../runtime/db/knex';
 import { CommissionRuleInvalidError, CommissionRuleOverlapError } from '../../runtime/errors';
 import {
   DEFAULT_CATEGORY,
+  pickEffectiveRule,
   ruleFromRow,
   validateNewRule,
   type CommissionRule,
@@ -90,8 +91,8 @@ export async function listRules(db: Knex, filter: RuleFilter = {}): Promise<Comm
 
 /**
  * The rule in effect at `at` (from inclusive, to exclusive) for the category, else the region's
- * '*' default, else undefined. Versions of one pair never overlap, so each category has at most
- * one candidate; the specific one wins.
+ * '*' default, else undefined (pickEffectiveRule). The processor preloads a batch's rules instead
+ * (rule-book.ts) with the same selection; this looks up one order's rule.
  */
 export async function findEffectiveRule(
   db: Knex | Knex.Transaction,
@@ -100,13 +101,10 @@ export async function findEffectiveRule(
   at: Date,
 ): Promise<CommissionRule | undefined> {
   const rows = (await effectiveRuleQuery(db, region, category, at)) as CommissionRuleRow[];
-  const rules = rows.map(ruleFromRow);
-  return (
-    rules.find((r) => r.category === category) ?? rules.find((r) => r.category === DEFAULT_CATEGORY)
-  );
+  return pickEffectiveRule(rows.map(ruleFromRow), category, at);
 }
 
-/** The hot lookup of every CHARGE; served by uq_commission_rule_version's (region, category) prefix. */
+/** The single lookup; served by uq_commission_rule_version's (region, category) prefix. */
 export function effectiveRuleQuery(
   db: Knex | Knex.Transaction,
   region: string,

@@ -4,7 +4,7 @@ import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
-import { itemsForRequest } from '../../processors/commission/commission-items';
+import { applyCommissionBatch } from '../../processors/commission/commission-items';
 import type { CommissionRequest } from '../../processors/commission/commission-request';
 import { addRule } from '../../processors/commission/rule-store';
 import { useTestResources } from '../helpers/resources';
@@ -21,7 +21,7 @@ async function apply(db: Knex, ids: SnowflakeGenerator, req: CommissionRequest):
     try {
       return await db.transaction(async (trx) => {
         const deps = { resolver: new CycleResolver(trx), nextId: () => ids.next() };
-        const items = await itemsForRequest(trx, req, deps);
+        const items = await applyCommissionBatch(trx, [req], deps);
         return (await appendBillingItems(trx, items)).inserted.length;
       });
     } catch (err) {

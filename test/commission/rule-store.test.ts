@@ -1,6 +1,7 @@
 import type { Knex } from '../../runtime/db/knex';
 import { StsError } from '../../runtime/errors';
 import type { NewCommissionRule } from '../../processors/commission/commission-rule';
+import { RuleBook } from '../../processors/commission/rule-book';
 import { addRule, findEffectiveRule, listRules } from '../../processors/commission/rule-store';
 import { useTestResources } from '../helpers/resources';
 
@@ -201,5 +202,53 @@ describe('effective rule', () => {
     expect(await rate('2026-02-28T23:59:59.999Z')).toBe(300);
     expect(await rate('2026-03-01T00:00:00Z')).toBe(400); // exclusive end of v1, start of v2
     expect(await rate('2026-03-01T00:00:00Z', 'other')).toBe(200); // another category: the default
+  });
+
+  test("a batch's preloaded rules pick the same version as the single lookup, for every order", async () => {
+    const category = r.unique('games');
+    const region = 'TH';
+    await addRule(db, base({ region, category: '*', rateBps: 200 }), 'test');
+    await addRule(
+      db,
+      base({
+        region,
+        category,
+        rateBps: 300,
+        effectiveFrom: at('2026-02-01T00:00:00Z'),
+        effectiveTo: at('2026-03-01T00:00:00Z'),
+      }),
+      'test',
+    );
+    await addRule(
+      db,
+      base({ region, category, rateBps: 400, effectiveFrom: at('2026-03-01T00:00:00Z') }),
+      'test',
+    );
+    // Boundaries, the '*' fallback, a category that differs only by a trailing space (the
+    // database's PAD SPACE collation matches it; the selection compares exactly), and a region
+    // with no rule at all.
+    const orders = [
+      ...[
+        '2025-12-31T23:59:59.999Z',
+        '2026-01-15T00:00:00Z',
+        '2026-02-01T00:00:00Z',
+        '2026-02-28T23:59:59.999Z',
+        '2026-03-01T00:00:00Z',
+      ].flatMap((iso) =>
+        [category, `${category} `, 'other'].map((c) => ({
+          region,
+          category: c,
+          occurred_at: at(iso),
+        })),
+      ),
+      { region: 'VN', category, occurred_at: at('2026-03-01T00:00:00Z') },
+    ];
+    const book = await RuleBook.load(db, orders);
+    for (const o of orders) {
+      const alone = await findEffectiveRule(db, o.region, o.category, o.occurred_at);
+      expect([o, book.effective(o.region, o.category, o.occurred_at)?.id]).toEqual([o, alone?.id]);
+    }
+    const rates = orders.map((o) => book.effective(o.region, o.category, o.occurred_at)?.rateBps);
+    expect(new Set(rates)).toEqual(new Set([undefined, 200, 300, 400]));
   });
 });
