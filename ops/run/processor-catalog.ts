@@ -1,6 +1,8 @@
+import type { StsConfig } from '../../runtime/config';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { commission } from '../../processors/commission/processor';
+import { paymentNotifyFromConfig } from '../../processors/payment-notify/from-config';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 import { uploadIngestion } from '../../processors/upload-ingestion/processor';
 
@@ -10,6 +12,8 @@ import { uploadIngestion } from '../../processors/upload-ingestion/processor';
  */
 export interface CatalogDeps {
   ids: SnowflakeGenerator;
+  /** For processors that open their own clients from the environment (payment-notify: Redis, gateway). */
+  config: StsConfig;
 }
 
 // The definitions are typed per processor; the runtime only needs the common shape.
@@ -19,4 +23,5 @@ export const PROCESSOR_CATALOG: Readonly<Record<string, (deps: CatalogDeps) => A
   'settlement-aggregation': ({ ids }) => settlementAggregation(ids) as unknown as AnyDefinition,
   'upload-ingestion': ({ ids }) => uploadIngestion(ids) as unknown as AnyDefinition,
   commission: ({ ids }) => commission(ids) as unknown as AnyDefinition,
+  'payment-notify': ({ config }) => paymentNotifyFromConfig(config) as unknown as AnyDefinition,
 };

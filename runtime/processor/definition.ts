@@ -6,6 +6,7 @@ import type { Logger } from '../logger';
 import type { OutboxMessage, OutboxWriter } from '../outbox/outbox-writer';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { ProcessorOptions } from './processor-options';
+import type { Stoppable } from './shutdown';
 
 /** One decoded input record with its Kafka coordinates. Offsets and timestamps stay strings. */
 export interface InputRecord<T> {
@@ -46,6 +47,23 @@ export interface ProcessorDefinition<T> {
   /** Throw ValidationError for a record that breaks the contract; it goes to the DLQ. */
   validate?(value: T, record: InputRecord<T>): void;
   handleBatch(ctx: BatchContext, records: Array<InputRecord<T>>): Promise<void>;
+  /**
+   * Work that lives beside the consumer in the same process and shares its clients (for
+   * payment-notify: the gateway lanes and the delay-queue compensator). Started before the
+   * consumer joins, because handleBatch may hand work to it; stopped after the consumer has left
+   * its group, so nothing hands it records any more.
+   */
+  companion?(ctx: CompanionContext): Promise<Stoppable>;
+}
+
+/** What a processor's companion gets: the processor's clients and a switch for its consumption. */
+export interface CompanionContext {
+  deps: ProcessorDeps;
+  logger: Logger;
+  /** Stops fetching every partition of the processor's topic until resumeConsumption(). Idempotent. */
+  pauseConsumption(): void;
+  /** Undoes pauseConsumption(). Idempotent. */
+  resumeConsumption(): void;
 }
 
 export interface ProcessorDeps {

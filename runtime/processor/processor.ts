@@ -53,8 +53,42 @@ export async function runProcessor<T>(
     logger.info({ assignment: e.payload.memberAssignment }, 'joined group'),
   );
 
-  await consumer.connect();
-  await consumer.subscribe({ topic: def.topic, fromBeginning: options.fromBeginning });
+  // The companion's switch: kafkajs refuses pause() before run(), so the wish is kept and applied
+  // once the consumer runs. It pauses the whole topic; a partition resumed by the runner's own
+  // retry pause (withRetry) fetches again, which the companion must tolerate.
+  let consuming = false;
+  let pausedByCompanion = false;
+  const applyPause = () => {
+    if (!consuming) return;
+    if (pausedByCompanion) consumer.pause([{ topic: def.topic }]);
+    else consumer.resume([{ topic: def.topic }]);
+  };
+  const companion = def.companion
+    ? await def.companion({
+        deps,
+        logger,
+        pauseConsumption() {
+          if (pausedByCompanion) return;
+          pausedByCompanion = true;
+          applyPause();
+          logger.warn({ topic: def.topic }, 'consumption paused');
+        },
+        resumeConsumption() {
+          if (!pausedByCompanion) return;
+          pausedByCompanion = false;
+          applyPause();
+          logger.info({ topic: def.topic }, 'consumption resumed');
+        },
+      })
+    : undefined;
+
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: def.topic, fromBeginning: options.fromBeginning });
+  } catch (err) {
+    await companion?.stop();
+    throw err;
+  }
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -77,6 +111,8 @@ export async function runProcessor<T>(
       }
     },
   });
+  consuming = true;
+  if (pausedByCompanion) applyPause();
   logger.info({ topic: def.topic, options }, 'processor running');
 
   let stopping: Promise<void> | undefined;
@@ -89,6 +125,7 @@ export async function runProcessor<T>(
         // reassigned at once instead of after sessionTimeout.
         await consumer.disconnect();
         await dlq.close();
+        await companion?.stop();
         logger.info('stopped');
       })();
       return stopping;

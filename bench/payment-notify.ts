@@ -1,0 +1,327 @@
+/**
+ * payment-notify throughput and breaker reaction: `npx tsx bench/payment-notify.ts [payouts]`.
+ *
+ * Inputs: the local stack (STS_* variables) for Kafka, the registry, MariaDB and Redis; a scratch
+ *   database, topic and Redis namespace it creates and removes, and its own gateway simulator
+ *   process (free port, scratch journal) at 20 ms latency. Default: 100,000 payouts over 20,000
+ *   sellers, 12 partitions, payment-notify with its shipped defaults (4 partitions at a time,
+ *   32 calls in flight per partition).
+ * Output on stdout and in STS_DATA_DIR/bench/payment-notify.json:
+ *   - payouts/s from the first payout to the last one final (PAID, result in the outbox), beside
+ *     the reference: bare gateway calls/s at the same concurrency, the simulator's ceiling here;
+ *   - the time from the start of a gateway outage to the breaker opening (and consumption
+ *     pausing), measured under load with 20,000 more payouts.
+ * Failure: exits 1 if a payout is not final, a key executed twice, or the ledger is unbalanced.
+ * Targets (issue 6): >= 2,000 payouts/s; breaker open <= 1 s after the outage starts.
+ */
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { Partitioners } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { createDb, type Knex } from '../runtime/db/knex';
+import { migrateLatest } from '../runtime/db/migrate';
+import { GatewayClient } from '../runtime/gateway/gateway-client';
+import { createKafka } from '../runtime/kafka/client';
+import { ensureTopicList } from '../runtime/kafka/topic-admin';
+import { createLogger } from '../runtime/logger';
+import { ledgerProblems } from '../runtime/money-ledger/ledger-balances';
+import { OutboxWriter } from '../runtime/outbox/outbox-writer';
+import { runProcessor } from '../runtime/processor/processor';
+import { AvroCodec } from '../runtime/registry/avro-codec';
+import { RegistryClient } from '../runtime/registry/registry-client';
+import { dlqTopic, valueSubject } from '../runtime/topology/types';
+import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { PAYMENT_NOTIFY_DEFAULTS } from '../processors/payment-notify/payment-options';
+import { paymentNotify } from '../processors/payment-notify/processor';
+
+const config = loadConfig();
+const kafka = createKafka(config, 'sts-bench-payment');
+const registry = new RegistryClient(config.schemaRegistryUrl);
+const codec = new AvroCodec(registry);
+const run = crypto.randomBytes(3).toString('hex');
+const ID_BASE = 652024209997893632n;
+const SELLER_BASE = 652024209997000000n;
+const schema = (f: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', f), 'utf8');
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+async function startSimulator(dir: string): Promise<{ url: string; stop: () => void }> {
+  const main = path.join(PROJECT_ROOT, 'infra', 'gateway-simulator', 'main.ts');
+  const args = ['-r', 'tsx/cjs', main, '--port', '0', '--journal-dir', dir, '--latency-ms', '20'];
+  const proc = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    proc.on('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+  return { url, stop: () => proc.kill('SIGTERM') };
+}
+
+/** Payout rows as a cycle close writes them, and their events on the topic. */
+async function seed(
+  db: Knex,
+  topic: string,
+  schemaId: number,
+  from: number,
+  count: number,
+): Promise<void> {
+  const producer = kafka.producer({
+    idempotent: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  for (let at = from; at < from + count; at += 5000) {
+    const batch = Array.from({ length: Math.min(5000, from + count - at) }, (_, k) => {
+      const i = at + k;
+      return {
+        id: ID_BASE + BigInt(i),
+        shop: SELLER_BASE + BigInt(i % 20_000),
+        cycle: 20261116n + BigInt(Math.floor(i / 20_000)),
+        amount: BigInt(1000 + (i % 99_991)),
+      };
+    });
+    await db('payout').insert(
+      batch.map((p) => ({
+        id: p.id.toString(),
+        cycle_id: p.cycle.toString(),
+        region: 'SG',
+        shop_user_id: p.shop.toString(),
+        currency: 'SGD',
+        amount_minor: p.amount.toString(),
+        status: 'PENDING',
+      })),
+    );
+    const messages = await Promise.all(
+      batch.map(async (p) => ({
+        key: p.shop.toString(),
+        value: await codec.encode(schemaId, {
+          event_id: `payout-created:${p.id}`,
+          payout_id: p.id,
+          cycle_id: p.cycle,
+          region: 'SG',
+          shop_user_id: p.shop,
+          currency: 'SGD',
+          amount_minor: p.amount,
+          status: 'PENDING',
+          created_at: new Date(),
+        }),
+      })),
+    );
+    await producer.send({ topic, messages, acks: -1 });
+  }
+  await producer.disconnect();
+}
+
+/** The ceiling beside the figure: bare gateway calls at the pipeline's concurrency, no pipeline. */
+async function gatewayCeiling(gateway: GatewayClient, calls: number, concurrency: number) {
+  let next = 0;
+  const t0 = Date.now();
+  const worker = async () => {
+    for (let i = next++; i < calls; i = next++) {
+      const payout = { payoutId: ID_BASE + 10_000_000n + BigInt(i), shopUserId: SELLER_BASE };
+      const out = await gateway.submit(`ref-${i}`, {
+        ...payout,
+        currency: 'SGD',
+        amountMinor: 1000n,
+        account: 'REF',
+      });
+      if (out.kind !== 'executed') throw new Error(`reference call ${i}: ${out.kind}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return calls / ((Date.now() - t0) / 1000);
+}
+
+async function finalCount(db: Knex): Promise<number> {
+  const [row] = (await db('payout')
+    .whereIn('status', ['PAID', 'FAILED'])
+    .count({ n: '*' })) as Array<{ n: number | string }>;
+  return Number(row?.n ?? 0);
+}
+
+async function waitFinal(db: Knex, n: number, onFirst?: () => void): Promise<void> {
+  for (;;) {
+    const done = await finalCount(db);
+    if (done > 0) onFirst?.();
+    if (done >= n) return;
+    await sleep(100);
+  }
+}
+
+async function main(): Promise<void> {
+  const payouts = Number(process.argv[2] ?? 100_000);
+  const breakerPayouts = 20_000;
+  const referenceCalls = 20_000;
+  const dbName = `sts_bench_pay_${run}`;
+  const topic = `bench.payouts.${run}`;
+  const resultsTopic = `bench.payout-results.${run}`;
+  const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sts-bench-gw-'));
+  const sim = await startSimulator(journalDir);
+  await ensureDatabase(config.mysqlUrl, dbName);
+  const db = createDb(withDatabase(config.mysqlUrl, dbName), { pool: 10 });
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
+  const keyPrefix = `sts:pay:{${dbName}}:`;
+  const sockets =
+    PAYMENT_NOTIFY_DEFAULTS.maxInFlightPerPartition * 4 +
+    PAYMENT_NOTIFY_DEFAULTS.compensatorConcurrency +
+    1;
+  const gateway = new GatewayClient({
+    baseUrl: sim.url,
+    maxSockets: sockets,
+    maxFreeSockets: sockets,
+  });
+  try {
+    await migrateLatest(db);
+    await ensureTopicList(kafka, [
+      { topic, numPartitions: 12 },
+      { topic: dlqTopic(topic), numPartitions: 1 },
+    ]);
+    const schemaId = await registry.register(valueSubject(topic), schema('payout.avsc'));
+    await registry.register(valueSubject(resultsTopic), schema('payout-result.avsc'));
+    process.stdout.write(`seeding ${payouts} payouts...\n`);
+    await seed(db, topic, schemaId, 0, payouts);
+
+    const inFlight = PAYMENT_NOTIFY_DEFAULTS.maxInFlightPerPartition * 4;
+    const ceiling = await gatewayCeiling(gateway, referenceCalls, inFlight);
+    process.stdout.write(
+      `reference: ${Math.round(ceiling)} bare gateway calls/s at concurrency ${inFlight}\n`,
+    );
+
+    const def = paymentNotify({
+      redis,
+      gateway,
+      registry,
+      keyPrefix,
+      topic,
+      options: { resultsTopic },
+    });
+    const logger = createLogger('bench-payment', 'warn');
+    const started = Date.now();
+    const handle = await runProcessor(
+      { ...def, group: `bench.payment.${run}` },
+      {
+        config,
+        db,
+        kafka,
+        codec,
+        outbox: new OutboxWriter(codec, registry),
+        logger,
+        metricsRegistry: new Registry(),
+      },
+    );
+    let first = 0;
+    await waitFinal(db, payouts, () => (first ||= Date.now()));
+    const end = Date.now();
+    const perSecond = payouts / ((end - first) / 1000);
+    process.stdout.write(
+      `throughput: ${Math.round(perSecond)} payouts/s (${payouts} in ${((end - first) / 1000).toFixed(1)} s; ${((end - started) / 1000).toFixed(1)} s from start)\n`,
+    );
+
+    // Breaker: an outage while payouts flow; the time until the breaker opens (and pauses).
+    await seed(db, topic, schemaId, payouts, breakerPayouts);
+    await waitFinal(db, payouts + 3000);
+    const opened = new Promise<number>((ok) => gateway.once('breakerOpen', () => ok(Date.now())));
+    const outageStart = Date.now();
+    await fetch(`${sim.url}/_sim/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ outageForMs: 5000 }),
+    });
+    const openMs = (await opened) - outageStart;
+    process.stdout.write(`breaker: open ${openMs} ms after the outage started\n`);
+    await waitFinal(db, payouts + breakerPayouts);
+    await handle.stop();
+
+    const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as {
+      executions: number;
+      maxExecutionsPerKey: number;
+      connections: number;
+    };
+    const problems = await ledgerProblems(db);
+    if (
+      stats.maxExecutionsPerKey !== 1 ||
+      stats.executions !== payouts + breakerPayouts + referenceCalls ||
+      problems.length > 0
+    )
+      throw new Error(`not exactly once: ${JSON.stringify(stats)} ${problems.join('; ')}`);
+    const result = {
+      at: new Date().toISOString(),
+      machine: { cpus: os.cpus().length, node: process.version },
+      gatewayLatencyMs: 20,
+      throughput: {
+        payouts,
+        payoutsPerSecond: Math.round(perSecond),
+        seconds: Number(((end - first) / 1000).toFixed(1)),
+        target: 2000,
+      },
+      reference: {
+        bareGatewayCallsPerSecond: Math.round(ceiling),
+        calls: referenceCalls,
+        concurrency: inFlight,
+      },
+      breaker: { openAfterOutageMs: openMs, target: 1000, payoutsDuringRun: breakerPayouts },
+      gateway: {
+        executions: stats.executions,
+        maxExecutionsPerKey: stats.maxExecutionsPerKey,
+        connections: stats.connections,
+      },
+      options: {
+        maxInFlightPerPartition: PAYMENT_NOTIFY_DEFAULTS.maxInFlightPerPartition,
+        partitionsConsumedConcurrently: def.options?.partitionsConsumedConcurrently,
+        maxRecordsPerTransaction: def.options?.maxRecordsPerTransaction,
+      },
+    };
+    const out = path.join(config.dataDir, 'bench', 'payment-notify.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`wrote ${out}\n`);
+  } finally {
+    // Each step on its own, the simulator first: a failed step must not leave the others behind.
+    sim.stop();
+    gateway.close();
+    await deleteNamespace(redis, keyPrefix).catch(() => undefined);
+    await redis.quit().catch(() => undefined);
+    await db.destroy();
+    await dropDatabase(config.mysqlUrl, dbName).catch(() => undefined);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, dlqTopic(topic)] }).catch(() => undefined);
+    await admin.disconnect();
+    fs.rmSync(journalDir, { recursive: true, force: true });
+  }
+}
+
+/** The run's Redis keys (claims, queue), a page at a time: 120k keys do not fit one DEL. */
+async function deleteNamespace(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(
+      cursor,
+      'MATCH',
+      `${prefix.replace(/[{}]/g, '\\$&')}*`,
+      'COUNT',
+      1000,
+    );
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exit(1);
+  },
+);
