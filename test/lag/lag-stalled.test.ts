@@ -1,0 +1,74 @@
+import { useTestResources } from '../helpers/resources';
+import { produceStamped, sampleUntil, testMonitor } from '../fixtures/lag-harness';
+
+/**
+ * A stuck consumer: it keeps its membership (heartbeats, as the processor runtime does while it
+ * retries a batch) but its committed offset no longer moves. That is STALLED, never STOPPED, and
+ * only once the offset has stood still for stallAfterMs.
+ */
+const r = useTestResources();
+
+test('a consumer that holds its partition but stops committing becomes STALLED after stallAfterMs', async () => {
+  const topic = await r.topic('lag-stuck', 1);
+  const group = r.group('lag-stuck');
+  await produceStamped(r.kafka, topic, 10, Date.now() - 60_000, 1000);
+
+  let release = false;
+  let stuckSince = 0;
+  const consumer = r.kafka.consumer({
+    groupId: group,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 500,
+  });
+  r.defer(async () => ((release = true), await consumer.disconnect()));
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: async ({ partition, message, heartbeat }) => {
+      if (message.offset === '4') {
+        stuckSince = Date.now();
+        // Stuck on this record (a downstream that never answers), still heartbeating.
+        while (!release) {
+          await heartbeat();
+          await new Promise((res) => setTimeout(res, 200));
+        }
+        return;
+      }
+      await consumer.commitOffsets([
+        { topic, partition, offset: String(BigInt(message.offset) + 1n) },
+      ]);
+    },
+  });
+
+  const stallAfterMs = 3000;
+  const monitor = testMonitor(r, [{ group, topic }], {
+    intervalMs: 250,
+    windowMs: 60_000,
+    stallAfterMs,
+    minSamples: 3,
+    minWindowMs: 1000,
+  });
+  const early = await sampleUntil(
+    monitor,
+    group,
+    (g) => g.partitions[0]?.committed === 4n && g.members === 1,
+    'the consumer to commit up to the stuck record',
+  );
+  expect(early.status).not.toBe('STALLED');
+  expect(early.status).not.toBe('STOPPED');
+
+  const stalled = await sampleUntil(
+    monitor,
+    group,
+    (g) => g.status === 'STALLED',
+    'STALLED',
+    30_000,
+  );
+  expect(Date.now() - stuckSince).toBeGreaterThanOrEqual(stallAfterMs);
+  expect(stalled.state).toBe('Stable');
+  expect(stalled.members).toBe(1);
+  expect(stalled.lag).toBe(6n);
+  expect(stalled.reason).toMatch(/committed offset 4 unchanged/);
+  expect(stalled.partitions[0]!.owner).toMatch(/@/);
+});
