@@ -1,0 +1,23 @@
+import type { ReconRule } from '../recon-types';
+import { closedCycleBalance } from './closed-cycle-balance';
+import { cycleAnomaly } from './cycle-anomaly';
+import { duplicates } from './duplicates';
+import { gatewayReport } from './gateway-report';
+import { openCycleAccount } from './open-cycle-account';
+import { outboxStuck } from './outbox-stuck';
+import { paymentLedger } from './payment-ledger';
+import { payoutSla } from './payout-sla';
+import { uploadCounts } from './upload-counts';
+
+/** Every rule, in the order a run checks them (and `sts recon run` lists them). */
+export const RECON_RULES: readonly ReconRule[] = [
+  closedCycleBalance,
+  openCycleAccount,
+  duplicates,
+  payoutSla,
+  gatewayReport,
+  paymentLedger,
+  uploadCounts,
+  outboxStuck,
+  cycleAnomaly,
+];
