@@ -36,6 +36,22 @@ export const CONFIG_DEFAULTS = {
    * "all"); empty: cycles close only through `sts settle close`.
    */
   STS_CLOSE_SCHEDULE: '',
+  /**
+   * Where the lag monitor POSTs a JSON alert when a consumer group stays not-OK for
+   * STS_LAG_ALERT_AFTER_MS, and a "resolved" post when it is OK again; empty: no alerts.
+   */
+  STS_ALERT_WEBHOOK_URL: '',
+  /** How long (ms) a group must stay WARNING/STALLED/STOPPED/REBALANCING before the alert fires. */
+  STS_LAG_ALERT_AFTER_MS: '300000',
+  /**
+   * How often `sts run all` runs the reconciliation rules (ms); 0: only `sts recon run` and
+   * POST /recon/run do. New CRITICAL findings go to STS_ALERT_WEBHOOK_URL as well.
+   */
+  STS_RECON_INTERVAL_MS: '300000',
+  /** How long (ms) after created_at a PENDING or SUBMITTED payout may go without PAID/FAILED. */
+  STS_PAYOUT_SLA_MS: '86400000',
+  /** How long (ms) an outbox row may stay unpublished before reconciliation reports it. */
+  STS_OUTBOX_MAX_AGE_MS: '60000',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -67,6 +83,11 @@ const schema = z.object({
     .string()
     .transform((v) => (v.trim().toLowerCase() === 'all' ? Object.keys(REGIONS) : v.split(',').map((r) => r.trim().toUpperCase()).filter(Boolean)))
     .refine((rs) => rs.every((r) => r in REGIONS), { message: 'STS_CLOSE_SCHEDULE must list regions (SG,MY,...) or be "all"' }),
+  STS_ALERT_WEBHOOK_URL: z.union([z.literal(''), z.string().url('STS_ALERT_WEBHOOK_URL must be an http(s) URL or empty')]),
+  STS_LAG_ALERT_AFTER_MS: z.coerce.number().int().min(0, 'STS_LAG_ALERT_AFTER_MS must be 0 or more (milliseconds)'),
+  STS_RECON_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || ms >= 1000, { message: 'STS_RECON_INTERVAL_MS must be 0 (off) or at least 1000 ms' }),
+  STS_PAYOUT_SLA_MS: z.coerce.number().int().min(1000, 'STS_PAYOUT_SLA_MS must be at least 1000 ms'),
+  STS_OUTBOX_MAX_AGE_MS: z.coerce.number().int().min(1000, 'STS_OUTBOX_MAX_AGE_MS must be at least 1000 ms'),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 });
 
@@ -84,6 +105,13 @@ export interface StsConfig {
   processorSessionTimeoutMs: number;
   /** Regions closed by the scheduler in `sts run all`; empty disables it. */
   closeSchedule: string[];
+  /** Lag alert webhook; empty disables alerting. */
+  alertWebhookUrl: string;
+  lagAlertAfterMs: number;
+  /** Reconciliation interval of `sts run all`; 0 disables the scheduler. */
+  reconIntervalMs: number;
+  payoutSlaMs: number;
+  outboxMaxAgeMs: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -113,6 +141,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     logLevel: c.STS_LOG_LEVEL,
     processorSessionTimeoutMs: c.STS_PROCESSOR_SESSION_TIMEOUT_MS,
     closeSchedule: c.STS_CLOSE_SCHEDULE,
+    alertWebhookUrl: c.STS_ALERT_WEBHOOK_URL,
+    lagAlertAfterMs: c.STS_LAG_ALERT_AFTER_MS,
+    reconIntervalMs: c.STS_RECON_INTERVAL_MS,
+    payoutSlaMs: c.STS_PAYOUT_SLA_MS,
+    outboxMaxAgeMs: c.STS_OUTBOX_MAX_AGE_MS,
   };
 }
 

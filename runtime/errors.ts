@@ -421,3 +421,62 @@ export class PayoutUnresolvedError extends StsError {
     });
   }
 }
+
+/** The kafkajs internals that direct partition reads rely on are missing (a kafkajs upgrade).
+ * Not retriable: every attempt would fail the same way until the code is adapted. */
+export class KafkaClientUnsupportedError extends StsError {
+  constructor(detail: string, cause?: unknown) {
+    super('STS_KAFKA_CLIENT_UNSUPPORTED', `cannot read partitions directly with this kafkajs: ${detail}`, {
+      context: { component: 'partition-reader' },
+      fix: 'pin kafkajs to 2.2.x (package.json), or adapt runtime/kafka/partition-reader.ts to the new internals',
+      cause,
+    });
+  }
+}
+
+/** A direct partition read (offsets or records) failed. Retriable: leaders move, brokers restart. */
+export class KafkaReadError extends StsError {
+  constructor(topic: string, detail: string, cause?: unknown) {
+    super('STS_KAFKA_READ_FAILED', `cannot read ${topic}: ${detail}`, {
+      retriable: true,
+      context: { topic },
+      fix: 'check that the topic exists (npx sts topology --check) and the broker is up (npx sts status)',
+      cause,
+    });
+  }
+}
+
+/** The lag alert webhook did not accept a post. Retriable: the alerter posts again next sample. */
+export class AlertDeliveryError extends StsError {
+  constructor(detail: string, cause?: unknown) {
+    super('STS_ALERT_DELIVERY_FAILED', `lag alert webhook: ${detail}`, {
+      retriable: true,
+      context: { component: 'lag-alerter' },
+      fix: 'check STS_ALERT_WEBHOOK_URL and that the receiver answers 2xx to a JSON POST',
+      cause,
+    });
+  }
+}
+
+/** A DLQ replay that must not run as asked: no such dead letter's origin, bad coordinates. Not
+ * retriable: replaying somewhere other than the original topic would apply it in the wrong place. */
+export class DlqReplayRefusedError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}, fix?: string) {
+    super('STS_DLQ_REPLAY_REFUSED', detail, {
+      context,
+      fix: fix ?? 'list the dead letters with `npx sts dlq list --topic T` and give --partition and --offset of one, or --all',
+    });
+  }
+}
+
+/** A reconciliation fix that must not run as asked: the finding has no documented fix, or its
+ * precondition fails (resync of a cycle that is no longer OPEN, whose payouts are snapshotted).
+ * Not retriable: the same request would be refused again; the message says what to do instead. */
+export class ReconFixRefusedError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}, fix?: string) {
+    super('STS_RECON_FIX_REFUSED', detail, {
+      context: { component: 'recon', ...context },
+      fix: fix ?? 'list the open findings and their fixes with `npx sts recon list`',
+    });
+  }
+}

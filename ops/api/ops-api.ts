@@ -9,7 +9,8 @@ import { installAudit } from './audit';
 import { cycleRoutes } from './routes/cycles';
 import { dashboardRoutes } from './routes/dashboard';
 import { dlqRoutes } from './routes/dlq';
-import { lagRoutes } from './routes/lag';
+import { lagRoutes, type LagRouteOptions } from './routes/lag';
+import { reconRoutes } from './routes/recon';
 import { uploadRoutes } from './routes/uploads';
 
 /**
@@ -34,7 +35,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   STS_LOCK_UNAVAILABLE: 409,
 };
 
-export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'> } = {}): Promise<FastifyInstance> {
+export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'>; lag?: LagRouteOptions } = {}): Promise<FastifyInstance> {
   const cfg = { ...OPS_API_DEFAULTS, ...opts };
   const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
   const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
@@ -60,7 +61,8 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
   cycleRoutes(app, ctx, opts.close);
   dashboardRoutes(app);
-  lagRoutes(app, ctx);
+  lagRoutes(app, ctx, opts.lag);
   dlqRoutes(app, ctx);
+  reconRoutes(app, ctx);
   return app;
 }

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { registerDemoCommand } from './commands/demo';
+import { registerDlqCommands } from './commands/dlq';
+import { registerLagCommand } from './commands/lag';
 import { registerPayoutFileCommands } from './commands/payout-file';
+import { registerReconCommands } from './commands/recon';
 import { registerRuleCommands } from './commands/rules';
 import { registerRunCommand } from './commands/run';
 import { registerSettleCommands } from './commands/settle';
@@ -21,6 +24,9 @@ registerRunCommand(program);
 registerSettleCommands(program);
 registerUploadCommands(program);
 registerPayoutFileCommands(program);
+registerReconCommands(program);
+registerLagCommand(program);
+registerDlqCommands(program);
 
 program.parseAsync(process.argv).then(
   () => {

@@ -57,33 +57,31 @@
   /* Lag: a live chart per group (messages behind and seconds behind), and the partition table. */
   async function refreshLag() {
     const data = await api('GET', '/lag');
-    const rows = Array.isArray(data) ? data : data.partitions || [];
-    $('#lag-table tbody').innerHTML = rows.map((p) => '<tr>' + cell(p.group) + cell(p.topic) + cell(p.partition) + cell(p.lag) + cell(fmtSeconds(p.lagSeconds)) + cell(p.rate === null || p.rate === undefined ? '—' : Math.round(Number(p.rate))) + cell(fmtSeconds(p.etaSeconds)) + cell(p.status, 'status-' + p.status) + '</tr>').join('');
+    const groups = data.groups || [];
+    const rows = [];
+    for (const g of groups) for (const p of g.partitions || []) rows.push(Object.assign({ group: g.group, topic: g.topic }, p));
+    $('#lag-table tbody').innerHTML = rows.map((p) => '<tr>' + cell(p.group) + cell(p.topic) + cell(p.partition) + cell(p.lag) + cell(fmtSeconds(p.lagSeconds)) + cell(p.consumeRate === null || p.consumeRate === undefined ? '—' : Math.round(Number(p.consumeRate))) + cell(fmtSeconds(p.etaSeconds)) + cell(p.status, 'status-' + p.status) + '</tr>').join('');
     const now = Date.now() / 1000;
-    const byGroup = new Map();
-    for (const p of rows) {
-      const g = byGroup.get(p.group) || { lag: 0, seconds: 0 };
-      g.lag += Number(p.lag || 0);
-      g.seconds = Math.max(g.seconds, Number(p.lagSeconds || 0));
-      byGroup.set(p.group, g);
-    }
-    for (const [group, g] of byGroup) {
-      const s = state.series.get(group) || [[], [], []];
-      s[0].push(now); s[1].push(g.lag); s[2].push(g.seconds);
+    for (const g of groups) {
+      const key = g.group + ' · ' + g.topic;
+      const s = state.series.get(key) || [[], [], []];
+      s[0].push(now); s[1].push(Number(g.lag || 0)); s[2].push(Number(g.lagSeconds || 0));
       if (s[0].length > 300) s.forEach((a) => a.shift());
-      state.series.set(group, s);
-      let chart = state.charts.get(group);
-      if (!chart) {
-        const box = document.createElement('div');
+      state.series.set(key, s);
+      let box = document.querySelector('.chart[data-group="' + CSS.escape(key) + '"]');
+      if (!box) {
+        box = document.createElement('div');
         box.className = 'chart';
-        box.dataset.group = group;
-        box.innerHTML = '<h3>' + esc(group) + '</h3>';
+        box.dataset.group = key;
+        box.innerHTML = '<h3>' + esc(key) + ' <span class="status"></span> <span class="eta"></span></h3>';
         $('#lag-charts').appendChild(box);
-        chart = new uPlot({ width: 420, height: 160, series: [{}, { label: 'lag (messages)', stroke: '#2f6fed' }, { label: 'lag (s)', stroke: '#c0262d', scale: 's' }], axes: [{}, {}, { scale: 's', side: 1 }] }, s, box);
-        state.charts.set(group, chart);
-      } else chart.setData(s);
-      const box = document.querySelector('.chart[data-group="' + CSS.escape(group) + '"]');
-      if (box) box.dataset.lag = String(g.lag);
+        state.charts.set(key, new uPlot({ width: 420, height: 160, series: [{}, { label: 'lag (messages)', stroke: '#2f6fed' }, { label: 'lag (s)', stroke: '#c0262d', scale: 's' }], axes: [{}, {}, { scale: 's', side: 1 }] }, s, box));
+      } else state.charts.get(key).setData(s);
+      box.dataset.lag = String(g.lag || 0);
+      box.dataset.max = String(Math.max.apply(null, s[1]));
+      box.querySelector('.status').textContent = g.status;
+      box.querySelector('.status').className = 'status status-' + g.status;
+      box.querySelector('.eta').textContent = 'lag ' + (g.lag || 0) + ', ' + fmtSeconds(g.lagSeconds) + ' behind, ETA ' + fmtSeconds(g.etaSeconds);
     }
   }
 
@@ -144,12 +142,14 @@
   async function refreshRecon() {
     const data = await api('GET', '/recon/findings');
     const rows = Array.isArray(data) ? data : data.findings || [];
-    $('#recon-table tbody').innerHTML = rows.map((f) => '<tr>' + cell(f.rule) + cell(f.severity, 'status-' + f.severity) + cell(f.entity) + cell(f.detail) + cell(f.first_seen || f.firstSeen) + cell(f.last_seen || f.lastSeen) + '</tr>').join('');
+    $('#recon-table tbody').innerHTML = rows.map((f) => '<tr data-finding="' + esc(f.rule + '|' + f.entity) + '">' + cell(f.rule) + cell(f.severity, 'status-' + f.severity) + cell(f.entity) + cell(f.detail) + cell(f.first_seen || f.firstSeen) + cell(f.last_seen || f.lastSeen) +
+      '<td>' + (f.fix ? '<button data-fix="' + esc(f.rule + '|' + f.entity) + '" title="' + esc(f.fix) + '">Fix</button>' : '') + '</td></tr>').join('');
   }
 
   /* DLQ: inspect and replay. */
   async function refreshDlq() {
-    const data = await api('GET', '/dlq');
+    const topic = $('#dlq-topic').value.trim();
+    const data = await api('GET', '/dlq' + (topic ? '?topic=' + encodeURIComponent(topic) : ''));
     const rows = Array.isArray(data) ? data : data.messages || [];
     $('#dlq-table tbody').innerHTML = rows.map((m) => {
       const at = m.dlq || { topic: m.dlqTopic, partition: m.partition, offset: m.offset };
@@ -178,6 +178,10 @@
     else if (t.matches('[data-rejects]')) { e.preventDefault(); downloadRejects(t.dataset.rejects).catch(report); }
     else if (t.matches('[data-verify]')) { e.preventDefault(); verifyFile(t).catch(report); }
     else if (t.matches('[data-replay]')) replay(t).catch(report);
+    else if (t.matches('[data-fix]')) {
+      const [rule, entity] = t.dataset.fix.split('|');
+      if (window.confirm('Apply the documented fix for ' + rule + ' on ' + entity + '?')) api('POST', '/recon/fix', { rule, entity }).then(() => refreshRecon()).catch((err) => ($('#recon-msg').textContent = 'fix refused: ' + err.message));
+    }
     else if (t.matches('#recon-run')) api('POST', '/recon/run').then((r) => { $('#recon-msg').textContent = 'done'; refreshRecon(); return r; }).catch((err) => ($('#recon-msg').textContent = err.message));
   });
   $('#login-form').addEventListener('submit', (e) => { e.preventDefault(); login($('#token').value.trim()); });

@@ -5,6 +5,11 @@ import * as m0002 from './migrations/0002_uploads';
 import * as m0003 from './migrations/0003_settlement';
 import * as m0004 from './migrations/0004_commission';
 import * as m0005 from './migrations/0005_payout_file_pages';
+import * as m0006 from './migrations/0006_payment_ledger';
+import * as m0007 from './migrations/0007_recon_findings';
+import * as m0008 from './migrations/0008_dlq_replay';
+import * as m0009 from './migrations/0009_ops_audit';
+import * as m0010 from './migrations/0010_account_cycle_index';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -16,6 +21,11 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0003_settlement', m0003],
   ['0004_commission', m0004],
   ['0005_payout_file_pages', m0005],
+  ['0006_payment_ledger', m0006],
+  ['0007_recon_findings', m0007],
+  ['0008_dlq_replay', m0008],
+  ['0009_ops_audit', m0009],
+  ['0010_account_cycle_index', m0010],
 ];
 
 const source: Knex.MigrationSource<string> = {

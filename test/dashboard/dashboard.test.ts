@@ -9,6 +9,9 @@ import { settlementSetup } from '../settlement/close-harness';
 import { orderStream } from '../settlement/order-stream';
 import { writeUploadCsv } from '../fixtures/upload-files';
 import { launchBrowser } from './browser';
+import { startInProcess } from '../fixtures/processor-harness';
+import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
+import { addRule } from '../../processors/commission/rule-store';
 
 /**
  * The dashboard in real headless Chromium against the real ops API and pipeline: sign in, upload a
@@ -19,12 +22,20 @@ const OPERATOR = 'dashboard-operator-0123456789';
 let page: Page;
 let s: Awaited<ReturnType<typeof settlementSetup>>;
 let app: FastifyInstance;
+let lagGroup: string;
 
 beforeAll(async () => {
   s = await settlementSetup(r);
+  lagGroup = r.group('lag');
+  await addRule(s.db, { region: 'SG', category: '*', rateBps: 250, effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'test');
   await s.startPipeline();
   const ctx = createAppContext({ ...loadConfig(), mysqlUrl: s.url, dataDir: s.dataDir }, 'dashboard-test', { logLevel: 'warn' });
-  app = await buildOpsApi(ctx, { tokens: `${OPERATOR}:operator:olga`, intake: { topic: s.topic }, close: { plan: s.plan, payoutsTopic: s.topics.payouts } });
+  app = await buildOpsApi(ctx, {
+    tokens: `${OPERATOR}:operator:olga`,
+    intake: { topic: s.topic },
+    close: { plan: s.plan, payoutsTopic: s.topics.payouts },
+    lag: { targets: [{ group: lagGroup, topic: s.topics.orders }], monitor: { intervalMs: 500 } },
+  });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
   r.defer(async () => (await app.close(), await ctx.close()));
   const browser = await launchBrowser(r);
@@ -32,6 +43,15 @@ beforeAll(async () => {
   page.on('dialog', (d) => void d.accept());
   await page.goto(base);
 }, 120_000);
+
+/** Polls from the test side: the page's CSP (rightly) forbids the string evaluation waitForFunction needs. */
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
 
 const shot = (name: string) => page.screenshot({ path: path.join(PROJECT_ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: true });
 
@@ -80,3 +100,49 @@ test('closing a cycle asks for confirmation, then shows it CLOSED with a release
     ]),
   );
 }, 180_000);
+
+test('lag rises on the chart while a group is behind and falls once it catches up', async () => {
+  await page.click('nav button[data-tab="lag"]');
+  await s.produce(orderStream({ orders: 3000, sellers: 50, occurredAt: () => new Date(), prefix: r.unique('lag'), orderBase: 940000000000000000n }));
+  const chart = page.locator(`.chart[data-group="${lagGroup} · ${s.topics.orders}"]`);
+  await until(async () => Number((await chart.getAttribute('data-lag')) ?? 0) >= 3000, 60_000);
+  await shot('lag-behind');
+  // A second aggregation group over the same events: every item is already there, so it only catches up.
+  await startInProcess(r, { ...settlementAggregation(s.ids, s.topics.orders, s.topics.commission), group: lagGroup }, s);
+  await until(async () => (await chart.getAttribute('data-lag')) === '0', 120_000);
+  expect(Number(await chart.getAttribute('data-max'))).toBeGreaterThanOrEqual(3000);
+  await chart.locator('.status-OK').waitFor();
+  await shot('lag');
+}, 180_000);
+
+test('a dead-lettered commission request is replayed from the DLQ tab once its rule exists', async () => {
+  // No MY rule yet: the commission processor dead-letters the request with STS_COMMISSION_RULE_MISSING.
+  const [event] = orderStream({ orders: 1, sellers: 1, occurredAt: () => new Date(), prefix: r.unique('dlq'), orderBase: 950000000000000000n }).map((e) => ({ ...e, region: 'MY', currency: 'MYR' }));
+  await s.produce([event!]);
+  await page.click('nav button[data-tab="dlq"]');
+  await page.fill('#dlq-topic', s.topics.commission);
+  const letter = page.locator('#dlq-table tbody tr', { hasText: event!.event_id });
+  await letter.waitFor({ timeout: 60_000 });
+  expect(await letter.textContent()).toContain('STS_COMMISSION_RULE_MISSING');
+  await addRule(s.db, { region: 'MY', category: '*', rateBps: 300, effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'test');
+  await letter.locator('button[data-replay]').click();
+  await page.waitForSelector('#dlq-msg:has-text("replayed")');
+  const fee = async () => (await s.db('billing_item').where({ source: 'COMMISSION', source_ref: `${event!.event_id}:FEE` }).first()) as { amount_minor: string } | undefined;
+  const deadline = Date.now() + 60_000;
+  while (!(await fee()) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 200));
+  const expected = -((2n * event!.amount_minor * 300n + 10_000n) / 20_000n);
+  expect((await fee())?.amount_minor).toBe(expected.toString());
+  await shot('dlq');
+}, 180_000);
+
+test('a reconciliation finding appears after one billing item of the closed cycle is corrupted', async () => {
+  const item = (await s.db('billing_item').where({ region: 'SG', cycle_id: s.closing.cycleId.toString(), source: 'ORDER' }).orderBy('id').first()) as { id: string; shop_user_id: string };
+  await s.db('billing_item').where({ id: item.id }).increment('amount_minor', 1);
+  await page.click('nav button[data-tab="recon"]');
+  await page.click('#recon-run');
+  const entity = `SG/${s.closing.cycleId}/${item.shop_user_id}/SGD`;
+  const row = page.locator(`#recon-table tr[data-finding="closed-cycle-balance|${entity}"]`);
+  await row.waitFor({ timeout: 60_000 });
+  expect(await row.locator('td').nth(1).textContent()).toBe('CRITICAL');
+  await shot('recon');
+}, 120_000);

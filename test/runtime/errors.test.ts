@@ -41,6 +41,11 @@ const samples: Array<[string, errors.StsError]> = [
   ['LedgerInvariantError', new errors.LedgerInvariantError(652024209997893632n, 'CONFIRM after CANCEL')],
   ['PaymentsPausedError', new errors.PaymentsPausedError('open')],
   ['PayoutUnresolvedError', new errors.PayoutUnresolvedError(652024209997893632n, 'still unknown after 12 attempts')],
+  ['KafkaClientUnsupportedError', new errors.KafkaClientUnsupportedError('no cluster factory')],
+  ['KafkaReadError', new errors.KafkaReadError('sts.order-events.v1', 'leader moved')],
+  ['AlertDeliveryError', new errors.AlertDeliveryError('HTTP 502')],
+  ['DlqReplayRefusedError', new errors.DlqReplayRefusedError('no sts-original-topic header', { topic: 'sts.payouts.v1.dlq', partition: 0, offset: '7' })],
+  ['ReconFixRefusedError', new errors.ReconFixRefusedError('cycle 20261116 of SG is CLOSED', { entity: 'SG/20261116/652024209997893632/SGD' })],
 ];
 
 describe('errors', () => {

@@ -8,10 +8,13 @@ import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler'
 import { buildOpsApi } from '../../api/ops-api';
 import { createAppContext } from '../../run/app-context';
 import { PROCESSOR_CATALOG } from '../../run/processor-catalog';
+import { ReconRunner } from '../../recon/recon-runner';
+import { ReconScheduler } from '../../recon/recon-scheduler';
 
 /**
  * `sts run all | <processor…>`: processors and the outbox relay in the foreground until SIGTERM;
- * `all` adds the ops API and, when STS_CLOSE_SCHEDULE names regions, the cycle-close scheduler.
+ * `all` adds the ops API, reconciliation every STS_RECON_INTERVAL_MS and, when STS_CLOSE_SCHEDULE
+ * names regions, the cycle-close scheduler.
  * SIGTERM finishes each batch in flight, commits it and leaves the groups. Prints `ready` on stdout
  * once every consumer has joined, for scripts and tests that wait for it.
  */
@@ -33,7 +36,7 @@ export function registerRunCommand(program: Command): void {
       const handles: Stoppable[] = [];
       const processors: ProcessorHandle[] = [];
       for (const name of selected) {
-        const def = PROCESSOR_CATALOG[name]!({ ids });
+        const def = PROCESSOR_CATALOG[name]!({ ids, config: ctx.config });
         processors.push(await runProcessor(def, { config: ctx.config, db: ctx.db, kafka: ctx.kafka, codec: ctx.codec, outbox: ctx.outbox, logger: ctx.logger }, runOverrides(ctx.config.processorSessionTimeoutMs)));
       }
       handles.push(...processors);
@@ -46,6 +49,12 @@ export function registerRunCommand(program: Command): void {
         const scheduler = new CloseScheduler({ db: ctx.db, kafka: ctx.kafka, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger }, ctx.config.closeSchedule);
         scheduler.start();
         handles.push(scheduler);
+      }
+      if (all && ctx.config.reconIntervalMs > 0) {
+        // Reconciliation every STS_RECON_INTERVAL_MS (0 turns it off).
+        const recon = new ReconScheduler(ReconRunner.fromConfig(ctx.config, { db: ctx.db, logger: ctx.logger }), ctx.config.reconIntervalMs, ctx.logger);
+        recon.start();
+        handles.push(recon);
       }
       if (all && opts.api) {
         const api = await buildOpsApi(ctx);
