@@ -1,3 +1,4 @@
+import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { StsError } from '../../runtime/errors';
 import type { AppContext } from '../run/app-context';
@@ -40,6 +41,14 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
   const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
   app.setReplySerializer((payload) => JSON.stringify(payload, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  // Collects every route registered after it into the OpenAPI document served at /openapi.json.
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'sts ops API', version: '1', description: 'Settlement pipeline operations. Ids and amounts are decimal strings.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
   installAuth(app, tokens);
   installAudit(app, ctx.db, ctx.logger);
 
@@ -58,6 +67,7 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   });
 
   app.get('/health', async () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
   cycleRoutes(app, ctx, opts.close);
   dashboardRoutes(app);

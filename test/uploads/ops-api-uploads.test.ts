@@ -105,3 +105,10 @@ test('tokens never appear in the logs', () => {
   expect(logged).not.toContain(OPERATOR);
   expect(logged).toContain('otto');
 });
+
+test('the OpenAPI document lists the routes, with bearer auth', async () => {
+  const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; components: { securitySchemes: Record<string, unknown> } };
+  expect(spec.openapi).toMatch(/^3\./);
+  for (const route of ['/uploads', '/uploads/{id}', '/cycles', '/cycles/close', '/lag', '/dlq', '/recon/findings']) expect(Object.keys(spec.paths)).toContain(route);
+  expect(spec.components.securitySchemes).toHaveProperty('bearer');
+});
