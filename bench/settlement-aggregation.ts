@@ -37,7 +37,7 @@ import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { stackPaths } from '../infra/paths';
 import { settlementAggregation } from '../processors/settlement-aggregation/processor';
-import { orderStream } from '../test/settlement/order-stream';
+import { orderStream } from '../ops/orders/synthetic-orders';
 
 const PARTITIONS = 12;
 const exec = promisify(execFile);

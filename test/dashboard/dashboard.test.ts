@@ -6,7 +6,7 @@ import { createAppContext } from '../../ops/run/app-context';
 import { loadConfig, PROJECT_ROOT } from '../../runtime/config';
 import { useTestResources } from '../helpers/resources';
 import { settlementSetup } from '../settlement/close-harness';
-import { orderStream } from '../settlement/order-stream';
+import { orderStream } from '../../ops/orders/synthetic-orders';
 import { writeUploadCsv } from '../fixtures/upload-files';
 import { launchBrowser } from './browser';
 import { startInProcess } from '../fixtures/processor-harness';

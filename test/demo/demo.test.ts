@@ -6,7 +6,7 @@ describe('sts demo', () => {
 
   it('carries one Avro order event through the broker and registry into one billing item and a balance', async () => {
     const { db, url } = await r.database();
-    const res = await runCli(['demo', '--json'], { STS_MYSQL_URL: url }, 180_000);
+    const res = await runCli(['demo', '--smoke', '--json'], { STS_MYSQL_URL: url }, 180_000);
     expect(res.code).toBe(0);
     const summary = JSON.parse(res.stdout) as Record<string, string>;
 

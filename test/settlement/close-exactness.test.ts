@@ -7,7 +7,7 @@ import { useTestResources } from '../helpers/resources';
 import { writeUploadCsv } from '../fixtures/upload-files';
 import { uploadInto, waitForUpload } from '../fixtures/upload-harness';
 import { settlementSetup } from './close-harness';
-import { orderStream } from './order-stream';
+import { orderStream } from '../../ops/orders/synthetic-orders';
 import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
 
 /**

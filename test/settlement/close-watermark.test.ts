@@ -4,7 +4,7 @@ import { WatermarkNotReachedError } from '../../runtime/errors';
 import { createLogger } from '../../runtime/logger';
 import { useTestResources } from '../helpers/resources';
 import { settlementSetup } from './close-harness';
-import { orderStream } from './order-stream';
+import { orderStream } from '../../ops/orders/synthetic-orders';
 
 /**
  * A close must never pay short: with events from before the cutoff still unconsumed it waits, and

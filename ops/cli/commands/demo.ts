@@ -1,37 +1,56 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
+import { ConfigError } from '../../../runtime/errors';
 import { stackUp } from '../../../infra/stack';
+import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../../demo/full-demo';
 import { runSmokeFlow } from '../../demo/smoke-flow';
 import { toJson } from '../output';
 
 export function registerDemoCommand(program: Command): void {
   program
     .command('demo')
-    .description('bring the stack up and run the pipeline end to end, with a summary')
+    .description('bring the stack up and run the whole pipeline end to end on its own demo database, with a summary')
+    .option('--orders <n>', 'completed orders per region', String(DEMO_DEFAULTS.orders))
+    .option('--sellers <n>', 'sellers per region', String(DEMO_DEFAULTS.sellers))
+    .option('--upload-rows <n>', 'rows in the uploaded billing file', String(DEMO_DEFAULTS.uploadRows))
+    .option('--smoke', 'only one order event through the pipeline (seconds, not minutes)')
     .option('--json', 'machine-readable summary')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { orders: string; sellers: string; uploadRows: string; smoke?: boolean; json?: boolean }) => {
       const config = loadConfig();
       const say = (line: string) => {
         if (!opts.json) process.stderr.write(`${line}\n`);
       };
       await stackUp(config, say);
-      const r = await runSmokeFlow(config, say);
-      if (opts.json) {
-        process.stdout.write(`${toJson({ ok: true, ...r })}\n`);
+      if (opts.smoke) {
+        const r = await runSmokeFlow(config, say);
+        process.stdout.write(opts.json ? `${toJson({ ok: true, ...r })}\n` : `smoke flow: event ${r.eventId} became billing item ${r.billingItemId} in ${r.seconds.toFixed(1)} s\n`);
         return;
       }
-      process.stdout.write(
-        [
-          '',
-          'demo complete',
-          `  order event     ${r.eventId} at sts.order-events.v1[${r.partition}]@${r.offset}`,
-          `  billing item    ${r.billingItemId} (seller ${r.shopUserId}, order ${r.orderId})`,
-          `  amount          ${r.amountMinor} minor units SGD, cycle ${r.cycleId}`,
-          `  seller balance  ${r.sellerBalanceMinor} minor units`,
-          `  took            ${r.seconds.toFixed(1)} s`,
-          '  look            npx sts status · mysql sts -e "select * from billing_item" · .sts/kafka/server.log',
-          '',
-        ].join('\n'),
-      );
+      const n = (name: string, v: string) => {
+        const x = Number(v);
+        if (!Number.isInteger(x) || x < 1) throw new ConfigError(`--${name} must be a positive whole number`);
+        return x;
+      };
+      const summary = await runFullDemo(config, say, { regions: DEMO_DEFAULTS.regions, orders: n('orders', opts.orders), sellers: n('sellers', opts.sellers), uploadRows: n('upload-rows', opts.uploadRows) });
+      process.stdout.write(opts.json ? `${toJson({ ok: true, ...summary })}\n` : render(summary, config.opsPort));
     });
+}
+
+function render(s: DemoSummary, opsPort: number): string {
+  const lines = [
+    '',
+    'demo complete',
+    `  order events      ${s.events}`,
+    `  billing items     ${Object.entries(s.billingItems).map(([k, v]) => `${v} ${k}`).join(', ')}`,
+    `  upload            ${s.upload.total} rows: ${s.upload.accepted} accepted, ${s.upload.rejected} rejected, ${s.upload.duplicates} duplicate`,
+    ...s.cycles.map((c) => `  closed ${c.region} ${c.cycleId}  ${Object.entries(c.payouts).map(([k, v]) => `${v} ${k}`).join(', ')}`),
+    ...Object.entries(s.payments).map(([k, p]) => `  ${k.padEnd(16)}  ${p.count} payouts, ${p.sumMinor} minor units`),
+    `  reconciliation    ${s.recon.critical === 0 && !s.recon.bySeverity.WARNING ? 'clean' : 'NOT CLEAN'}: ${Object.entries(s.recon.bySeverity).map(([k, v]) => `${v} ${k}`).join(', ') || 'no findings'} (npx sts recon list)`,
+    `  timings (s)       ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    '  look at',
+    ...s.cycles.flatMap((c) => c.files.map((f) => `    ${f}`)),
+    `    dashboard: STS_MYSQL_URL=mysql://root@127.0.0.1:3306/${s.database} STS_OPS_TOKENS=<token>:operator npx sts run all, then http://127.0.0.1:${opsPort}/`,
+    '',
+  ];
+  return lines.join('\n');
 }

@@ -1,6 +1,8 @@
 import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import { regionInfo } from '../../runtime/money/regions';
 
 /**
+ * Synthetic upstream order events, for `sts orders produce`, the demo, tests and benchmarks.
  * A reproducible order stream for one region: completed orders, partial and full refunds of them
  * (always after the completion, on the same seller key, so in order), signed adjustments, some
  * orders with an affiliate, and `resend` events published twice. Ids are 18 digits.
@@ -11,6 +13,8 @@ export interface OrderStreamOptions {
   occurredAt: (i: number) => Date;
   seed?: number;
   prefix: string;
+  /** SG by default; the currency follows the region. */
+  region?: string;
   /** First order id; streams that must not share orders get different bases. */
   orderBase?: bigint;
 }
@@ -30,7 +34,8 @@ export function orderStream(o: OrderStreamOptions): OrderEvent[] {
     const orderId = (o.orderBase ?? 900000000000000000n) + BigInt(i);
     const amount = BigInt(100 + rand(50_000));
     const affiliate = rand(10) === 0 ? AFFILIATE_BASE + BigInt(rand(50)) : null;
-    const base = { order_id: orderId, shop_user_id: seller, region: 'SG', currency: 'SGD', category: rand(3) === 0 ? 'books' : 'electronics', affiliate_user_id: affiliate };
+    const region = o.region ?? 'SG';
+    const base = { order_id: orderId, shop_user_id: seller, region, currency: regionInfo(region)!.currency, category: rand(3) === 0 ? 'books' : 'electronics', affiliate_user_id: affiliate };
     events.push({ ...base, event_id: `${o.prefix}-c-${i}`, event_type: 'ORDER_COMPLETED', amount_minor: amount, occurred_at: o.occurredAt(i) });
     const r = rand(10);
     if (r === 0) {
