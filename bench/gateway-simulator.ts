@@ -12,12 +12,12 @@
  * The reference run sends one request at a time, so every request pays one fsync alone; the
  * concurrent run shows what group commit buys (target: 2,000+ requests/s, each fsync'd).
  */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig, PROJECT_ROOT } from '../runtime/config';
+import { loadConfig } from '../runtime/config';
 import { GatewayClient } from '../runtime/gateway/gateway-client';
+import { startSimulator } from './simulator-process';
 
 interface SimStatsBody {
   executions: number;
@@ -26,25 +26,6 @@ interface SimStatsBody {
   journalCommitRounds: number;
   journalMaxBatch: number;
   connections: number;
-}
-
-async function startSimulator(dir: string): Promise<{ url: string; stop: () => void }> {
-  const main = path.join(PROJECT_ROOT, 'infra', 'gateway-simulator', 'main.ts');
-  const proc = spawn(
-    process.execPath,
-    ['-r', 'tsx/cjs', main, '--port', '0', '--journal-dir', dir],
-    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-  });
-  return { url, stop: () => proc.kill('SIGTERM') };
 }
 
 async function run(

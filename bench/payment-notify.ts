@@ -14,7 +14,6 @@
  * Failure: exits 1 if a payout is not final, a key executed twice, or the ledger is unbalanced.
  * Targets (issue 6): >= 2,000 payouts/s; breaker open <= 1 s after the outage starts.
  */
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,6 +37,7 @@ import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { PAYMENT_NOTIFY_DEFAULTS } from '../processors/payment-notify/payment-options';
 import { paymentNotify } from '../processors/payment-notify/processor';
+import { startSimulator } from './simulator-process';
 
 const config = loadConfig();
 const kafka = createKafka(config, 'sts-bench-payment');
@@ -48,25 +48,6 @@ const ID_BASE = 652024209997893632n;
 const SELLER_BASE = 652024209997000000n;
 const schema = (f: string) => fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', f), 'utf8');
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-async function startSimulator(dir: string): Promise<{ url: string; stop: () => void }> {
-  const main = path.join(PROJECT_ROOT, 'infra', 'gateway-simulator', 'main.ts');
-  const args = ['-r', 'tsx/cjs', main, '--port', '0', '--journal-dir', dir, '--latency-ms', '20'];
-  const proc = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    proc.on('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-  });
-  return { url, stop: () => proc.kill('SIGTERM') };
-}
 
 /** Payout rows as a cycle close writes them, and their events on the topic. */
 async function seed(
@@ -167,7 +148,7 @@ async function main(): Promise<void> {
   const topic = `bench.payouts.${run}`;
   const resultsTopic = `bench.payout-results.${run}`;
   const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sts-bench-gw-'));
-  const sim = await startSimulator(journalDir);
+  const sim = await startSimulator(journalDir, ['--latency-ms', '20']);
   await ensureDatabase(config.mysqlUrl, dbName);
   const db = createDb(withDatabase(config.mysqlUrl, dbName), { pool: 10 });
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2 });
