@@ -36,7 +36,8 @@ export async function mysqlUp(config: StsConfig, report: Reporter): Promise<Comp
     fs.mkdirSync(p.root, { recursive: true });
     const install = which('mariadb-install-db') ?? which('mysql_install_db');
     if (!install) throw new PrerequisiteMissingError('mariadb-install-db', 'apt-get install mariadb-server');
-    const res = runSync(install, [`--datadir=${p.data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], 120_000);
+    // --no-defaults first: the machine's my.cnf names its own user and datadir, which would win.
+    const res = runSync(install, ['--no-defaults', `--datadir=${p.data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], 120_000);
     if (res.status !== 0) throw new StartupFailedError('MariaDB', `install-db failed: ${res.stderr.trim().split('\n').pop()}`, p.log);
   }
   spawnDetached({

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerChaosCommand } from './commands/chaos';
 import { registerDemoCommand } from './commands/demo';
 import { registerDlqCommands } from './commands/dlq';
 import { registerLagCommand } from './commands/lag';
@@ -13,30 +14,41 @@ import { registerTopologyCommand } from './commands/topology';
 import { registerUploadCommands } from './commands/upload';
 import { reportError } from './output';
 
-/** `sts`: the operator's command line. Every command takes --json for machine-readable output. */
-const program = new Command();
-program.name('sts').description('Settlement pipeline on Kafka: operate the stack, processors, uploads and payouts.').showHelpAfterError();
+/**
+ * `sts`: the operator's command line. Every command takes --json for machine-readable output.
+ * Builds the program without parsing anything, so test/docs can hold the docs against it.
+ */
+export function buildProgram(): Command {
+  const program = new Command();
+  program.name('sts').description('Settlement pipeline on Kafka: operate the stack, processors, uploads and payouts.').showHelpAfterError();
 
-registerStackCommands(program);
-registerDemoCommand(program);
-registerTopologyCommand(program);
-registerRuleCommands(program);
-registerOrderCommands(program);
-registerRunCommand(program);
-registerSettleCommands(program);
-registerUploadCommands(program);
-registerPayoutFileCommands(program);
-registerReconCommands(program);
-registerLagCommand(program);
-registerDlqCommands(program);
+  registerStackCommands(program);
+  registerDemoCommand(program);
+  registerChaosCommand(program);
+  registerTopologyCommand(program);
+  registerRuleCommands(program);
+  registerOrderCommands(program);
+  registerRunCommand(program);
+  registerSettleCommands(program);
+  registerUploadCommands(program);
+  registerPayoutFileCommands(program);
+  registerReconCommands(program);
+  registerLagCommand(program);
+  registerDlqCommands(program);
 
-program.parseAsync(process.argv).then(
-  () => {
-    // Kafka and MySQL clients can keep sockets half-open for a while; the CLI is done, so exit.
-    setImmediate(() => process.exit(process.exitCode ?? 0));
-  },
-  (err: unknown) => {
-    const code = reportError(err, process.argv.includes('--json'));
-    process.exit(code);
-  },
-);
+  return program;
+}
+
+/** Runs the CLI and exits the process when the command is done (bin/sts.js). */
+export function runCli(argv: string[]): void {
+  buildProgram().parseAsync(argv).then(
+    () => {
+      // Kafka and MySQL clients can keep sockets half-open for a while; the CLI is done, so exit.
+      setImmediate(() => process.exit(process.exitCode ?? 0));
+    },
+    (err: unknown) => {
+      const code = reportError(err, argv.includes('--json'));
+      process.exit(code);
+    },
+  );
+}

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { once } from 'node:events';
 import Redis from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { PROJECT_ROOT, withDatabase, type StsConfig } from '../../runtime/config';
@@ -8,8 +7,6 @@ import { migrateLatest } from '../../runtime/db/migrate';
 import { ensureTopicList, PIPELINE_TOPIC_CONFIG } from '../../runtime/kafka/topic-admin';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
-import { formatMinorAmount } from '../../runtime/money/decimal-amount';
-import { regionInfo } from '../../runtime/money/regions';
 import { OutboxRelay } from '../../runtime/outbox/outbox-relay';
 import { runProcessor, type ProcessorHandle } from '../../runtime/processor/processor';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
@@ -23,6 +20,7 @@ import { settlementAggregation } from '../../processors/settlement-aggregation/p
 import { uploadIngestion } from '../../processors/upload-ingestion/processor';
 import { closeCycle } from '../../settlement/cycle-close/close-cycle';
 import { orderStream } from '../orders/synthetic-orders';
+import { writeDemoUpload } from './demo-upload';
 import { ReconRunner } from '../recon/recon-runner';
 import { createAppContext, type AppContext } from '../run/app-context';
 import { intakeUpload } from '../uploads/upload-intake';
@@ -110,7 +108,7 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
     lap('publish orders');
 
     const csv = path.join(dataDir, 'billing-items.csv');
-    await writeDemoUpload(csv, opts.uploadRows, opts.sellers, run);
+    await writeDemoUpload(csv, opts.uploadRows, opts.sellers, `demo-${run}`);
     const intake = await intakeUpload(
       { db: ctx.db, kafka: ctx.kafka, codec: ctx.codec, registry: ctx.registry, ids, dataDir, logger: ctx.logger },
       fs.createReadStream(csv),
@@ -213,24 +211,6 @@ async function produce(ctx: AppContext, topic: string, events: Array<{ shop_user
   } finally {
     await producer.disconnect();
   }
-}
-
-/** Service fees and subsidies for the demo sellers; every 100th row names an unknown region. */
-async function writeDemoUpload(file: string, rows: number, sellers: number, run: string): Promise<void> {
-  const out = fs.createWriteStream(file);
-  let buf = 'external_ref,shop_user_id,region,currency,amount,item_type,memo\n';
-  const sg = regionInfo('SG')!;
-  for (let i = 1; i <= rows; i++) {
-    const seller = 652024209997000000n + BigInt(i % sellers);
-    const minor = i % 3 === 0 ? -BigInt(50 + (i % 500)) : BigInt(100 + (i % 2000));
-    buf += `demo-${run}-${i},${seller},${i % 100 === 0 ? 'XX' : 'SG'},${sg.currency},${formatMinorAmount(minor, sg.exponent)},${minor < 0n ? 'SERVICE_FEE' : 'SUBSIDY'},demo row ${i}\n`;
-    if (buf.length > 1 << 20) {
-      if (!out.write(buf)) await once(out, 'drain');
-      buf = '';
-    }
-  }
-  out.end(buf);
-  await once(out, 'finish');
 }
 
 /** The previous run's delay queue and claims refer to payouts of the dropped database. */

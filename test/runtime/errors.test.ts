@@ -46,6 +46,7 @@ const samples: Array<[string, errors.StsError]> = [
   ['AlertDeliveryError', new errors.AlertDeliveryError('HTTP 502')],
   ['DlqReplayRefusedError', new errors.DlqReplayRefusedError('no sts-original-topic header', { topic: 'sts.payouts.v1.dlq', partition: 0, offset: '7' })],
   ['ReconFixRefusedError', new errors.ReconFixRefusedError('cycle 20261116 of SG is CLOSED', { entity: 'SG/20261116/652024209997893632/SGD' })],
+  ['ChaosRunError', new errors.ChaosRunError('kafka did not come back in 120 s')],
 ];
 
 describe('errors', () => {

@@ -8,7 +8,7 @@ import { writeUploadCsv } from '../fixtures/upload-files';
 import { uploadInto, waitForUpload } from '../fixtures/upload-harness';
 import { settlementSetup } from './close-harness';
 import { orderStream } from '../../ops/orders/synthetic-orders';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import { expectedSettlement } from '../../ops/chaos/expected-settlement';
 
 /**
  * Issue 5's exactness check: order events (refunds, adjustments, affiliates, late events, re-sent
@@ -19,32 +19,6 @@ import type { OrderEvent } from '../../processors/settlement-aggregation/order-e
 const r = useTestResources();
 const ORDERS = Number(process.env.STS_TEST_CLOSE_ORDERS ?? 20_000);
 const UPLOAD_ROWS = Number(process.env.STS_TEST_CLOSE_UPLOAD_ROWS ?? 5_000);
-
-/** Half-up division, as the commission rules state: (2ab + c) / 2c. */
-const mulDivHalfUp = (a: bigint, b: bigint, c: bigint) => (2n * a * b + c) / (2n * c);
-
-function expectedNet(events: OrderEvent[]): Map<bigint, bigint> {
-  const net = new Map<bigint, bigint>();
-  const add = (who: bigint, v: bigint) => net.set(who, (net.get(who) ?? 0n) + v);
-  const orders = new Map<bigint, { amount: bigint; fee: bigint; refunded: bigint; clawed: bigint; affiliate: bigint | null }>();
-  for (const e of events) {
-    if (e.event_type === 'ORDER_COMPLETED') {
-      const fee = mulDivHalfUp(e.amount_minor, 250n, 10_000n);
-      orders.set(e.order_id, { amount: e.amount_minor, fee, refunded: 0n, clawed: 0n, affiliate: e.affiliate_user_id });
-      add(e.shop_user_id, e.amount_minor - fee);
-      if (e.affiliate_user_id !== null) add(e.affiliate_user_id, fee);
-    } else if (e.event_type === 'ORDER_REFUNDED') {
-      const o = orders.get(e.order_id)!;
-      o.refunded += e.amount_minor;
-      const due = mulDivHalfUp(o.fee, o.refunded < o.amount ? o.refunded : o.amount, o.amount);
-      const claw = due - o.clawed;
-      o.clawed = due;
-      add(e.shop_user_id, -e.amount_minor + claw);
-      if (o.affiliate !== null) add(o.affiliate, -claw);
-    } else add(e.shop_user_id, e.amount_minor);
-  }
-  return net;
-}
 
 test(`${ORDERS} orders and a ${UPLOAD_ROWS}-row upload close to exact payouts, commission and a verified pain.001`, async () => {
   const s = await settlementSetup(r);
@@ -77,7 +51,7 @@ test(`${ORDERS} orders and a ${UPLOAD_ROWS}-row upload close to exact payouts, c
   expect(Number(inOld)).toBe(0);
 
   // Every seller: items of the cycle = its payout; and that equals the independent computation.
-  const expected = expectedNet([...events, ...lateEvents]);
+  const expected = expectedSettlement([...events, ...lateEvents], 250n).net;
   for (const [seller, sum] of upload.sumBySeller) expected.set(seller, (expected.get(seller) ?? 0n) + sum);
   const itemSums = new Map(
     ((await s.db('billing_item').select('shop_user_id').sum({ s: 'amount_minor' }).where({ region: 'SG', cycle_id: cycle }).groupBy('shop_user_id')) as Array<{ shop_user_id: string; s: string }>).map((x) => [

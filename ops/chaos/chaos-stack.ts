@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import Redis from 'ioredis';
+import { loadConfig, PROJECT_ROOT, type StsConfig } from '../../runtime/config';
+import { ChaosRunError } from '../../runtime/errors';
+import { stackPaths } from '../../infra/paths';
+import { gatewayPaths } from '../../infra/gateway-simulator/stack-component';
+import { isAlive, readPid, sleep } from '../../infra/process-control';
+
+/**
+ * The chaos run's own stack: a private Kafka broker, MariaDB, Redis and gateway simulator, each on
+ * a free port with its data under the run's directory, started by the project's own `sts up`. It
+ * has to be private: the run kills the broker and the database, which would break anything else
+ * using the machine's shared stack (a test suite, the demo). Only the schema registry is shared;
+ * it holds schemas, not data, and the run's subjects are the pipeline's own.
+ *
+ * Restarts go through the same command an operator would use: kill the process, then `sts up`,
+ * which starts only what is missing.
+ *
+ * Failure codes: STS_CHAOS_RUN (a `sts up` that failed; the message carries its last lines).
+ */
+export type Component = 'kafka' | 'mysql' | 'redis' | 'gateway';
+
+export interface ChaosStack {
+  dir: string;
+  /** Environment for every child process of the run (`sts up`, `sts run`, `sts settle close`). */
+  env: NodeJS.ProcessEnv;
+  config: StsConfig;
+  up(): Promise<void>;
+  /** kill -9 the component's process (found by its pid file), then `sts up` to start it again. */
+  killAndRestart(component: 'kafka' | 'mysql'): Promise<{ downMs: number }>;
+  flushRedis(): Promise<void>;
+  /** Every /v1 call to the simulator answers 503 for this long. */
+  gatewayOutage(ms: number): Promise<void>;
+  down(): Promise<void>;
+}
+
+export async function chaosStack(dir: string, sharedRegistryUrl: string): Promise<ChaosStack> {
+  const [kafka, controller, mysql, redis, gateway] = await freePorts(5);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    STS_DATA_DIR: dir,
+    STS_KAFKA_BROKERS: `127.0.0.1:${kafka}`,
+    STS_KAFKA_CONTROLLER_PORT: String(controller),
+    STS_MYSQL_URL: `mysql://root@127.0.0.1:${mysql}/sts`,
+    STS_REDIS_URL: `redis://127.0.0.1:${redis}`,
+    STS_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
+    STS_SCHEMA_REGISTRY_URL: sharedRegistryUrl,
+    // The broker's minimum: a killed processor's partitions move on after 6 s, not 30.
+    STS_PROCESSOR_SESSION_TIMEOUT_MS: '6000',
+    STS_LOG_LEVEL: process.env.STS_CHAOS_LOG_LEVEL ?? 'warn',
+  };
+  const config = loadConfig(env);
+  // For an operator inspecting a run kept with --keep: `set -a; . <dir>/env; set +a; npx sts lag`.
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'env'), Object.entries(env).filter(([k]) => k.startsWith('STS_')).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  const paths = stackPaths(dir);
+  const pidFiles: Record<Component, string> = { kafka: paths.kafka.pid, mysql: paths.mysql.pid, redis: paths.redis.pid, gateway: gatewayPaths(dir).pid };
+
+  const stsUp = () => runSts(['up', '--quiet'], env, 300_000);
+
+  return {
+    dir,
+    env,
+    config,
+    up: stsUp,
+    async killAndRestart(component) {
+      const pid = readPid(pidFiles[component]);
+      if (pid === undefined || !isAlive(pid)) throw new ChaosRunError(`${component} of the chaos stack is not running`);
+      const started = Date.now();
+      process.kill(pid, 'SIGKILL');
+      while (isAlive(pid)) await sleep(50);
+      await stsUp();
+      return { downMs: Date.now() - started };
+    },
+    async flushRedis() {
+      const client = new Redis(config.redisUrl, { maxRetriesPerRequest: 3 });
+      try {
+        await client.flushall();
+      } finally {
+        client.disconnect();
+      }
+    },
+    async gatewayOutage(ms) {
+      const res = await fetch(`${config.gatewayUrl}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageForMs: ms }), signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new ChaosRunError(`the simulator refused the outage: ${res.status} ${await res.text()}`);
+    },
+    async down() {
+      await runSts(['down'], env, 120_000).catch(() => undefined);
+    },
+  };
+}
+
+/** `node bin/sts.js ARGS` with the run's environment; rejects with its last output lines. */
+export function runSts(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'sts.js'), ...args], { cwd: PROJECT_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const keep = (d: Buffer) => (out = (out + d.toString()).slice(-4000));
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(new ChaosRunError(`sts ${args.join(' ')} exited with ${code ?? signal}: ${out.trim().split('\n').slice(-5).join(' | ')}`));
+    });
+  });
+}
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}

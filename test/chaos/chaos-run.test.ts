@@ -1,0 +1,28 @@
+import { loadConfig } from '../../runtime/config';
+import { CHAOS_SMALL_SIZE, runChaos } from '../../ops/chaos/chaos-run';
+
+/**
+ * Issue 8's chaos run at the size CI affords: processors killed every few seconds, the broker and
+ * MariaDB killed and restarted, a close killed mid-way, a gateway outage and Redis flushed, on a
+ * private stack; then every money check passes. The faults are asserted too, so a run in which
+ * nothing broke cannot pass for one that survived.
+ */
+test('a small flow survives kill -9, broker and database restarts, a Redis flush and a gateway outage with every cent accounted for', async () => {
+  const lines: string[] = [];
+  const report = await runChaos(loadConfig(), { ...CHAOS_SMALL_SIZE, seed: 11 }, (l) => lines.push(l));
+
+  const faults = report.faults.map((f) => f.what);
+  expect(faults.some((f) => f.startsWith('Kafka broker kill -9 and restart'))).toBe(true);
+  expect(faults.some((f) => f.startsWith('MariaDB kill -9 and restart'))).toBe(true);
+  expect(faults).toContain('Redis FLUSHALL');
+  expect(faults.some((f) => f.startsWith('gateway outage'))).toBe(true);
+  expect(faults.some((f) => f.startsWith('kill -9 sts settle close'))).toBe(true);
+  for (const p of report.processes) expect([p.name, p.kills > 0]).toEqual([p.name, true]);
+
+  expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+  // Two regions × three checks, then upload, carry-forward, final, at-most-once, exactly-once,
+  // ledger, dead letters and reconciliation: a check that silently went missing fails here.
+  expect(report.checks).toHaveLength(14);
+  expect(report.payouts).toBeGreaterThan(0);
+  expect(report.ok).toBe(true);
+}, 1_200_000);
