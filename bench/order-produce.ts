@@ -1,0 +1,184 @@
+/**
+ * Producing order events beside Kafka's ProducerPerformance:
+ * `npx tsx bench/order-produce.ts [orders] [sellers]` (defaults 715,000 orders, about 1.0M events,
+ * and 1,000 sellers, the CLI's default).
+ *
+ * Inputs: the local stack (STS_* variables). It creates two scratch topics with 12 partitions and
+ *   the pipeline topic config (like sts.order-events.v1), registers order-event.avsc for the first,
+ *   and deletes both at the end.
+ * Runs, one after the other:
+ *   1. the pipeline's producer as shipped: `sts orders produce --count N --region SG --topic T
+ *      --json` in its own process (Avro through the registry, keyed by seller, idempotent, one
+ *      request in flight); the figure is the command's own timing (registry lookup, connect,
+ *      encode, send), so event generation and process start-up are not in it;
+ *   2. the reference: org.apache.kafka.tools.ProducerPerformance on the second topic with the same
+ *      record count and the mean Avro value size (registry header included) of those events,
+ *      acks=all, Java client defaults otherwise. It sends no key; the pipeline's keys are the
+ *      18-digit seller ids.
+ * Output: events/s of both and the ratio on stdout and in STS_DATA_DIR/bench/order-produce.json.
+ * Failure: exits 1 if the command fails, or the topic holds another number of records than the
+ *   command reports publishing (a lost or doubled send).
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { loadConfig, PROJECT_ROOT } from '../runtime/config';
+import { createKafka } from '../runtime/kafka/client';
+import { ensureTopicList, PIPELINE_TOPIC_CONFIG } from '../runtime/kafka/topic-admin';
+import { AvroCodec } from '../runtime/registry/avro-codec';
+import { RegistryClient } from '../runtime/registry/registry-client';
+import { valueSubject } from '../runtime/topology/types';
+import { orderStream } from '../ops/orders/synthetic-orders';
+import { producerPerformance } from './kafka-perf-tools';
+
+const exec = promisify(execFile);
+const PARTITIONS = 12;
+const REGION = 'SG';
+const SEED = 42;
+/** Values encoded to find the mean record size; spread over the whole stream. */
+const SIZE_SAMPLE = 20_000;
+
+async function main(): Promise<void> {
+  const orders = Number(process.argv[2] ?? 715_000);
+  const sellers = Number(process.argv[3] ?? 1_000);
+  const config = loadConfig();
+  const tag = Date.now().toString(36);
+  const topic = `bench.order-produce.${tag}`;
+  const refTopic = `bench.order-produce-ref.${tag}`;
+  const kafka = createKafka(config, 'bench-order-produce');
+  const registry = new RegistryClient(config.schemaRegistryUrl);
+  try {
+    await ensureTopicList(kafka, [
+      { topic, numPartitions: PARTITIONS, configEntries: PIPELINE_TOPIC_CONFIG },
+      { topic: refTopic, numPartitions: PARTITIONS, configEntries: PIPELINE_TOPIC_CONFIG },
+    ]);
+    const schemaId = await registry.register(
+      valueSubject(topic),
+      fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'order-event.avsc'), 'utf8'),
+    );
+
+    process.stdout.write(`sts orders produce --count ${orders} --sellers ${sellers}…\n`);
+    const args = ['orders', 'produce', '--count', String(orders), '--sellers', String(sellers)];
+    args.push('--region', REGION, '--seed', String(SEED), '--topic', topic, '--json');
+    const wallStart = process.hrtime.bigint();
+    const { stdout } = await exec(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'bin', 'sts.js'), ...args],
+      {
+        cwd: PROJECT_ROOT,
+        maxBuffer: 1 << 20,
+      },
+    );
+    const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
+    const cli = JSON.parse(stdout.slice(stdout.indexOf('{'))) as {
+      events: number;
+      seconds: number;
+    };
+    const eventsPerSecond = Math.round(cli.events / cli.seconds);
+    process.stdout.write(
+      `pipeline: ${cli.events} events in ${cli.seconds.toFixed(1)} s, ${eventsPerSecond} events/s\n`,
+    );
+
+    const onTopic = await recordsOn(kafka, topic);
+    const { mean: recordSize, sampled } = await meanValueBytes(
+      new AvroCodec(registry),
+      schemaId,
+      orders,
+      sellers,
+    );
+
+    const perf = await producerPerformance(
+      config.dataDir,
+      config.kafkaBrokers[0]!,
+      refTopic,
+      cli.events,
+      recordSize,
+    );
+    process.stdout.write(
+      `ProducerPerformance: ${perf.recordsPerSecond} records/s of ${recordSize} bytes\n`,
+    );
+
+    const result = {
+      at: new Date().toISOString(),
+      orders,
+      events: cli.events,
+      sellers,
+      partitions: PARTITIONS,
+      recordBytes: { meanValue: recordSize, key: 18, sampled },
+      pipeline: {
+        command: `sts orders produce ${args.slice(2).join(' ')}`,
+        eventsPerSecond,
+        seconds: round(cli.seconds),
+        wallSeconds: round(wallSeconds),
+        recordsOnTopic: onTopic,
+      },
+      producerPerformance: { ...perf, recordSize },
+      ratioToProducerPerformance: round(eventsPerSecond / perf.recordsPerSecond),
+      exact: onTopic === cli.events,
+    };
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const out = path.join(config.dataDir, 'bench', 'order-produce.json');
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    if (!result.exact)
+      throw new Error(`${onTopic} records on ${topic} for ${cli.events} events published`);
+  } finally {
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic, refTopic] }).catch(() => undefined);
+    await admin.disconnect();
+  }
+}
+
+/** Sum of the partitions' end offsets: every record the producer appended (no transactions here). */
+async function recordsOn(kafka: ReturnType<typeof createKafka>, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * The mean encoded value of the same stream the command published (same seed and prefix, so the
+ * same ids and amounts; the timestamp is a varint of the same length). Sampled evenly: event ids
+ * grow a digit every power of ten, so the first N alone would understate the size.
+ */
+async function meanValueBytes(
+  codec: AvroCodec,
+  schemaId: number,
+  orders: number,
+  sellers: number,
+): Promise<{ mean: number; sampled: number }> {
+  const now = new Date();
+  const events = orderStream({
+    orders,
+    sellers,
+    region: REGION,
+    seed: SEED,
+    prefix: `synthetic-${REGION}-${SEED}`,
+    occurredAt: () => now,
+  });
+  const stride = Math.max(1, Math.floor(events.length / SIZE_SAMPLE));
+  let bytes = 0;
+  let n = 0;
+  for (let i = 0; i < events.length; i += stride) {
+    bytes += (await codec.encode(schemaId, events[i]!)).length;
+    n++;
+  }
+  return { mean: Math.round(bytes / n), sampled: n };
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
