@@ -121,7 +121,10 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const closing = new Map(opts.regions.map((r) => [r, cycleBounds(r, cycleIdFor(r, new Date(cycleBounds(r, cycleIdFor(r, new Date())).startsAt.getTime() - 1)))]));
     const streams = opts.regions.map((region, i) => {
       const c = closing.get(region)!;
-      return orderStream({ orders: opts.orders, sellers: opts.sellers, region, seed: opts.seed * 31 + i, prefix: `chaos-${run}-${region}`, occurredAt: (n) => new Date(c.startsAt.getTime() + 60_000 + (n % 9000) * 60_000), orderBase: 800000000000000000n + BigInt(i) * 10_000_000_000_000_000n });
+      const occurredAt = (n: number) => new Date(c.startsAt.getTime() + 60_000 + (n % 9000) * 60_000);
+      const orderBase = 800000000000000000n + BigInt(i) * 10_000_000_000_000_000n;
+      const stream = orderStream({ orders: opts.orders, sellers: opts.sellers, region, seed: opts.seed * 31 + i, prefix: `chaos-${run}-${region}`, occurredAt, orderBase });
+      return [...stream, ...debits(stream, `chaos-${run}-${region}`, orderBase + BigInt(opts.orders), occurredAt(0))];
     });
     const events = streams.flat();
     const resent = events.filter((_, i) => i % 50 === 7);
@@ -203,6 +206,16 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * A large debit adjustment for every 50th seller, so those sellers end the cycle below zero and
+ * the close carries their balance forward: the carry-forward path is under fire too.
+ */
+function debits(stream: OrderEvent[], prefix: string, orderBase: bigint, occurredAt: Date): OrderEvent[] {
+  const sellers = [...new Set(stream.map((e) => e.shop_user_id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((_, k) => k % 50 === 3);
+  const first = stream[0]!;
+  return sellers.map((seller, k) => ({ ...first, event_id: `${prefix}-debit-${k}`, event_type: 'ORDER_ADJUSTED', order_id: orderBase + BigInt(k), shop_user_id: seller, affiliate_user_id: null, amount_minor: -10_000_000n, occurred_at: occurredAt }));
 }
 
 async function publish(ctx: AppContext, events: OrderEvent[], deadline: number): Promise<void> {
