@@ -6,13 +6,13 @@ import type { Knex } from '../../runtime/db/knex';
 import { ChaosRunError } from '../../runtime/errors';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
-import { valueSubject } from '../../runtime/topology/types';
 import { sleep } from '../../infra/process-control';
 import { addRule } from '../../processors/commission/rule-store';
 import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
 import { settlementTopology } from '../../topologies/settlement';
 import { writeDemoUpload } from '../demo/demo-upload';
 import { LagSampler, topologyTargets } from '../lag/lag-sampler';
+import { publishOrderEvents } from '../orders/order-publisher';
 import { orderStream } from '../orders/synthetic-orders';
 import { ReconRunner } from '../recon/recon-runner';
 import { createAppContext, type AppContext } from '../run/app-context';
@@ -74,6 +74,7 @@ export interface ChaosReport {
 }
 
 const RATE_BPS = 250n;
+const ORDER_TOPIC = settlementTopology.processors.find((p) => p.name === 'settlement-aggregation')!.input;
 const PROCESSES = [
   { name: 'settlement-aggregation', args: ['run', 'settlement-aggregation'] },
   { name: 'upload-ingestion', args: ['run', 'upload-ingestion', '--no-relay'] },
@@ -130,10 +131,10 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const resent = events.filter((_, i) => i % 50 === 7);
     const half = Math.floor(events.length / 2);
     say(`publishing ${events.length} order events (+${resent.length} sent twice) for ${opts.regions.join(' and ')}`);
-    await publish(ctx, events.slice(0, half), deadline);
+    await publishOrderEvents(ctx, ORDER_TOPIC, events.slice(0, half), { retryUntil: deadline });
     const broker = await stack.killAndRestart('kafka');
     note(`Kafka broker kill -9 and restart (${(broker.downMs / 1000).toFixed(1)} s down)`);
-    await publish(ctx, [...events.slice(half), ...resent], deadline);
+    await publishOrderEvents(ctx, ORDER_TOPIC, [...events.slice(half), ...resent], { retryUntil: deadline });
     lap('publish');
 
     const csv = path.join(dir, 'billing-items.csv');
@@ -218,22 +219,6 @@ function debits(stream: OrderEvent[], prefix: string, orderBase: bigint, occurre
   return sellers.map((seller, k) => ({ ...first, event_id: `${prefix}-debit-${k}`, event_type: 'ORDER_ADJUSTED', order_id: orderBase + BigInt(k), shop_user_id: seller, affiliate_user_id: null, amount_minor: -10_000_000n, occurred_at: occurredAt }));
 }
 
-async function publish(ctx: AppContext, events: OrderEvent[], deadline: number): Promise<void> {
-  const topic = 'sts.order-events.v1';
-  const schemaId = await ctx.registry.latestId(valueSubject(topic));
-  const producer = ctx.kafka.producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 5000) {
-      const messages = await Promise.all(events.slice(i, i + 5000).map(async (e) => ({ key: e.shop_user_id.toString(), value: await ctx.codec.encode(schemaId, e) })));
-      // A send cut off by the broker restart is sent again: a duplicate is what upstream does too.
-      await retrying(`publishing order events`, deadline, () => producer.send({ topic, messages }));
-    }
-  } finally {
-    await producer.disconnect().catch(() => undefined);
-  }
-}
-
 /** One `sts settle close` process; killed with SIGKILL as soon as `killWhen` says so, if given. */
 function closeOnce(stack: ChaosStack, region: string, logFile: string, killWhen?: () => Promise<boolean>): Promise<'ok' | 'killed' | string> {
   return new Promise((resolve) => {
@@ -285,17 +270,6 @@ async function waitUntil<T>(what: string, deadline: number, probe: () => Promise
     await sleep(500);
   }
   throw new ChaosRunError(`gave up waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
-}
-
-async function retrying<T>(what: string, deadline: number, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw new ChaosRunError(`${what}: ${(err as Error).message}`);
-      await sleep(1000);
-    }
-  }
 }
 
 async function count(q: Knex.QueryBuilder): Promise<number> {

@@ -19,6 +19,7 @@ import { paymentNotifyFromConfig } from '../../processors/payment-notify/from-co
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 import { uploadIngestion } from '../../processors/upload-ingestion/processor';
 import { closeCycle } from '../../settlement/cycle-close/close-cycle';
+import { publishOrderEvents } from '../orders/order-publisher';
 import { orderStream } from '../orders/synthetic-orders';
 import { writeDemoUpload } from './demo-upload';
 import { ReconRunner } from '../recon/recon-runner';
@@ -102,7 +103,7 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
     for (const region of opts.regions) {
       const stream = orderStream({ orders: opts.orders, sellers: opts.sellers, region, seed: 42 + opts.regions.indexOf(region), prefix: `demo-${run}-${region}`, occurredAt: (i) => new Date(closing[region]!.startsAt.getTime() + 60_000 + (i % 9000) * 60_000), orderBase: region === opts.regions[0] ? 800000000000000000n : 810000000000000000n });
       events += stream.length;
-      await produce(ctx, topics.orders, stream);
+      await publishOrderEvents(ctx, topics.orders, stream);
     }
     say(`published ${events} order events for ${opts.regions.join(' and ')}`);
     lap('publish orders');
@@ -196,20 +197,6 @@ async function removeOldDemoTopics(kafka: Kafka, run: string): Promise<void> {
     if (old.length > 0) await admin.deleteTopics({ topics: old });
   } finally {
     await admin.disconnect();
-  }
-}
-
-async function produce(ctx: AppContext, topic: string, events: Array<{ shop_user_id: bigint }>): Promise<void> {
-  const schemaId = await ctx.registry.latestId(valueSubject(topic));
-  const producer = ctx.kafka.producer();
-  await producer.connect();
-  try {
-    for (let i = 0; i < events.length; i += 5000) {
-      const messages = await Promise.all(events.slice(i, i + 5000).map(async (e) => ({ key: e.shop_user_id.toString(), value: await ctx.codec.encode(schemaId, e) })));
-      await producer.send({ topic, messages });
-    }
-  } finally {
-    await producer.disconnect();
   }
 }
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
 import { regionInfo } from '../../../runtime/money/regions';
-import { valueSubject } from '../../../runtime/topology/types';
+import { publishOrderEvents } from '../../orders/order-publisher';
 import { orderStream } from '../../orders/synthetic-orders';
 import { createAppContext } from '../../run/app-context';
 import { toJson } from '../output';
@@ -34,17 +34,10 @@ export function registerOrderCommands(program: Command): void {
       const seed = int('seed', opts.seed, 0);
       const events = orderStream({ orders: int('count', opts.count, 1), sellers: int('sellers', opts.sellers, 1), region, seed, prefix: `synthetic-${region}-${seed}`, occurredAt: () => new Date() });
       const ctx = createAppContext(loadConfig(), 'sts-orders', { logLevel: 'warn' });
-      const producer = ctx.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
       const started = Date.now();
       try {
-        const schemaId = await ctx.registry.latestId(valueSubject(opts.topic));
-        await producer.connect();
-        for (let i = 0; i < events.length; i += 5000) {
-          const messages = await Promise.all(events.slice(i, i + 5000).map(async (e) => ({ key: e.shop_user_id.toString(), value: await ctx.codec.encode(schemaId, e) })));
-          await producer.send({ topic: opts.topic, messages });
-        }
+        await publishOrderEvents(ctx, opts.topic, events);
       } finally {
-        await producer.disconnect();
         await ctx.close();
       }
       const summary = { topic: opts.topic, region, events: events.length, firstEventId: events[0]?.event_id, seconds: (Date.now() - started) / 1000 };
