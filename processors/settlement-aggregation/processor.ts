@@ -21,6 +21,11 @@ export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.orde
     name: 'settlement-aggregation',
     group: 'sts.settlement-aggregation',
     topic,
+    // Bigger transactions than the runtime's default: each one pays a commit (an fsync), an offset
+    // commit and one balance upsert per seller it touches, so 5000 events per transaction cost
+    // about a fifth less CPU per event than 1000 (bench/settlement-aggregation.ts). A fetch of
+    // 3 MB holds a few such sub-batches of one partition. Locks are still per seller and short.
+    options: { maxRecordsPerTransaction: 5000, maxBytesPerPartition: 3 << 20 },
     validate: (event) => validateOrderEvent(event),
     async handleBatch(ctx, records) {
       const cycles = new CycleResolver(ctx.trx);

@@ -30,7 +30,7 @@ export class CycleResolver {
   constructor(private readonly trx: Knex.Transaction) {}
 
   resolve(region: string, at: Date): Promise<ResolvedCycle> {
-    const natural = cycleIdFor(region, at);
+    const natural = naturalCycle(region, at);
     const key = `${region}:${natural}`;
     let found = this.memo.get(key);
     if (!found) {
@@ -48,6 +48,24 @@ export class CycleResolver {
     }
     throw new StsError('STS_NO_OPEN_CYCLE', `no open cycle within ${MAX_WALK} weeks after ${natural} in ${region}`, { context: { region, cycleId: natural } });
   }
+}
+
+/**
+ * cycleIdFor formats the instant through Intl per call (microseconds each), and a busy processor
+ * asks once per record for nearly always the same week. The bounds of the last cycle seen per
+ * region answer those from two comparisons; the bounds come from cycleBounds, so the answer is
+ * the calendar's own, DST weeks included.
+ */
+const lastBounds = new Map<string, { startMs: number; endMs: number; cycleId: bigint }>();
+
+function naturalCycle(region: string, at: Date): bigint {
+  const t = at.getTime();
+  const hit = lastBounds.get(region);
+  if (hit && t >= hit.startMs && t < hit.endMs) return hit.cycleId;
+  const cycleId = cycleIdFor(region, at);
+  const { startsAt, cutoffAt } = cycleBounds(region, cycleId);
+  lastBounds.set(region, { startMs: startsAt.getTime(), endMs: cutoffAt.getTime(), cycleId });
+  return cycleId;
 }
 
 /** The cycle's status under a shared lock, creating it OPEN on first use. */

@@ -1,7 +1,10 @@
 import type { Knex } from 'knex';
+import { escape } from 'mysql2';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { RegistryClient } from '../registry/registry-client';
 import { valueSubject } from '../topology/types';
+
+const ROWS_PER_INSERT = 1000;
 
 /** One event to publish once the caller's transaction commits. */
 export interface OutboxMessage {
@@ -32,19 +35,23 @@ export class OutboxWriter {
 
   async add(trx: Knex.Transaction | Knex, messages: OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const rows = [];
-    for (const m of messages) {
-      const schemaId = await this.schemaIdFor(m.topic);
-      rows.push({
-        event_id: m.eventId,
-        topic: m.topic,
-        msg_key: m.key,
-        payload: await this.codec.encode(schemaId, m.value),
-        headers: m.headers ? JSON.stringify(m.headers) : null,
-      });
+    const rows = new Array<string>(messages.length);
+    let topic: string | undefined;
+    let encode: ((value: unknown) => Buffer) | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (m.topic !== topic || !encode) {
+        encode = await this.codec.encoderFor(await this.schemaIdFor(m.topic));
+        topic = m.topic;
+      }
+      const headers = m.headers ? escape(JSON.stringify(m.headers)) : 'NULL';
+      rows[i] = `(${escape(m.eventId)},${escape(m.topic)},${escape(m.key)},X'${encode(m.value).toString('hex')}',${headers})`;
     }
-    for (let i = 0; i < rows.length; i += 1000) {
-      await trx('outbox').insert(rows.slice(i, i + 1000)).onConflict('event_id').ignore();
+    // The statement text is built here: knex's insert builder and mysql2's placeholder formatting
+    // cost more CPU per row than the insert itself at a million events. Text goes through mysql2's
+    // own escaping (what its placeholders apply); the payload is hex, which needs none.
+    for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+      await trx.raw(`INSERT IGNORE INTO outbox (event_id, topic, msg_key, payload, headers) VALUES ${rows.slice(i, i + ROWS_PER_INSERT).join(',')}`);
     }
   }
 

@@ -3,8 +3,12 @@ import { ConfigError } from '../errors';
 
 /** Relay options. Every default lives here, next to the schema that validates it. */
 export const OUTBOX_RELAY_DEFAULTS = {
-  /** Rows read, sent and marked per batch. Bigger batches raise throughput and request size. Default 500. */
-  batchSize: 500,
+  /**
+   * Rows read, sent and marked per batch. Bigger batches raise throughput and request size: each
+   * batch costs a read, a produce round trip and a mark, so a million rows (a close) took 2,000 of
+   * each at 500. 5000 rows are about 1 MB of payload. Default 5000.
+   */
+  batchSize: 5000,
   /** Wait between polls once the outbox is drained, in ms; the relay's added latency. Default 200. */
   pollIntervalMs: 200,
   /** How often a standby retries the relay lock, in ms; bounds the fail-over time. Default 1000. */

@@ -17,16 +17,29 @@ export class AvroCodec {
   constructor(private readonly registry: RegistryClient) {}
 
   async encode(schemaId: number, value: unknown): Promise<Buffer> {
+    return (await this.encoderFor(schemaId))(value);
+  }
+
+  /**
+   * A synchronous encoder for one schema id, for callers that encode many values: the schema is
+   * looked up once instead of awaited per value.
+   */
+  async encoderFor(schemaId: number): Promise<(value: unknown) => Buffer> {
     const type = await this.typeFor(schemaId);
-    const errors: string[] = [];
-    if (!type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') })) {
-      throw new StsError('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${errors.join(', ')}`);
-    }
-    const body = type.toBuffer(value);
-    const header = Buffer.alloc(5);
-    header.writeUInt8(0, 0);
-    header.writeUInt32BE(schemaId, 1);
-    return Buffer.concat([header, body]);
+    return (value) => {
+      // isValid first without a hook (the fast path); the hook only runs to explain a failure.
+      if (!type.isValid(value)) {
+        const errors: string[] = [];
+        type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') });
+        throw new StsError('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${errors.join(', ')}`);
+      }
+      const body = type.toBuffer(value);
+      const framed = Buffer.allocUnsafe(5 + body.length);
+      framed.writeUInt8(0, 0);
+      framed.writeUInt32BE(schemaId, 1);
+      body.copy(framed, 5);
+      return framed;
+    };
   }
 
   /** Decodes with the writer's schema; when `reader` is given, resolves into the reader's shape. */

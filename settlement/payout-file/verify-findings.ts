@@ -48,25 +48,8 @@ export class IdList {
     this.buf[this.length++] = id;
   }
 
-  /** A sorted copy, for has(). */
-  sorted(): SortedIds {
-    return new SortedIds(this.buf.slice(0, this.length).sort());
-  }
-}
-
-export class SortedIds {
-  constructor(private readonly ids: BigInt64Array) {}
-
-  has(id: bigint): boolean {
-    let lo = 0;
-    let hi = this.ids.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const v = this.ids[mid]!;
-      if (v === id) return true;
-      if (v < id) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
+  /** The ids in the order they were pushed. */
+  *values(): IterableIterator<bigint> {
+    for (let i = 0; i < this.length; i++) yield this.buf[i]!;
   }
 }
