@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findJava } from '../infra/java';
-import { stackPaths } from '../infra/paths';
+import { ensureKafkaJars } from '../infra/kafka-broker';
 
 /**
  * Kafka's own performance tools (org.apache.kafka.tools in kafka-tools-3.9.1.jar), run from the
- * broker's jars under STS_DATA_DIR/kafka/libs, the same classpath infra/kafka-broker.ts starts
- * the broker with. They are the references the benchmarks stand beside: what Kafka's Java client
+ * broker's jars under STS_DATA_DIR/kafka/libs (fetched if this data directory has none, as when
+ * the broker is one it adopted), the same classpath infra/kafka-broker.ts starts the broker with. They are the references the benchmarks stand beside: what Kafka's Java client
  * does with the same records on the same broker, in the same run.
  *
  * Inputs: the data directory (for the jars), a bootstrap broker, an existing topic (auto-creation
@@ -114,7 +114,7 @@ export async function producerPerformance(
 }
 
 async function runTool(dataDir: string, mainClass: string, args: string[]) {
-  const libs = stackPaths(dataDir).kafka.libs;
+  const libs = await ensureKafkaJars(dataDir);
   // The tools log through log4j 1 with no config and warn about it on stderr; that is noise.
   return exec(findJava(), [TOOL_HEAP, '-cp', `${libs}/*`, mainClass, ...args], {
     maxBuffer: 16 << 20,

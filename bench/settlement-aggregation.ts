@@ -14,10 +14,8 @@
  * Output: events/s of each and the ratios, on stdout and in STS_DATA_DIR/bench/settlement-aggregation.json.
  * Failure: exits 1 if an event is lost or applied twice (item count and sum are checked).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
@@ -36,12 +34,11 @@ import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
-import { stackPaths } from '../infra/paths';
 import { settlementAggregation } from '../processors/settlement-aggregation/processor';
 import { orderStream } from '../ops/orders/synthetic-orders';
+import { consumerPerformance } from './kafka-perf-tools';
 
 const PARTITIONS = 12;
-const exec = promisify(execFile);
 
 async function main(): Promise<void> {
   const events = Number(process.argv[2] ?? 1_000_000);
@@ -77,7 +74,7 @@ async function main(): Promise<void> {
     const mainSum = await produce(kafka, codec, registry, topics.main, events, 'm', when);
     const naiveSum = await produce(kafka, codec, registry, topics.naive, naiveEvents, 'n', when);
 
-    const perf = await consumerPerformance(config.dataDir, config.kafkaBrokers[0]!, topics.main, events, `bench.cperf.${tag}`);
+    const perf = (await consumerPerformance(config.dataDir, config.kafkaBrokers[0]!, topics.main, events, `bench.cperf.${tag}`)).recordsPerSecond;
     process.stdout.write(`ConsumerPerformance: ${perf} records/s\n`);
 
     const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-aggregation' });
@@ -167,18 +164,6 @@ async function measure(
     throw new Error(`effects are not exact: ${check!.n} items, ${check!.d} distinct, sum ${check!.s} (expected ${n}, ${expectedSum}), ${requests?.c} commission requests`);
   }
   return Math.round(n / seconds);
-}
-
-async function consumerPerformance(dataDir: string, broker: string, topic: string, messages: number, group: string): Promise<number> {
-  const libs = stackPaths(dataDir).kafka.libs;
-  const { stdout } = await exec(
-    'java',
-    ['-Xmx512m', '-cp', `${libs}/*`, 'org.apache.kafka.tools.ConsumerPerformance', '--bootstrap-server', broker, '--topic', topic, '--messages', String(messages), '--group', group, '--timeout', '60000'],
-    { maxBuffer: 1 << 20 },
-  );
-  // Header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
-  const last = stdout.trim().split('\n').pop()!.split(',').map((c) => c.trim());
-  return Math.round(Number(last[5]));
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;

@@ -101,6 +101,17 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
   return kafkaStatus(config);
 }
 
+/**
+ * The Kafka jars under STS_DATA_DIR/kafka/libs, fetched with Maven when missing: the broker runs
+ * from them, and so do Kafka's own tools (ConsumerPerformance, ProducerPerformance) when a
+ * benchmark runs beside a broker this data directory did not start.
+ */
+export async function ensureKafkaJars(dataDir: string): Promise<string> {
+  const libs = stackPaths(dataDir).kafka.libs;
+  await fetchWithMaven({ label: 'Apache Kafka 3.9.1', pom: POM, outputDir: libs });
+  return libs;
+}
+
 export async function kafkaDown(config: StsConfig): Promise<boolean> {
   return stopProcess(stackPaths(config.dataDir).kafka.pid, 60_000);
 }
