@@ -55,6 +55,7 @@ export async function verifyPayoutFile(filePath: string, db?: Knex): Promise<Ver
 
   const scan = await scanPain001(file, async (txs) => {
     const lines: FileLine[] = [];
+    const unreadable: bigint[] = [];
     for (const tx of txs) {
       const id = parseId(tx.endToEndId);
       if (id !== undefined) {
@@ -69,9 +70,10 @@ export async function verifyPayoutFile(filePath: string, db?: Knex): Promise<Ver
       if (line) {
         sumMinor += line.amountMinor;
         lines.push(line);
-      }
+      } else if (id !== undefined) unreadable.push(id);
     }
     await matcher?.checkBatch(lines);
+    matcher?.markPresent(unreadable);
   });
 
   const checks: VerifyCheck[] = [
