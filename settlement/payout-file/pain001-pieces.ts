@@ -52,9 +52,14 @@ function at(node: unknown, ...names: string[]): unknown {
 /** An element's text, whether or not it has attributes. */
 function textOf(node: unknown): string | undefined {
   if (typeof node === 'string') return node;
-  if (node !== null && typeof node === 'object' && typeof (node as Node)['#text'] === 'string')
-    return (node as Node)['#text'] as string;
-  return undefined;
+  if (node === null || typeof node !== 'object') return undefined;
+  // Text beside a child element ("20<b/>.05") reads as "20.05" once the parser joins it; a bank
+  // would refuse such a value, so it is unreadable here. Attributes (Ccy) are fine.
+  const keys = Object.keys(node);
+  if (keys.some((k) => k !== '#text' && !k.startsWith('@'))) return undefined;
+  return typeof (node as Node)['#text'] === 'string'
+    ? ((node as Node)['#text'] as string)
+    : undefined;
 }
 
 /**

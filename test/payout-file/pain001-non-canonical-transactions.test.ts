@@ -169,3 +169,22 @@ describe('verify of a file with a transaction in another shape', () => {
     expect(detail(result, 'transactions')).toMatch(/\btransaction 3\b/);
   });
 });
+
+/**
+ * Regression: the parser joins the text around a child element, so `20<b/>.05` read as 20.05 and
+ * such a file verified. A value with markup inside is now unreadable, on either path.
+ */
+describe('markup inside a value', () => {
+  it.each([
+    ['the amount', (tx: string) => tx.replace(/(<InstdAmt [^>]*>)(\d+)/, '$1$2<b/>')],
+    [
+      'the EndToEndId',
+      (tx: string) =>
+        tx.replace(/<EndToEndId>(\d+)<\/EndToEndId>/, '<EndToEndId>$1<b/></EndToEndId>'),
+    ],
+  ])('leaves %s unread instead of joining the text around it', (field, edit) => {
+    const tx = edit(element(3n));
+    const [parsed] = parseTransactions([tx], 0, []);
+    expect(field === 'the amount' ? parsed!.amount : parsed!.endToEndId).toBeUndefined();
+  });
+});
