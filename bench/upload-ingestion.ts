@@ -10,8 +10,10 @@
  *   2. pipeline: `intakeUpload` (stream, hash, chunk, publish) in this process and the real
  *      upload-ingestion processor in a child process (validation, ids, dedup, balances, rejects,
  *      checkpoints), timed from the first byte read until the upload is COMPLETED.
- * Output: both times, rows/s, the ratio, and the peak RSS (VmHWM) of this process and the child;
- *   also STS_DATA_DIR/bench/upload-ingestion.json.
+ * Output: both times, rows/s, the ratio, the peak RSS (VmHWM) of this process and the child, and
+ *   the CPU seconds each spent during the pipeline run (on a shared machine, a slow run with the
+ *   same CPU seconds was waiting for cores, not doing more work); also
+ *   STS_DATA_DIR/bench/upload-ingestion.json.
  * Failure: exits 1 if the pipeline's counts or sum differ from the generated file's.
  */
 import fs from 'node:fs';
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
       child!.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
       child!.on('exit', (code) => reject(new Error(`ingestion child exited ${code}`)));
     });
+    const cpuAtStart = { intake: process.cpuUsage(), ingestion: cpuSeconds(child.pid!) };
     const start = process.hrtime.bigint();
     const intake = await intakeUpload(
       { db, kafka, codec: new AvroCodec(registry), registry, ids: new SnowflakeGenerator(lease), dataDir: benchDir, logger: createLogger('bench-upload', 'warn') },
@@ -108,6 +111,8 @@ async function main(): Promise<void> {
       status = await readUploadStatus(db, intake.uploadId);
     }
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    const intakeCpu = process.cpuUsage(cpuAtStart.intake);
+    const cpu = { intakeProcess: round((intakeCpu.user + intakeCpu.system) / 1e6), ingestionProcess: round(cpuSeconds(child.pid!) - cpuAtStart.ingestion) };
     childPeak = Math.max(childPeak, peakRssMb(child.pid!));
     await lease.release();
 
@@ -120,6 +125,7 @@ async function main(): Promise<void> {
       pipeline: { seconds: round(seconds), publishedAfterSeconds: round(publishedSeconds), rowsPerSecond: Math.round(rows / seconds) },
       ratioToLoadData: round(seconds / loadSeconds),
       peakRssMb: { intakeProcess: peakRssMb(process.pid), ingestionProcess: childPeak },
+      cpuSeconds: cpu,
       exact,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -144,6 +150,16 @@ function peakRssMb(pid: number): number {
   try {
     const line = fs.readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmHWM:'));
     return Math.round(Number(line?.split(/\s+/)[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+/** User + system CPU seconds a process has used so far, from /proc (clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }

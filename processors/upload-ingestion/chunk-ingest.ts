@@ -1,17 +1,18 @@
 import type { Knex } from 'knex';
+import { intList } from '../../runtime/db/int-list';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { CycleResolver, type ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
 import { UPLOAD_SOURCE } from './upload-contract';
 import type { UploadChunk } from './upload-chunk';
 import { parseRows } from './row-parser';
-import { validateRow, type RejectCode, type ValidRow } from './row-validator';
+import { rowValidator, type RejectCode, type ValidRow } from './row-validator';
 
 /**
- * Applies one chunk inside the batch's transaction: billing items, balances, rejects, the chunk's
- * checkpoint and the upload's counters commit together or not at all. The checkpoint row is
- * locked first, so a chunk delivered twice (a crash after commit, before the offset commit) finds
- * itself DONE and changes nothing, and a cancel cannot interleave with a running chunk.
+ * Applies the chunks of one batch inside its transaction: billing items, balances, rejects, each
+ * chunk's checkpoint and the upload's counters commit together or not at all. Each checkpoint row
+ * is locked first, so a chunk delivered twice (a crash after commit, before the offset commit)
+ * finds itself DONE and changes nothing, and a cancel cannot interleave with a running chunk.
  */
 export interface ChunkOutcome {
   status: 'APPLIED' | 'ALREADY_DONE' | 'CANCELLED' | 'UNKNOWN';
@@ -28,9 +29,54 @@ interface Reject {
   raw: string;
 }
 
-const RAW_LIMIT = 64 * 1024;
+/** What the chunks of one transaction share: one cycle lookup per region, one balance write. */
+interface BatchScope {
+  cycles: CycleResolver;
+  cycleOf: Map<string, ResolvedCycle>;
+  balances: BalanceIncrements;
+  now: Date;
+}
 
-export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: SnowflakeGenerator, now: Date): Promise<ChunkOutcome> {
+export async function ingestChunks(trx: Knex.Transaction, chunks: UploadChunk[], ids: SnowflakeGenerator, now: Date): Promise<ChunkOutcome[]> {
+  const scope: BatchScope = { cycles: new CycleResolver(trx), cycleOf: new Map(), balances: new BalanceIncrements(), now };
+  const outcomes: ChunkOutcome[] = [];
+  const progress = new Map<string, { accepted: number; rejected: number; duplicates: number; chunks: number }>();
+  for (const chunk of chunks) {
+    const outcome = await ingestChunk(trx, chunk, ids, scope);
+    outcomes.push(outcome);
+    if (outcome.status !== 'APPLIED') continue;
+    const uploadId = chunk.upload_id.toString();
+    const p = progress.get(uploadId) ?? { accepted: 0, rejected: 0, duplicates: 0, chunks: 0 };
+    p.accepted += outcome.accepted;
+    p.rejected += outcome.rejected;
+    p.duplicates += outcome.duplicates;
+    p.chunks++;
+    progress.set(uploadId, p);
+  }
+  await scope.balances.apply(trx);
+  // Last, and once per upload for the whole batch: every chunk of an upload updates this one row,
+  // so its lock must be held only from here to commit. Taken any earlier, it would queue every
+  // other transaction of the upload (and the intake, which locks the row per chunk) behind the rest
+  // of this batch's work (test/issues/upload-row-lock-across-chunks.test.ts).
+  // MySQL evaluates SET left to right, so the CASEs see the incremented done_chunks.
+  for (const [uploadId, p] of [...progress].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    await trx.raw(
+      `UPDATE upload SET accepted_rows = accepted_rows + ?, rejected_rows = rejected_rows + ?, duplicate_rows = duplicate_rows + ?,
+         done_chunks = done_chunks + ?,
+         finished_at = CASE WHEN status = 'PROCESSING' AND done_chunks >= chunk_count THEN ? ELSE finished_at END,
+         status = CASE WHEN status = 'PROCESSING' AND done_chunks >= chunk_count THEN 'COMPLETED' ELSE status END
+       WHERE id = ?`,
+      [p.accepted, p.rejected, p.duplicates, p.chunks, now, uploadId],
+    );
+  }
+  return outcomes;
+}
+
+const RAW_LIMIT = 64 * 1024;
+/** Order ids per seller-check query: a chunk's worth in one round trip. */
+const SELLER_CHECK_IDS = 5000;
+
+async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: SnowflakeGenerator, scope: BatchScope): Promise<ChunkOutcome> {
   const uploadId = chunk.upload_id.toString();
   const checkpoint = (await trx.raw('SELECT status FROM upload_chunk WHERE upload_id = ? AND chunk_index = ? FOR UPDATE', [uploadId, chunk.chunk_index]))[0] as Array<{ status: string }>;
   const state = checkpoint[0]?.status;
@@ -49,10 +95,11 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
     return false;
   });
   const parsed = parseRows(parsable.map((r) => r.raw));
+  const validateRow = rowValidator(chunk.columns);
   parsable.forEach((r, i) => {
     const p = parsed[i]!;
     if (!p.ok) return void rejectRow(r.row_number, r.raw, 'CSV_MALFORMED', p.message);
-    const verdict = validateRow(chunk.columns, p.fields);
+    const verdict = validateRow(p.fields);
     if (!verdict.ok) return void rejectRow(r.row_number, r.raw, verdict.code, verdict.message);
     candidates.push({ rowNumber: r.row_number, raw: r.raw, row: verdict.row });
   });
@@ -61,10 +108,9 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
     rejectRow(c.rowNumber, c.raw, 'SELLER_MISMATCH', `order ${c.row.orderId} belongs to seller ${owner} in the ledger, not ${c.row.shopUserId}`),
   );
 
-  // Every row of a chunk is booked at the same instant, so one lookup per region serves them all.
-  const cycles = new CycleResolver(trx);
-  const cycleOf = new Map<string, Awaited<ReturnType<CycleResolver['resolve']>>>();
-  for (const region of new Set(sellerOk.map((c) => c.row.region))) cycleOf.set(region, await cycles.resolve(region, now));
+  // Every row of a batch is booked at the same instant, so one lookup per region serves them all.
+  const cycleOf = scope.cycleOf;
+  for (const c of sellerOk) if (!cycleOf.has(c.row.region)) cycleOf.set(c.row.region, await scope.cycles.resolve(c.row.region, scope.now));
   const items: BillingItemInput[] = [];
   const byItem = new Map<BillingItemInput, (typeof candidates)[number]>();
   for (const c of sellerOk) {
@@ -86,7 +132,7 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
     items.push(item);
     byItem.set(item, c);
   }
-  const result = await appendBillingItems(trx, items);
+  const result = await appendBillingItems(trx, items, { balances: scope.balances });
   for (const { item, existing } of result.conflicts) {
     const c = byItem.get(item)!;
     rejectRow(c.rowNumber, c.raw, 'CONFLICT', `external_ref ${item.sourceRef} in ${item.region} already exists with different content (seller ${existing.shop_user_id}, ${existing.currency} ${existing.amount_minor} minor, ${existing.item_type})`);
@@ -96,17 +142,7 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
   const outcome = { accepted: result.inserted.length, rejected: rejects.length, duplicates: result.duplicates.length };
   await trx('upload_chunk')
     .where({ upload_id: uploadId, chunk_index: chunk.chunk_index })
-    .update({ status: 'DONE', accepted_rows: outcome.accepted, rejected_rows: outcome.rejected, duplicate_rows: outcome.duplicates, done_at: now });
-  // Last, because every chunk of the upload updates this one row: its lock is held only until commit.
-  // MySQL evaluates SET left to right, so the CASEs see the incremented done_chunks.
-  await trx.raw(
-    `UPDATE upload SET accepted_rows = accepted_rows + ?, rejected_rows = rejected_rows + ?, duplicate_rows = duplicate_rows + ?,
-       done_chunks = done_chunks + 1,
-       finished_at = CASE WHEN status = 'PROCESSING' AND done_chunks >= chunk_count THEN ? ELSE finished_at END,
-       status = CASE WHEN status = 'PROCESSING' AND done_chunks >= chunk_count THEN 'COMPLETED' ELSE status END
-     WHERE id = ?`,
-    [outcome.accepted, outcome.rejected, outcome.duplicates, now, uploadId],
-  );
+    .update({ status: 'DONE', accepted_rows: outcome.accepted, rejected_rows: outcome.rejected, duplicate_rows: outcome.duplicates, done_at: scope.now });
   return { status: 'APPLIED', ...outcome };
 }
 
@@ -116,22 +152,27 @@ export async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids
  * the chunk.
  */
 async function checkOrderSellers<C extends { row: ValidRow }>(trx: Knex.Transaction, candidates: C[], onMismatch: (c: C, owner: string) => void): Promise<C[]> {
-  const orderIds = [...new Set(candidates.filter((c) => c.row.orderId !== null).map((c) => c.row.orderId!.toString()))];
-  const owners = new Map<string, string>();
-  for (let i = 0; i < orderIds.length; i += 1000) {
-    const rows = (await trx('billing_item').distinct('order_id', 'shop_user_id').whereIn('order_id', orderIds.slice(i, i + 1000))) as Array<{ order_id: string; shop_user_id: string }>;
-    for (const r of rows) if (!owners.has(r.order_id)) owners.set(r.order_id, r.shop_user_id);
+  const orderIds = [...new Set(candidates.filter((c) => c.row.orderId !== null).map((c) => c.row.orderId!))];
+  // Keyed by bigint: comparing per row needs no BigInt-to-string conversion.
+  const owners = new Map<bigint, bigint>();
+  for (let i = 0; i < orderIds.length; i += SELLER_CHECK_IDS) {
+    // Integer literals, not string parameters: ix_billing_item_order is then used as a range.
+    const [rows] = (await trx.raw(`SELECT DISTINCT order_id, shop_user_id FROM billing_item WHERE order_id IN (${intList(orderIds.slice(i, i + SELLER_CHECK_IDS))})`)) as [Array<{ order_id: string; shop_user_id: string }>];
+    for (const r of rows) {
+      const order = BigInt(r.order_id);
+      if (!owners.has(order)) owners.set(order, BigInt(r.shop_user_id));
+    }
   }
   return candidates.filter((c) => {
-    if (c.row.orderId === null) return true;
-    const order = c.row.orderId.toString();
+    const order = c.row.orderId;
+    if (order === null) return true;
     const owner = owners.get(order);
     if (owner === undefined) {
-      owners.set(order, c.row.shopUserId.toString());
+      owners.set(order, c.row.shopUserId);
       return true;
     }
-    if (owner === c.row.shopUserId.toString()) return true;
-    onMismatch(c, owner);
+    if (owner === c.row.shopUserId) return true;
+    onMismatch(c, owner.toString());
     return false;
   });
 }

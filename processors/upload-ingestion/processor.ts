@@ -1,6 +1,6 @@
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
-import { ingestChunk } from './chunk-ingest';
+import { ingestChunks } from './chunk-ingest';
 import type { UploadChunk } from './upload-chunk';
 
 /**
@@ -17,12 +17,13 @@ export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chu
     topic,
     options: { maxRecordsPerTransaction: 2, partitionsConsumedConcurrently: 3 },
     async handleBatch(ctx, records) {
-      for (const record of records) {
-        const outcome = await ingestChunk(ctx.trx, record.value, ids, clock());
+      const outcomes = await ingestChunks(ctx.trx, records.map((r) => r.value), ids, clock());
+      records.forEach((record, i) => {
+        const outcome = outcomes[i]!;
         const fields = { uploadId: record.value.upload_id, chunk: record.value.chunk_index, ...outcome };
         if (outcome.status === 'UNKNOWN') ctx.logger.warn(fields, 'chunk of an unknown upload skipped (its upload row was deleted or never committed)');
         else ctx.logger.debug(fields, 'chunk applied');
-      }
+      });
     },
   };
 }

@@ -2,16 +2,32 @@ import { parse } from 'csv-parse/sync';
 
 /**
  * Fields of a chunk's rows. Each row's text is one record, already delimited by the intake's
- * splitter, so the fast path parses the whole chunk in one csv-parse call (about 12x faster than a
- * call per row). If that call fails or disagrees on the record count, one malformed row is in the
- * chunk, and each row is parsed alone so only that row is rejected.
+ * splitter. A record without a double quote has no quoting to undo, so RFC 4180 makes its fields
+ * exactly the text between commas: a split, about 20x cheaper than csv-parse, which was the
+ * largest CPU cost of ingestion. The rows that hold a quote are parsed by csv-parse in one call;
+ * if that call fails or disagrees on the record count, one of them is malformed, and each is
+ * parsed alone so only that row is rejected.
  */
 export type ParsedFields = { ok: true; fields: string[] } | { ok: false; message: string };
 
 const OPTIONS = { relax_column_count: true, record_delimiter: '\n', skip_empty_lines: false } as const;
 
 export function parseRows(raws: string[]): ParsedFields[] {
-  if (raws.length === 0) return [];
+  const out = new Array<ParsedFields>(raws.length);
+  const quoted: number[] = [];
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i]!;
+    if (raw.indexOf('"') === -1) out[i] = { ok: true, fields: raw.split(',') };
+    else quoted.push(i);
+  }
+  if (quoted.length > 0) {
+    const parsed = parseQuoted(quoted.map((i) => raws[i]!));
+    quoted.forEach((i, k) => (out[i] = parsed[k]!));
+  }
+  return out;
+}
+
+function parseQuoted(raws: string[]): ParsedFields[] {
   // A raw that itself contains "\n" does so only inside quotes, where csv-parse keeps it in the field.
   try {
     const records = parse(raws.join('\n'), OPTIONS) as string[][];
@@ -22,7 +38,8 @@ export function parseRows(raws: string[]): ParsedFields[] {
   return raws.map(parseOne);
 }
 
-function parseOne(raw: string): ParsedFields {
+/** One record the way csv-parse reads it; exported so tests can hold the fast path to it. */
+export function parseOne(raw: string): ParsedFields {
   try {
     const records = parse(raw, OPTIONS) as string[][];
     if (records.length !== 1) return { ok: false, message: `the line holds ${records.length} CSV records` };

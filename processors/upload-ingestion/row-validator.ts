@@ -42,43 +42,61 @@ const ID = /^\d{1,19}$/;
 const INT64_MAX = 9223372036854775807n;
 
 export function validateRow(columns: string[], fields: string[]): RowVerdict {
-  if (fields.length !== columns.length) {
-    return reject('COLUMN_COUNT', `the row has ${fields.length} fields; the header has ${columns.length}`);
-  }
-  const get = (name: string): string => {
-    const i = columns.indexOf(name);
-    return i < 0 ? '' : fields[i]!.trim();
+  return rowValidator(columns)(fields);
+}
+
+/**
+ * The validator for one header: column positions are looked up once per chunk, not once per
+ * field of every row.
+ */
+export function rowValidator(columns: string[]): (fields: string[]) => RowVerdict {
+  const at = (name: string) => columns.indexOf(name);
+  const required = ['external_ref', 'shop_user_id', 'region', 'currency', 'amount', 'item_type'] as const;
+  const requiredAt = required.map(at);
+  const orderAt = at('order_id');
+  const memoAt = at('memo');
+  const get = (fields: string[], i: number): string => (i < 0 ? '' : fields[i]!.trim());
+
+  return (fields) => {
+    if (fields.length !== columns.length) {
+      return reject('COLUMN_COUNT', `the row has ${fields.length} fields; the header has ${columns.length}`);
+    }
+    // Each field is trimmed once; the first missing one, in contract order, is the reason.
+    const values = requiredAt.map((i) => get(fields, i));
+    const missing = values.indexOf('');
+    if (missing >= 0) return reject('MISSING_FIELD', `${required[missing]} is required`);
+    const [externalRef, sellerText, regionText, currencyText, amountText, typeText] = values as [string, string, string, string, string, string];
+    if (codePoints(externalRef) > EXTERNAL_REF_MAX_CHARS) return reject('REF_TOO_LONG', `external_ref is longer than ${EXTERNAL_REF_MAX_CHARS} characters`);
+
+    const shopUserId = parseId(sellerText);
+    if (shopUserId === null) return reject('INVALID_ID', `shop_user_id "${clip(sellerText)}" is not a positive 64-bit integer`);
+    const orderText = get(fields, orderAt);
+    const orderId = orderText === '' ? null : parseId(orderText);
+    if (orderText !== '' && orderId === null) return reject('INVALID_ID', `order_id "${clip(orderText)}" is not a positive 64-bit integer`);
+
+    const region = regionText.toUpperCase();
+    const info = regionInfo(region);
+    if (!info) return reject('UNKNOWN_REGION', `region "${clip(regionText)}" is not one the marketplace settles`);
+    const currency = currencyText.toUpperCase();
+    if (currency !== info.currency) return reject('CURRENCY_MISMATCH', `currency ${clip(currency)} does not belong to region ${region} (${info.currency})`);
+
+    const amount = parseDecimalAmount(amountText, info.exponent);
+    if (!amount.ok) return reject(amount.problem === 'TOO_MANY_DECIMALS' ? 'TOO_MANY_DECIMALS' : 'INVALID_AMOUNT', amount.message);
+    if (amount.minor === 0n) return reject('ZERO_AMOUNT', 'amount must be non-zero');
+
+    const itemType = typeText.toUpperCase();
+    if (!ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(typeText)}" is not one of ${[...ITEM_TYPES].join(', ')}`);
+
+    const memo = memoAt < 0 || fields[memoAt] === '' ? null : fields[memoAt]!;
+    if (memo !== null && codePoints(memo) > MEMO_MAX_CHARS) return reject('MEMO_TOO_LONG', `memo is longer than ${MEMO_MAX_CHARS} characters`);
+
+    return { ok: true, row: { externalRef, shopUserId, region, currency, amountMinor: amount.minor, itemType, orderId, memo } };
   };
-  for (const name of ['external_ref', 'shop_user_id', 'region', 'currency', 'amount', 'item_type']) {
-    if (get(name) === '') return reject('MISSING_FIELD', `${name} is required`);
-  }
-  const externalRef = get('external_ref');
-  if ([...externalRef].length > EXTERNAL_REF_MAX_CHARS) return reject('REF_TOO_LONG', `external_ref is longer than ${EXTERNAL_REF_MAX_CHARS} characters`);
+}
 
-  const shopUserId = parseId(get('shop_user_id'));
-  if (shopUserId === null) return reject('INVALID_ID', `shop_user_id "${clip(get('shop_user_id'))}" is not a positive 64-bit integer`);
-  const orderText = get('order_id');
-  const orderId = orderText === '' ? null : parseId(orderText);
-  if (orderText !== '' && orderId === null) return reject('INVALID_ID', `order_id "${clip(orderText)}" is not a positive 64-bit integer`);
-
-  const region = get('region').toUpperCase();
-  const info = regionInfo(region);
-  if (!info) return reject('UNKNOWN_REGION', `region "${clip(get('region'))}" is not one the marketplace settles`);
-  const currency = get('currency').toUpperCase();
-  if (currency !== info.currency) return reject('CURRENCY_MISMATCH', `currency ${clip(currency)} does not belong to region ${region} (${info.currency})`);
-
-  const amount = parseDecimalAmount(get('amount'), info.exponent);
-  if (!amount.ok) return reject(amount.problem === 'TOO_MANY_DECIMALS' ? 'TOO_MANY_DECIMALS' : 'INVALID_AMOUNT', amount.message);
-  if (amount.minor === 0n) return reject('ZERO_AMOUNT', 'amount must be non-zero');
-
-  const itemType = get('item_type').toUpperCase();
-  if (!ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(get('item_type'))}" is not one of ${[...ITEM_TYPES].join(', ')}`);
-
-  const memoIndex = columns.indexOf('memo');
-  const memo = memoIndex < 0 || fields[memoIndex] === '' ? null : fields[memoIndex]!;
-  if (memo !== null && [...memo].length > MEMO_MAX_CHARS) return reject('MEMO_TOO_LONG', `memo is longer than ${MEMO_MAX_CHARS} characters`);
-
-  return { ok: true, row: { externalRef, shopUserId, region, currency, amountMinor: amount.minor, itemType, orderId, memo } };
+/** Characters as a person counts them (code points); a string is never longer than its UTF-16 length. */
+function codePoints(s: string): number {
+  return s.length <= Math.min(EXTERNAL_REF_MAX_CHARS, MEMO_MAX_CHARS) ? s.length : [...s].length;
 }
 
 /** Decimal digits only, 1 to 2^63-1: an id is never rounded, signed or written in exponent form. */

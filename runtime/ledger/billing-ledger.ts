@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { escape } from 'mysql2';
 import { StsError } from '../errors';
 
 /**
@@ -10,7 +11,9 @@ import { StsError } from '../errors';
  *      different content is a conflict (the caller rejects it), and the rest are inserted;
  *   2. a key that was absent when read but present at the second insert was committed by a
  *      concurrent writer; that error is retriable, so the batch reruns and step 1 sees the row;
- *   3. settlement_account is incremented for exactly the rows inserted, in the same transaction.
+ *   3. settlement_account is incremented for exactly the rows inserted, in the same transaction:
+ *      at once, or, when the caller passes a BalanceIncrements, once for the whole transaction
+ *      when it calls apply() (a batch of many appends then upserts each account once).
  * Must run inside the caller's transaction.
  */
 
@@ -47,7 +50,16 @@ export interface AppendResult {
 
 const CHUNK = 1000;
 
-export async function appendBillingItems(trx: Knex.Transaction, items: BillingItemInput[]): Promise<AppendResult> {
+export interface AppendOptions {
+  /**
+   * Collects the balance increments instead of writing them; the caller must call apply() on it in
+   * the same transaction, after its last append. Fewer upserts when one transaction appends
+   * several times for the same sellers (upload ingestion: several chunks of one partition).
+   */
+  balances?: BalanceIncrements;
+}
+
+export async function appendBillingItems(trx: Knex.Transaction, items: BillingItemInput[], opts: AppendOptions = {}): Promise<AppendResult> {
   const result: AppendResult = { inserted: [], duplicates: [], conflicts: [] };
   if (items.length === 0) return result;
 
@@ -99,33 +111,37 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
     if (sameContent(item, prior)) result.duplicates.push(item);
     else result.conflicts.push({ item, existing: prior });
   }
-  await incrementAccounts(trx, result.inserted);
+  if (opts.balances) opts.balances.add(result.inserted);
+  else await new BalanceIncrements().add(result.inserted).apply(trx);
   return result;
 }
 
 /** One multi-row INSERT; false if a unique key already holds one of the rows (nothing inserted). */
 async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Promise<boolean> {
-  const rows = items.map((it) => ({
-    id: it.id.toString(),
-    region: it.region,
-    shop_user_id: it.shopUserId.toString(),
-    currency: it.currency,
-    amount_minor: it.amountMinor.toString(),
-    item_type: it.itemType,
-    source: it.source,
-    source_ref: it.sourceRef,
-    order_id: it.orderId == null ? null : it.orderId.toString(),
-    cycle_id: it.cycleId.toString(),
-    late: it.late ?? false,
-    memo: it.memo ?? null,
-  }));
+  // The statement text is built here rather than by knex's insert builder and mysql2's placeholder
+  // formatting of 12 bindings a row: those two were about 1 s of CPU per 200k uploaded rows, a
+  // fifth of the ingestion process. Integers go in as integer literals (typed, DESIGN lesson 9),
+  // text through mysql2's own escape(), the function its placeholder formatting applies.
+  const values = new Array<string>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const it = items[i]!;
+    values[i] =
+      `(${int64(it.id)},${escape(it.region)},${int64(it.shopUserId)},${escape(it.currency)},${int64(it.amountMinor)},${escape(it.itemType)},` +
+      `${escape(it.source)},${escape(it.sourceRef)},${it.orderId == null ? 'NULL' : int64(it.orderId)},${int64(it.cycleId)},${it.late ? 1 : 0},${it.memo == null ? 'NULL' : escape(it.memo)})`;
+  }
   try {
-    await trx('billing_item').insert(rows);
+    await trx.raw(`INSERT INTO billing_item (id, region, shop_user_id, currency, amount_minor, item_type, source, source_ref, order_id, cycle_id, late, memo) VALUES ${values.join(',')}`);
     return true;
   } catch (err) {
     if ((err as { errno?: number }).errno === 1062) return false;
     throw err;
   }
+}
+
+/** A signed 64-bit integer as an SQL literal; anything else never reaches the statement. */
+function int64(n: bigint): string {
+  if (typeof n !== 'bigint' || BigInt.asIntN(64, n) !== n) throw new RangeError(`${String(n)} is not a signed 64-bit integer`);
+  return n.toString();
 }
 
 async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): Promise<Map<string, ExistingItem>> {
@@ -150,27 +166,39 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
   return found;
 }
 
-async function incrementAccounts(trx: Knex.Transaction, items: BillingItemInput[]): Promise<void> {
-  const sums = new Map<string, { region: string; shop: bigint; currency: string; cycle: bigint; amount: bigint; count: bigint }>();
-  for (const it of items) {
-    const k = `${it.region}|${it.shopUserId}|${it.currency}|${it.cycleId}`;
-    const s = sums.get(k) ?? { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, amount: 0n, count: 0n };
-    s.amount += it.amountMinor;
-    s.count += 1n;
-    sums.set(k, s);
+/**
+ * Increments of settlement_account per (region, seller, currency, cycle), summed in memory and
+ * written by apply() as multi-row upserts. Write only the increments of items actually inserted,
+ * and apply once per transaction: a second apply() writes nothing.
+ */
+export class BalanceIncrements {
+  private sums = new Map<string, { region: string; shop: bigint; currency: string; cycle: bigint; amount: bigint; count: bigint }>();
+
+  add(items: BillingItemInput[]): this {
+    for (const it of items) {
+      const k = `${it.region}|${it.shopUserId}|${it.currency}|${it.cycleId}`;
+      const s = this.sums.get(k);
+      if (s) {
+        s.amount += it.amountMinor;
+        s.count += 1n;
+      } else this.sums.set(k, { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, amount: it.amountMinor, count: 1n });
+    }
+    return this;
   }
-  // Primary-key order, so concurrent batches lock accounts in the same order and cannot deadlock
-  // on each other as often.
-  const rows = [...sums.values()].sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
-  for (let i = 0; i < rows.length; i += CHUNK) {
-    const chunk = rows.slice(i, i + CHUNK);
-    const values = chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ');
-    const bindings = chunk.flatMap((r) => [r.region, r.shop.toString(), r.currency, r.cycle.toString(), r.amount.toString(), r.count.toString()]);
-    await trx.raw(
-      `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
-       ON DUPLICATE KEY UPDATE balance_minor = balance_minor + VALUES(balance_minor), item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
-      bindings,
-    );
+
+  async apply(trx: Knex.Transaction): Promise<void> {
+    // Primary-key order, so concurrent batches lock accounts in the same order and cannot deadlock
+    // on each other as often.
+    const rows = [...this.sums.values()].sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
+    this.sums = new Map();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const values = chunk.map((r) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(r.amount)},${int64(r.count)})`).join(',');
+      await trx.raw(
+        `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
+         ON DUPLICATE KEY UPDATE balance_minor = balance_minor + VALUES(balance_minor), item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
+      );
+    }
   }
 }
 
