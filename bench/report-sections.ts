@@ -238,8 +238,8 @@ const close: SectionSpec = {
     "in the same run. The relay's rate stands beside ProducerPerformance from the order-produce " +
     'benchmark, measured in the same `npm run bench` when both ran (see that section for its date).',
   // Reads: sellers, items, setupSeconds, closeSeconds, phases (label → seconds), relaySeconds,
-  // totalSeconds, targetSeconds, fileMb, peakRssMb, exact; and, from order-produce,
-  // producerPerformance.recordsPerSecond.
+  // totalSeconds, targetSeconds, fileMb, peakRssMb, mysql (private, bufferPool, version), exact;
+  // and, from order-produce, producerPerformance.recordsPerSecond.
   build(j, all) {
     const sellers = num(j, 'sellers');
     const total = num(j, 'totalSeconds');
@@ -293,6 +293,7 @@ const close: SectionSpec = {
           ],
         ),
         `pain.001 file: ${fmt(num(j, 'fileMb'), 1)} MB; peak RSS of the process: ${fmt(num(j, 'peakRssMb'))} MB.`,
+        ...closeServer(field(j, 'mysql')),
         ...exactness(j),
       ],
     };
@@ -473,3 +474,15 @@ export const SECTIONS: readonly SectionSpec[] = [
   produce,
   endToEnd,
 ];
+
+/** Which MariaDB the close ran on: the figure depends on it (a private one is sized by --private-mysql). */
+function closeServer(mysql: unknown): string[] {
+  if (!mysql || typeof mysql !== 'object') return [];
+  const m = mysql as { private?: boolean; bufferPool?: string; version?: string };
+  const which = m.private
+    ? 'a private MariaDB started for this run (`--private-mysql`)'
+    : "the machine's shared MariaDB";
+  return [
+    `Database: ${which}, ${m.version ?? 'version unknown'}, InnoDB buffer pool ${m.bufferPool ?? 'unknown'}.`,
+  ];
+}

@@ -1,15 +1,21 @@
 /**
- * Cycle close at scale: `npx tsx bench/settlement-close.ts [sellers] [itemsPerSeller]`
+ * Cycle close at scale:
+ * `npx tsx bench/settlement-close.ts [sellers] [itemsPerSeller] [--private-mysql <bufferPool>]`
  * (defaults 1,000,000 sellers and 10 items each: 10M billing items).
  *
  * Inputs: the local stack (STS_* variables). It creates a scratch database, payouts topic and data
- *   directory, and drops them at the end.
+ *   directory, and drops them at the end. With --private-mysql 4G the database lives instead on a
+ *   private MariaDB started for the run (the project's own mysqlUp, on a free port, data under
+ *   STS_DATA_DIR/bench/) with that InnoDB buffer pool, stopped and deleted at the end: the
+ *   machine's shared server keeps a 128 MB pool, far below the few-GB working set at 10M items,
+ *   and its settings are not ours to change. The JSON's `mysql` field says which server ran.
  * Setup (not timed): the items of one ended SG cycle are bulk-loaded with LOAD DATA, and the
  *   balances are built from them with one INSERT ... SELECT ... GROUP BY, exactly the state the
  *   processors leave behind (aggregation is continuous, DESIGN lesson 3).
  * Timed: closeCycle as `sts settle close` runs it (watermark, CLOSING, payouts with carry-forward
  *   and payout.created in the outbox, the pain.001 file written, verified against the database and
  *   released, CLOSED), then the outbox relay publishing every payout event to Kafka.
+ * BENCH_LOG_LEVEL=debug also logs each relay batch's read, send and mark times.
  * Output: seconds per phase and in total against the 120 s target, on stdout and in
  *   STS_DATA_DIR/bench/settlement-close.json. Peak RSS of this process.
  * Failure: exits 1 unless payouts = sellers, the file's CtrlSum = the PENDING total, and every
@@ -19,8 +25,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import net from 'node:net';
+import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
-import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { loadConfig, PROJECT_ROOT, withDatabase, type StsConfig } from '../runtime/config';
 import { createDb } from '../runtime/db/knex';
 import { migrateLatest } from '../runtime/db/migrate';
 import { SnowflakeGenerator } from '../runtime/ids/snowflake';
@@ -36,14 +44,17 @@ import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { valueSubject } from '../runtime/topology/types';
-import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { dropDatabase, ensureDatabase, mysqlDown, mysqlUp } from '../infra/mysql-server';
 import { closeCycle } from '../settlement/cycle-close/close-cycle';
 
 async function main(): Promise<void> {
-  const sellers = Number(process.argv[2] ?? 1_000_000);
-  const perSeller = Number(process.argv[3] ?? 10);
-  const config = loadConfig();
+  const { values: flags, positionals } = parseArgs({ options: { 'private-mysql': { type: 'string' } }, allowPositionals: true });
+  const sellers = Number(positionals[0] ?? 1_000_000);
+  const perSeller = Number(positionals[1] ?? 10);
+  const shared = loadConfig();
   const tag = Date.now().toString(36);
+  const server = flags['private-mysql'] ? await privateMysql(shared, flags['private-mysql'], tag) : undefined;
+  const config = server?.config ?? shared;
   const dbName = `sts_bench_close_${tag}`;
   const topic = `bench.payouts.${tag}`;
   const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sts-bench-close-'));
@@ -51,8 +62,10 @@ async function main(): Promise<void> {
   await ensureDatabase(config.mysqlUrl, dbName);
   const url = withDatabase(config.mysqlUrl, dbName);
   const db = createDb(url, { pool: 6 });
-  const logger = createLogger('bench-close', 'warn');
+  const logger = createLogger('bench-close', process.env.BENCH_LOG_LEVEL ?? 'warn');
   try {
+    const mysqlServer = { private: server !== undefined, ...(await serverSettings(db)) };
+    process.stdout.write(`mysql: ${JSON.stringify(mysqlServer)}\n`);
     await migrateLatest(db);
     await ensureTopicList(kafka, [{ topic, numPartitions: 12 }]);
     const registry = new RegistryClient(config.schemaRegistryUrl);
@@ -102,11 +115,9 @@ async function main(): Promise<void> {
     const closeSeconds = (Date.now() - start) / 1000;
     const relay = new OutboxRelay({ db, kafka, logger });
     const relayStart = Date.now();
-    for (;;) {
-      const published = await relay.runOnce();
-      if (published === 0) break;
-    }
+    await relay.drain();
     const relaySeconds = (Date.now() - relayStart) / 1000;
+    await relay.stop();
     await lease.release();
 
     const [[pending]] = (await db.raw("SELECT COUNT(*) AS n, CAST(COALESCE(SUM(amount_minor),0) AS CHAR) AS s FROM payout WHERE status = 'PENDING'")) as [[{ n: number; s: string }]];
@@ -125,10 +136,11 @@ async function main(): Promise<void> {
       payouts: result.byStatus,
       fileMb: file0 ? round((await fs.promises.stat(file0.path)).size / 1024 / 1024) : 0,
       peakRssMb: peakRssMb(),
+      mysql: mysqlServer,
       exact,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    const out = path.join(config.dataDir, 'bench', 'settlement-close.json');
+    const out = path.join(shared.dataDir, 'bench', 'settlement-close.json');
     fs.mkdirSync(path.dirname(out), { recursive: true });
     fs.writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
     if (!exact) throw new Error('close result is not exact: see the summary');
@@ -140,7 +152,59 @@ async function main(): Promise<void> {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
     await fs.promises.rm(dataDir, { recursive: true, force: true });
+    await server?.down();
   }
+}
+
+/**
+ * A private MariaDB for this run, through the same mysqlUp `sts up` uses: nothing answers on the
+ * free port, so it initialises a data directory and starts mariadbd with the given buffer pool.
+ */
+async function privateMysql(shared: StsConfig, bufferPool: string, tag: string): Promise<{ config: StsConfig; down(): Promise<void> }> {
+  const dir = path.join(shared.dataDir, 'bench', `mysql-${tag}`);
+  // Through loadConfig, so the size is validated like the variable an operator would set.
+  const config = loadConfig({
+    ...process.env,
+    STS_DATA_DIR: dir,
+    STS_MYSQL_URL: `mysql://root@127.0.0.1:${await freePort()}/sts`,
+    STS_MYSQL_BUFFER_POOL: bufferPool,
+  });
+  process.stdout.write(`private MariaDB (buffer pool ${config.mysqlBufferPool}) at ${new URL(config.mysqlUrl).host}, data in ${dir}\n`);
+  const down = async () => {
+    await mysqlDown(config);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await mysqlUp(config, (line) => process.stdout.write(`${line}\n`));
+  } catch (err) {
+    await down();
+    throw err;
+  }
+  return { config, down };
+}
+
+/** What the report needs to say which server ran: its version and the settings that decide I/O. */
+async function serverSettings(db: ReturnType<typeof createDb>) {
+  const [[row]] = (await db.raw(
+    'SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool, @@innodb_log_file_size AS log, @@innodb_flush_log_at_trx_commit AS flush',
+  )) as [[{ version: string; pool: string | number; log: string | number; flush: number }]];
+  return { bufferPool: size(Number(row!.pool)), version: row!.version, redoLog: size(Number(row!.log)), flushLogAtTrxCommit: Number(row!.flush) };
+}
+
+function size(bytes: number): string {
+  for (const [unit, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  return String(bytes);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 /** Tab-separated items; amounts are mostly positive, with a few sellers netting below the minimum. */

@@ -10,7 +10,8 @@ import { livePid, runSync, spawnDetached, stopProcess, tail, which } from './pro
 /**
  * MariaDB/MySQL. The machine's running server is used as it is. When nothing answers on the
  * configured local address but mariadbd is installed, a private instance is started with its data
- * under STS_DATA_DIR; when it is not installed, the error says how to get it.
+ * under STS_DATA_DIR and an InnoDB buffer pool of STS_MYSQL_BUFFER_POOL; when it is not
+ * installed, the error says how to get it.
  *
  * Failure codes: STS_SERVICE_UNAVAILABLE, STS_PREREQUISITE_MISSING, STS_STARTUP_FAILED.
  */
@@ -51,7 +52,7 @@ export async function mysqlUp(config: StsConfig, report: Reporter): Promise<Comp
       `--log-error=${p.log}`,
       '--user=root',
       '--max-connections=500',
-      '--innodb-buffer-pool-size=512M',
+      `--innodb-buffer-pool-size=${config.mysqlBufferPool}`,
     ],
     logFile: `${p.log}.out`,
     pidFile: p.pid,

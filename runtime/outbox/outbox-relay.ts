@@ -34,15 +34,23 @@ interface OutboxRow {
  * The hot query: oldest unpublished rows first, served by ix_outbox_pending (published_at, id).
  * It selects by `published_at IS NULL`, never `id > lastSeen`: ids are handed out at INSERT but
  * rows become visible at COMMIT, so a transaction holding id 5 can commit after id 6 was relayed,
- * and a high-water mark would skip 5 forever.
+ * and a high-water mark would skip 5 forever. `inFlight` names the rows of the batch whose mark is
+ * still running: they are sent but still NULL, and must not be read again.
  */
-export function pendingQuery(db: Knex, limit: number): Knex.QueryBuilder {
-  return db('outbox')
+export function pendingQuery(
+  db: Knex,
+  limit: number,
+  inFlight: readonly string[] = [],
+): Knex.QueryBuilder {
+  const q = db('outbox')
     .select('id', 'event_id', 'topic', 'msg_key', 'payload', 'headers')
     .select(db.raw('TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS age_us'))
-    .whereNull('published_at')
-    .orderBy('id')
-    .limit(limit);
+    .whereNull('published_at');
+  // Integer literals through BigInt, as in the mark: a string bound against the BIGINT key would
+  // compare as DOUBLE and lose the low digits of an 18-digit id (DESIGN lesson 9).
+  if (inFlight.length > 0)
+    q.whereRaw(`id NOT IN (${inFlight.map((id) => BigInt(id).toString()).join(',')})`);
+  return q.orderBy('id').limit(limit);
 }
 
 /**
@@ -127,17 +135,27 @@ export class OutboxRelay {
    * throws LockUnavailableError (STS_LOCK_UNAVAILABLE) if another relay is active.
    */
   async runOnce(): Promise<number> {
-    const next = this.serial.then(async () => {
+    return this.withLock(async () => (await this.publishRun(1)).rows);
+  }
+
+  /**
+   * Publishes until the outbox has no unpublished row left (batches pipelined as in the running
+   * relay) and returns how many rows went out. Same lock rule as runOnce.
+   */
+  async drain(): Promise<number> {
+    return this.withLock(async () => (await this.publishRun(Number.POSITIVE_INFINITY)).rows);
+  }
+
+  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.runSerial(async () => {
       if (!this.lock.held && !(await this.lock.tryAcquire())) {
         throw new LockUnavailableError(
           this.lock.name ?? this.options.lockName,
           'another relay is active',
         );
       }
-      return this.publishBatch();
+      return fn();
     });
-    this.serial = next.catch(() => undefined);
-    return next;
   }
 
   /** Deletes published rows older than `retentionMs`, in bounded batches; returns rows deleted. */
@@ -183,10 +201,10 @@ export class OutboxRelay {
           wasActive = true;
           this.log.info({ lock: this.lock.name }, 'outbox relay is active');
         }
-        const sent = await this.runSerial(() => this.publishBatch());
+        const { drained } = await this.runSerial(() => this.publishRun(this.options.batchesPerRun));
         if (Date.now() - this.lastPruneAt >= this.options.pruneIntervalMs) await this.prune();
         backoff = this.options.errorBackoffMs;
-        if (sent < this.options.batchSize) await this.sleep(this.options.pollIntervalMs);
+        if (drained) await this.sleep(this.options.pollIntervalMs);
       } catch (err) {
         const e = asStsError(err, { component: 'outbox-relay' });
         this.metrics.errors.inc({ code: e.code });
@@ -207,46 +225,100 @@ export class OutboxRelay {
     }
   }
 
-  private async publishBatch(): Promise<number> {
-    // Checked before every batch: a relay whose lock session died must not send what the new
-    // active relay is sending, or the two would interleave a key's events.
-    await this.lock.assertHeld();
-    const t0 = performance.now();
-    const rows = (await pendingQuery(this.db, this.options.batchSize)) as OutboxRow[];
-    this.metrics.oldestPending.set(rows[0]?.age_us ? Number(rows[0].age_us) / 1e6 : 0);
-    if (rows.length === 0) return 0;
+  /**
+   * Publishes up to `maxBatches` batches, stopping at the first short one (drained: true) or when
+   * stop() is called. Batch N+1 is read and produced while batch N's mark runs; batch N+1 is
+   * marked only after batch N's mark committed, and not at all if it failed.
+   */
+  private async publishRun(maxBatches: number): Promise<{ rows: number; drained: boolean }> {
+    let rows = 0;
+    // The previous batch's mark: resolves to its error instead of rejecting, so a failure that
+    // lands while this batch is being produced is not an unhandled rejection.
+    let marking: Promise<unknown> = Promise.resolve(undefined);
+    let inFlight: string[] = [];
+    let drained = false;
+    try {
+      for (let n = 0; n < maxBatches && !(n > 0 && this.stopping); n++) {
+        // Checked before every batch: a relay whose lock session died must not send what the new
+        // active relay is sending, or the two would interleave a key's events.
+        await this.lock.assertHeld();
+        const t0 = performance.now();
+        const batch = (await pendingQuery(
+          this.db,
+          this.options.batchSize,
+          inFlight,
+        )) as OutboxRow[];
+        this.metrics.oldestPending.set(batch[0]?.age_us ? Number(batch[0].age_us) / 1e6 : 0);
+        if (batch.length === 0) {
+          drained = true;
+          break;
+        }
+        const t1 = performance.now();
+        const byTopic = await this.send(batch);
+        const t2 = performance.now();
+        const failed = await marking;
+        if (failed !== undefined) throw failed;
+        // Only after the ack, and after the previous batch is marked (see the class comment).
+        // The id list is rebuilt through BigInt so it can only hold integer literals (typed
+        // comparison on the BIGINT key, DESIGN lesson 9), and it names exactly the rows sent: a
+        // range would also mark a row that committed inside it after our SELECT.
+        inFlight = batch.map((r) => BigInt(r.id).toString());
+        const ids = inFlight.join(',');
+        const t3 = performance.now();
+        marking = this.db
+          .raw(
+            `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
+          )
+          .then(
+            () => {
+              for (const [topic, count] of byTopic) this.metrics.published.inc({ topic }, count);
+              this.publishedRows += batch.length;
+              const ms = (a: number, b: number) => Math.round(b - a);
+              this.log.debug(
+                {
+                  rows: batch.length,
+                  readMs: ms(t0, t1),
+                  sendMs: ms(t1, t2),
+                  markMs: ms(t3, performance.now()),
+                },
+                'outbox batch published',
+              );
+              return undefined;
+            },
+            (err: unknown) => err ?? new Error('outbox mark failed'),
+          );
+        rows += batch.length;
+        if (batch.length < this.options.batchSize) {
+          drained = true;
+          break;
+        }
+      }
+    } catch (err) {
+      // Never leave a mark running behind the caller: the next read must find it committed or
+      // failed, not in progress, or it would send the same rows a second time alongside it.
+      await marking;
+      throw err;
+    }
+    const failed = await marking;
+    if (failed !== undefined) throw failed;
+    return { rows, drained };
+  }
 
+  /** Produces one batch and waits for the ack; returns the message count per topic. */
+  private async send(batch: OutboxRow[]): Promise<Map<string, number>> {
     const byTopic = new Map<string, Message[]>();
-    for (const row of rows) {
+    for (const row of batch) {
       let list = byTopic.get(row.topic);
       if (!list) byTopic.set(row.topic, (list = []));
       list.push({ key: row.msg_key, value: row.payload, headers: headersOf(row) });
     }
     const producer = await this.ensureProducer();
-    const t1 = performance.now();
     const timer = this.metrics.latency.startTimer();
     await producer.sendBatch({
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     timer();
-    const t2 = performance.now();
-
-    // Only after the ack. The id list is rebuilt through BigInt so it can only hold integer
-    // literals (typed comparison on the BIGINT key, DESIGN lesson 9), and it names exactly the
-    // rows sent: a range would also mark a row that committed inside it after our SELECT.
-    const ids = rows.map((r) => BigInt(r.id).toString()).join(',');
-    await this.db.raw(
-      `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
-    );
-    for (const [topic, messages] of byTopic) this.metrics.published.inc({ topic }, messages.length);
-    this.publishedRows += rows.length;
-    const ms = (a: number, b: number) => Math.round(b - a);
-    const t3 = performance.now();
-    this.log.debug(
-      { rows: rows.length, readMs: ms(t0, t1), sendMs: ms(t1, t2), markMs: ms(t2, t3) },
-      'outbox batch published',
-    );
-    return rows.length;
+    return new Map([...byTopic].map(([topic, messages]) => [topic, messages.length]));
   }
 
   private runSerial<T>(fn: () => Promise<T>): Promise<T> {

@@ -9,6 +9,12 @@ export const OUTBOX_RELAY_DEFAULTS = {
    * each at 500. 5000 rows are about 1 MB of payload. Default 5000.
    */
   batchSize: 5000,
+  /**
+   * Batches the running relay publishes back to back before it checks for pruning, while each
+   * batch's mark overlaps the next batch's produce. Bounds how long a backlog of a million rows
+   * (a close) holds off pruning. Default 20.
+   */
+  batchesPerRun: 20,
   /** Wait between polls once the outbox is drained, in ms; the relay's added latency. Default 200. */
   pollIntervalMs: 200,
   /** How often a standby retries the relay lock, in ms; bounds the fail-over time. Default 1000. */
@@ -32,6 +38,7 @@ export type OutboxRelayOptions = typeof OUTBOX_RELAY_DEFAULTS;
 const optionsSchema = z
   .object({
     batchSize: z.number().int().min(1).max(10_000),
+    batchesPerRun: z.number().int().min(1).max(10_000),
     pollIntervalMs: z.number().int().min(1),
     lockRetryMs: z.number().int().min(1),
     errorBackoffMs: z.number().int().min(1),

@@ -285,6 +285,57 @@ describe('OutboxRelay', () => {
       Array<{ key: string | null }>,
     ];
     expect(plan[0]?.key).toBe('ix_outbox_pending');
+    // Also with a batch of ids still being marked excluded (MariaDB turns the long NOT IN list
+    // into a lookup table, which must not cost it the index).
+    const inFlight = Array.from({ length: 5000 }, (_, i) => String(BASE_SELLER + BigInt(i)));
+    const [withInFlight] = (await db.raw(
+      `EXPLAIN ${pendingQuery(db, 500, inFlight).toString()}`,
+    )) as [Array<{ key: string | null }>];
+    expect(withInFlight[0]?.key).toBe('ix_outbox_pending');
+  });
+
+  test('drain pipelines batches without reading a batch twice, and a failed mark re-sends that batch and the next in id order', async () => {
+    const { db } = await r.database();
+    const topic = await topicWithSchema('relay-pipeline', 3);
+    const seller = BASE_SELLER + 11n;
+    const msgs = Array.from({ length: 35 }, (_, i) => event(topic, seller, i));
+    await db.transaction((trx) => writer.add(trx, msgs));
+
+    // The first mark fails after a pause, while the second batch is being produced: that batch
+    // was sent but must stay unmarked, or the failed batch would be re-sent after a newer one.
+    let marks = 0;
+    const faulty = new Proxy(db, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (prop !== 'raw') return value;
+        return (sql: string, ...rest: unknown[]) => {
+          if (/^UPDATE outbox SET published_at/.test(sql) && ++marks === 1) {
+            return new Promise((_, reject) =>
+              setTimeout(() => reject(new Error('mark lost')), 300),
+            );
+          }
+          return target.raw(sql, ...(rest as [Knex.RawBinding[]]));
+        };
+      },
+    });
+    const broken = newRelay(faulty, { batchSize: 10 });
+    await expect(broken.drain()).rejects.toThrow('mark lost');
+    expect(await pending(db)).toBe(35);
+    await broken.stop();
+
+    const relay = newRelay(db, { batchSize: 10 });
+    expect(await relay.drain()).toBe(35);
+    expect(relay.published).toBe(35);
+    expect(await pending(db)).toBe(0);
+
+    const { raw } = await consumeAll(topic, 35);
+    const seqs = raw.map((m) => Number(m.seq));
+    // Sent once each before the failure (batches 1 and 2), then everything again in id order.
+    expect(seqs).toEqual([
+      ...Array.from({ length: 20 }, (_, i) => i),
+      ...Array.from({ length: 35 }, (_, i) => i),
+    ]);
+    assertOrderedOnce(raw, new Set(msgs.map((m) => m.eventId)));
   });
 
   test('rejects contradictory options with a message saying how to fix them', () => {
