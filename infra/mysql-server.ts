@@ -53,6 +53,7 @@ export async function mysqlUp(config: StsConfig, report: Reporter): Promise<Comp
       '--user=root',
       '--max-connections=500',
       `--innodb-buffer-pool-size=${config.mysqlBufferPool}`,
+      `--innodb-log-file-size=${redoLogFor(config.mysqlBufferPool)}`,
     ],
     logFile: `${p.log}.out`,
     pidFile: p.pid,
@@ -66,6 +67,17 @@ export async function mysqlUp(config: StsConfig, report: Reporter): Promise<Comp
   if (!ready.value) throw new StartupFailedError('MariaDB', `${ready.aborted ?? 'not ready in 60s'}: ${tail(p.log, 2)}`, p.log);
   await ensureDatabase(config.mysqlUrl, databaseName(config.mysqlUrl));
   return mysqlStatus(config);
+}
+
+/**
+ * A quarter of the buffer pool, and never below MariaDB's 96M default. A redo log much smaller than
+ * the pool forces a checkpoint, and with it page flushing, long before the pool is dirty: bulk
+ * writes of millions of rows (a close, an upload) then wait on the disk instead of the log.
+ */
+export function redoLogFor(bufferPool: string): string {
+  const m = /^(\d+)([KMG]?)$/.exec(bufferPool.toUpperCase());
+  const bytes = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 } as Record<string, number>)[m[2]!]! : 0;
+  return `${Math.max(96, Math.floor(bytes / 4 / 1024 ** 2))}M`;
 }
 
 export async function mysqlDown(config: StsConfig): Promise<boolean> {
