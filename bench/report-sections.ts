@@ -174,6 +174,7 @@ const upload: SectionSpec = {
       ],
       details: [
         `Every chunk was on Kafka ${fmt(num(j, 'pipeline.publishedAfterSeconds'), 1)} s after the start; peak RSS (VmHWM): intake process ${fmt(intake)} MB, ingestion process ${fmt(ingestion)} MB.`,
+        ...serverLine(field(j, 'mysql')),
         ...exactness(j),
       ],
     };
@@ -221,7 +222,7 @@ const aggregation: SectionSpec = {
           unit: 'events/s',
         },
       ],
-      details: [],
+      details: [...serverLine(field(j, 'mysql'))],
     };
   },
 };
@@ -293,7 +294,7 @@ const close: SectionSpec = {
           ],
         ),
         `pain.001 file: ${fmt(num(j, 'fileMb'), 1)} MB; peak RSS of the process: ${fmt(num(j, 'peakRssMb'))} MB.`,
-        ...closeServer(field(j, 'mysql')),
+        ...serverLine(field(j, 'mysql')),
         ...exactness(j),
       ],
     };
@@ -475,14 +476,14 @@ export const SECTIONS: readonly SectionSpec[] = [
   endToEnd,
 ];
 
-/** Which MariaDB the close ran on: the figure depends on it (a private one is sized by --private-mysql). */
-function closeServer(mysql: unknown): string[] {
+/** Which MariaDB a bench ran on: the figure depends on it (a private one is sized by --private-mysql). */
+function serverLine(mysql: unknown): string[] {
   if (!mysql || typeof mysql !== 'object') return [];
-  const m = mysql as { private?: boolean; bufferPool?: string; version?: string };
+  const m = mysql as { private?: boolean; bufferPool?: string; version?: string; redoLog?: string };
   const which = m.private
     ? 'a private MariaDB started for this run (`--private-mysql`)'
     : "the machine's shared MariaDB";
   return [
-    `Database: ${which}, ${m.version ?? 'version unknown'}, InnoDB buffer pool ${m.bufferPool ?? 'unknown'}.`,
+    `Database: ${which}, ${m.version ?? 'version unknown'}, InnoDB buffer pool ${m.bufferPool ?? 'unknown'}, redo log ${m.redoLog ?? 'unknown'}; the reference ran on the same server.`,
   ];
 }

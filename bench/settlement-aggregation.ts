@@ -15,10 +15,11 @@
  * Failure: exits 1 if an event is lost or applied twice (item count and sum are checked).
  */
 import fs from 'node:fs';
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
+import { loadConfig, PROJECT_ROOT, withDatabase, type StsConfig } from '../runtime/config';
 import { createDb, type Knex } from '../runtime/db/knex';
 import { migrateLatest } from '../runtime/db/migrate';
 import { SnowflakeGenerator } from '../runtime/ids/snowflake';
@@ -37,14 +38,17 @@ import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { settlementAggregation } from '../processors/settlement-aggregation/processor';
 import { orderStream } from '../ops/orders/synthetic-orders';
 import { consumerPerformance } from './kafka-perf-tools';
+import { benchMysql, describeServer } from './bench-mysql';
 
 const PARTITIONS = 12;
 
 async function main(): Promise<void> {
-  const events = Number(process.argv[2] ?? 1_000_000);
-  const naiveEvents = Number(process.argv[3] ?? 5_000);
-  const config = loadConfig();
+  const { values: flags, positionals } = parseArgs({ options: { 'private-mysql': { type: 'string' } }, allowPositionals: true });
+  const events = Number(positionals[0] ?? 1_000_000);
+  const naiveEvents = Number(positionals[1] ?? 5_000);
   const tag = Date.now().toString(36);
+  const server = await benchMysql(loadConfig(), flags['private-mysql'], tag);
+  const config = server.config;
   const kafka = createKafka(config, 'bench-aggregation');
   const dbName = `sts_bench_agg_${tag}`;
   await ensureDatabase(config.mysqlUrl, dbName);
@@ -54,6 +58,8 @@ async function main(): Promise<void> {
   const topics = { main: `bench.orders.${tag}`, naive: `bench.orders-naive.${tag}`, commission: `bench.commission.${tag}` };
   const logger = createLogger('bench-aggregation', 'warn');
   try {
+    const mysqlServer = await describeServer(db, server.private);
+    process.stdout.write(`mysql: ${JSON.stringify(mysqlServer)}\n`);
     await migrateLatest(db);
     await ensureTopicList(kafka, [
       { topic: topics.main, numPartitions: PARTITIONS },
@@ -79,12 +85,12 @@ async function main(): Promise<void> {
 
     const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-aggregation' });
     const ids = new SnowflakeGenerator(lease);
-    const batched = await measure(db, kafka, codec, registry, logger, ids, topics.main, topics.commission, `bench.agg.${tag}`, events, mainSum, {});
+    const batched = await measure(config, db, kafka, codec, registry, logger, ids, topics.main, topics.commission, `bench.agg.${tag}`, events, mainSum, {});
     process.stdout.write(`aggregation: ${batched} events/s\n`);
     await db('billing_item').del();
     await db('settlement_account').del();
     await db('outbox').del();
-    const naive = await measure(db, kafka, codec, registry, logger, ids, topics.naive, topics.commission, `bench.agg-naive.${tag}`, naiveEvents, naiveSum, { maxRecordsPerTransaction: 1 });
+    const naive = await measure(config, db, kafka, codec, registry, logger, ids, topics.naive, topics.commission, `bench.agg-naive.${tag}`, naiveEvents, naiveSum, { maxRecordsPerTransaction: 1 });
     process.stdout.write(`naive: ${naive} events/s\n`);
     await lease.release();
 
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
       aggregation: { eventsPerSecond: batched, ofConsumerPerformance: round(batched / perf) },
       naive: { events: naiveEvents, eventsPerSecond: naive },
       ratioToNaive: round(batched / naive),
+      mysql: mysqlServer,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     const out = path.join(config.dataDir, 'bench', 'settlement-aggregation.json');
@@ -106,6 +113,7 @@ async function main(): Promise<void> {
     await admin.connect();
     await admin.deleteTopics({ topics: [...Object.values(topics), dlqTopic(topics.main), dlqTopic(topics.naive)] }).catch(() => undefined);
     await admin.disconnect();
+    await server.down();
   }
 }
 
@@ -126,6 +134,7 @@ async function produce(kafka: Kafka, codec: AvroCodec, registry: RegistryClient,
 }
 
 async function measure(
+  config: StsConfig,
   db: Knex,
   kafka: Kafka,
   codec: AvroCodec,
@@ -143,7 +152,7 @@ async function measure(
   const metricsRegistry = new Registry();
   const handle = await runProcessor(
     { ...settlementAggregation(ids, topic, commissionTopic), group },
-    { config: loadConfig(), db, kafka, codec, outbox: new OutboxWriter(codec, registry), logger, metricsRegistry },
+    { config, db, kafka, codec, outbox: new OutboxWriter(codec, registry), logger, metricsRegistry },
     overrides,
   );
   // Progress from the processor's own counter (records whose transaction and offsets committed),

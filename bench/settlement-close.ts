@@ -25,10 +25,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import net from 'node:net';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
-import { loadConfig, PROJECT_ROOT, withDatabase, type StsConfig } from '../runtime/config';
+import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
 import { createDb } from '../runtime/db/knex';
 import { migrateLatest } from '../runtime/db/migrate';
 import { SnowflakeGenerator } from '../runtime/ids/snowflake';
@@ -44,7 +43,8 @@ import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { valueSubject } from '../runtime/topology/types';
-import { dropDatabase, ensureDatabase, mysqlDown, mysqlUp } from '../infra/mysql-server';
+import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { benchMysql, describeServer } from './bench-mysql';
 import { closeCycle } from '../settlement/cycle-close/close-cycle';
 
 async function main(): Promise<void> {
@@ -53,8 +53,8 @@ async function main(): Promise<void> {
   const perSeller = Number(positionals[1] ?? 10);
   const shared = loadConfig();
   const tag = Date.now().toString(36);
-  const server = flags['private-mysql'] ? await privateMysql(shared, flags['private-mysql'], tag) : undefined;
-  const config = server?.config ?? shared;
+  const server = await benchMysql(shared, flags['private-mysql'], tag);
+  const config = server.config;
   const dbName = `sts_bench_close_${tag}`;
   const topic = `bench.payouts.${tag}`;
   const dataDir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'sts-bench-close-'));
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   const db = createDb(url, { pool: 6 });
   const logger = createLogger('bench-close', process.env.BENCH_LOG_LEVEL ?? 'warn');
   try {
-    const mysqlServer = { private: server !== undefined, ...(await serverSettings(db)) };
+    const mysqlServer = await describeServer(db, server.private);
     process.stdout.write(`mysql: ${JSON.stringify(mysqlServer)}\n`);
     await migrateLatest(db);
     await ensureTopicList(kafka, [{ topic, numPartitions: 12 }]);
@@ -152,59 +152,8 @@ async function main(): Promise<void> {
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
     await admin.disconnect();
     await fs.promises.rm(dataDir, { recursive: true, force: true });
-    await server?.down();
+    await server.down();
   }
-}
-
-/**
- * A private MariaDB for this run, through the same mysqlUp `sts up` uses: nothing answers on the
- * free port, so it initialises a data directory and starts mariadbd with the given buffer pool.
- */
-async function privateMysql(shared: StsConfig, bufferPool: string, tag: string): Promise<{ config: StsConfig; down(): Promise<void> }> {
-  const dir = path.join(shared.dataDir, 'bench', `mysql-${tag}`);
-  // Through loadConfig, so the size is validated like the variable an operator would set.
-  const config = loadConfig({
-    ...process.env,
-    STS_DATA_DIR: dir,
-    STS_MYSQL_URL: `mysql://root@127.0.0.1:${await freePort()}/sts`,
-    STS_MYSQL_BUFFER_POOL: bufferPool,
-  });
-  process.stdout.write(`private MariaDB (buffer pool ${config.mysqlBufferPool}) at ${new URL(config.mysqlUrl).host}, data in ${dir}\n`);
-  const down = async () => {
-    await mysqlDown(config);
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  };
-  try {
-    await mysqlUp(config, (line) => process.stdout.write(`${line}\n`));
-  } catch (err) {
-    await down();
-    throw err;
-  }
-  return { config, down };
-}
-
-/** What the report needs to say which server ran: its version and the settings that decide I/O. */
-async function serverSettings(db: ReturnType<typeof createDb>) {
-  const [[row]] = (await db.raw(
-    'SELECT VERSION() AS version, @@innodb_buffer_pool_size AS pool, @@innodb_log_file_size AS log, @@innodb_flush_log_at_trx_commit AS flush',
-  )) as [[{ version: string; pool: string | number; log: string | number; flush: number }]];
-  return { bufferPool: size(Number(row!.pool)), version: row!.version, redoLog: size(Number(row!.log)), flushLogAtTrxCommit: Number(row!.flush) };
-}
-
-function size(bytes: number): string {
-  for (const [unit, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  return String(bytes);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Tab-separated items; amounts are mostly positive, with a few sellers netting below the minimum. */

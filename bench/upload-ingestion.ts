@@ -19,6 +19,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
 import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
 import { createDb } from '../runtime/db/knex';
@@ -35,13 +36,16 @@ import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { intakeUpload } from '../ops/uploads/upload-intake';
 import { readUploadStatus } from '../ops/uploads/upload-status';
 import { writeUploadCsv } from '../test/fixtures/upload-files';
+import { benchMysql, describeServer } from './bench-mysql';
 
 const PARTITIONS = 6;
 
 async function main(): Promise<void> {
-  const rows = Number(process.argv[2] ?? 1_000_000);
-  const config = loadConfig();
+  const { values: flags, positionals } = parseArgs({ options: { 'private-mysql': { type: 'string' } }, allowPositionals: true });
+  const rows = Number(positionals[0] ?? 1_000_000);
   const tag = `${Date.now().toString(36)}`;
+  const server = await benchMysql(loadConfig(), flags['private-mysql'], tag);
+  const config = server.config;
   const dbName = `sts_bench_upload_${tag}`;
   const topic = `bench.upload-chunks.${tag}`;
   const benchDir = path.join(config.dataDir, 'bench');
@@ -53,6 +57,8 @@ async function main(): Promise<void> {
   const db = createDb(url);
   let child: ReturnType<typeof spawn> | undefined;
   try {
+    const mysqlServer = await describeServer(db, server.private);
+    process.stdout.write(`mysql: ${JSON.stringify(mysqlServer)}\n`);
     await migrateLatest(db);
     process.stdout.write(`generating ${rows} rows…\n`);
     const expected = await writeUploadCsv(file, { rows, sellers: 10_000, refPrefix: `b${tag}` });
@@ -126,6 +132,7 @@ async function main(): Promise<void> {
       ratioToLoadData: round(seconds / loadSeconds),
       peakRssMb: { intakeProcess: peakRssMb(process.pid), ingestionProcess: childPeak },
       cpuSeconds: cpu,
+      mysql: mysqlServer,
       exact,
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
@@ -142,6 +149,7 @@ async function main(): Promise<void> {
     await admin.disconnect();
     await fs.promises.rm(file, { force: true });
     await fs.promises.rm(path.join(benchDir, 'uploads'), { recursive: true, force: true });
+    await server.down();
   }
 }
 
