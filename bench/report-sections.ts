@@ -481,7 +481,7 @@ function serverLine(mysql: unknown): string[] {
   if (!mysql || typeof mysql !== 'object') return [];
   const m = mysql as { private?: boolean; bufferPool?: string; version?: string; redoLog?: string };
   const which = m.private
-    ? 'a private MariaDB started for this run (`--private-mysql`)'
+    ? "a private MariaDB started for this run (the benchmark's --private-mysql flag)"
     : "the machine's shared MariaDB";
   return [
     `Database: ${which}, ${m.version ?? 'version unknown'}, InnoDB buffer pool ${m.bufferPool ?? 'unknown'}, redo log ${m.redoLog ?? 'unknown'}; the reference ran on the same server.`,

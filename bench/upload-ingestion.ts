@@ -37,6 +37,7 @@ import { intakeUpload } from '../ops/uploads/upload-intake';
 import { readUploadStatus } from '../ops/uploads/upload-status';
 import { writeUploadCsv } from '../test/fixtures/upload-files';
 import { benchMysql, describeServer } from './bench-mysql';
+import { PROCESSOR_HEAP_MB, processorNodeOptions } from '../ops/run/processor-heap';
 
 const PARTITIONS = 6;
 
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
     const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-upload' });
     child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(PROJECT_ROOT, 'test', 'fixtures', 'catalog-child.ts')], {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, STS_MYSQL_URL: url, FIXTURE_PROCESSOR: 'upload-ingestion', FIXTURE_TOPIC: topic, FIXTURE_GROUP: `bench.upload.${tag}`, STS_LOG_LEVEL: 'warn' },
+      env: { ...process.env, NODE_OPTIONS: processorNodeOptions(process.env.NODE_OPTIONS), STS_MYSQL_URL: url, FIXTURE_PROCESSOR: 'upload-ingestion', FIXTURE_TOPIC: topic, FIXTURE_GROUP: `bench.upload.${tag}`, STS_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -131,6 +132,8 @@ async function main(): Promise<void> {
       pipeline: { seconds: round(seconds), publishedAfterSeconds: round(publishedSeconds), rowsPerSecond: Math.round(rows / seconds) },
       ratioToLoadData: round(seconds / loadSeconds),
       peakRssMb: { intakeProcess: peakRssMb(process.pid), ingestionProcess: childPeak },
+      // The ingestion process runs as docs/OPERATIONS.md says to run processors (ops/run/processor-heap.ts).
+      ingestionHeapCapMb: PROCESSOR_HEAP_MB,
       cpuSeconds: cpu,
       mysql: mysqlServer,
       exact,

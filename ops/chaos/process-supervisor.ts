@@ -3,6 +3,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PROJECT_ROOT } from '../../runtime/config';
 import { sleep } from '../../infra/process-control';
+import { processorNodeOptions } from '../run/processor-heap';
 
 /**
  * Keeps a set of `sts run …` processes alive the way a service manager would: a process that
@@ -10,7 +11,8 @@ import { sleep } from '../../infra/process-control';
  * after a short pause. The chaos run kills them through `kill9`, and counts what happened, so its
  * report can say how many times each processor died mid-work.
  *
- * Each process writes its output to `<dir>/<name>.log` (appended across restarts).
+ * Each process writes its output to `<dir>/<name>.log` (appended across restarts), and runs with
+ * the processor heap cap, as docs/OPERATIONS.md says to run processors.
  */
 export interface SupervisedSpec {
   name: string;
@@ -83,7 +85,7 @@ export class ProcessSupervisor {
 
   private launch(slot: Slot): void {
     const log = fs.openSync(path.join(this.logDir, `${slot.spec.name}.log`), 'a');
-    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'sts.js'), ...slot.spec.args], { cwd: PROJECT_ROOT, env: this.env, stdio: ['ignore', log, log] });
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'sts.js'), ...slot.spec.args], { cwd: PROJECT_ROOT, env: { ...this.env, NODE_OPTIONS: processorNodeOptions(this.env.NODE_OPTIONS) }, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     slot.child = child;
     slot.killedByUs = false;
