@@ -31,6 +31,7 @@ import { createKafka } from '../runtime/kafka/client';
 import { dropDatabase } from '../infra/mysql-server';
 import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../ops/demo/full-demo';
 import { consumerPerformance } from './kafka-perf-tools';
+import { runBench } from './bench-main';
 
 /** The demo's laps that lie between the first publish and the last payout final. */
 const WINDOW = ['publish orders', 'upload', 'close', 'payments'] as const;
@@ -133,10 +134,4 @@ async function cleanUp(summary: DemoSummary): Promise<void> {
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

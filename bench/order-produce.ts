@@ -31,6 +31,7 @@ import { RegistryClient } from '../runtime/registry/registry-client';
 import { valueSubject } from '../runtime/topology/types';
 import { orderStream } from '../ops/orders/synthetic-orders';
 import { producerPerformance } from './kafka-perf-tools';
+import { runBench } from './bench-main';
 
 const exec = promisify(execFile);
 const PARTITIONS = 12;
@@ -175,10 +176,4 @@ async function meanValueBytes(
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -38,6 +38,7 @@ import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { PAYMENT_NOTIFY_DEFAULTS } from '../processors/payment-notify/payment-options';
 import { paymentNotify } from '../processors/payment-notify/processor';
 import { startSimulator } from './simulator-process';
+import { runBench } from './bench-main';
 
 const config = loadConfig();
 const kafka = createKafka(config, 'sts-bench-payment');
@@ -299,10 +300,4 @@ async function deleteNamespace(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

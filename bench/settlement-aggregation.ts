@@ -39,6 +39,7 @@ import { settlementAggregation } from '../processors/settlement-aggregation/proc
 import { orderStream } from '../ops/orders/synthetic-orders';
 import { consumerPerformance } from './kafka-perf-tools';
 import { benchMysql, describeServer } from './bench-mysql';
+import { runBench } from './bench-main';
 
 const PARTITIONS = 12;
 
@@ -177,10 +178,4 @@ async function measure(
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -46,6 +46,7 @@ import { valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { benchMysql, describeServer } from './bench-mysql';
 import { closeCycle } from '../settlement/cycle-close/close-cycle';
+import { runBench } from './bench-main';
 
 async function main(): Promise<void> {
   const { values: flags, positionals } = parseArgs({ options: { 'private-mysql': { type: 'string' } }, allowPositionals: true });
@@ -185,10 +186,4 @@ function peakRssMb(): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -38,6 +38,7 @@ import { readUploadStatus } from '../ops/uploads/upload-status';
 import { writeUploadCsv } from '../test/fixtures/upload-files';
 import { benchMysql, describeServer } from './bench-mysql';
 import { PROCESSOR_HEAP_MB, processorNodeOptions } from '../ops/run/processor-heap';
+import { runBench } from './bench-main';
 
 const PARTITIONS = 6;
 
@@ -178,10 +179,4 @@ function cpuSeconds(pid: number): number {
 
 const round = (n: number) => Math.round(n * 100) / 100;
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);
