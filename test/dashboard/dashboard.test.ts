@@ -53,7 +53,12 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
   }
 }
 
-const shot = (name: string) => page.screenshot({ path: path.join(PROJECT_ROOT, 'docs', 'screenshots', `${name}.png`), fullPage: true });
+/**
+ * Screenshots go to STS_DATA_DIR/screenshots, so a test run leaves the tree clean;
+ * STS_UPDATE_SCREENSHOTS=1 writes them over docs/screenshots, the ones the docs show.
+ */
+const SHOT_DIR = process.env.STS_UPDATE_SCREENSHOTS === '1' ? path.join(PROJECT_ROOT, 'docs', 'screenshots') : path.join(loadConfig().dataDir, 'screenshots');
+const shot = (name: string) => page.screenshot({ path: path.join(SHOT_DIR, `${name}.png`), fullPage: true });
 
 test('a wrong token is refused; the right one signs in', async () => {
   await page.fill('#token', 'not-a-valid-token-at-all');
