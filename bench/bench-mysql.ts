@@ -1,9 +1,9 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { loadConfig, type StsConfig } from '../runtime/config';
 import type { Knex } from '../runtime/db/knex';
 import { mysqlDown, mysqlUp } from '../infra/mysql-server';
+import { freePort } from '../infra/ports';
 
 /**
  * The MariaDB a benchmark runs on. By default the shared one the stack uses; with
@@ -54,15 +54,4 @@ export async function describeServer(db: Knex, isPrivate: boolean) {
 function size(bytes: number): string {
   for (const [unit, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   return String(bytes);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }

@@ -16,6 +16,28 @@ export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promis
 }
 
 /**
+ * `n` distinct ports free on 127.0.0.1 right now, for a private component (a scratch broker, a
+ * private MariaDB). All are held open together before any is released, so they differ; another
+ * process could still take one before the caller binds it, which a start then reports as in use.
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export async function freePort(): Promise<number> {
+  return (await freePorts(1))[0]!;
+}
+
+/**
  * Polls `probe` until it returns a value, the deadline passes, or `abort` says to stop (the
  * process we are waiting for died). Never hangs: every path ends by the deadline.
  */

@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Redis from 'ioredis';
@@ -8,6 +7,7 @@ import { ChaosRunError } from '../../runtime/errors';
 import { stackPaths } from '../../infra/paths';
 import { gatewayPaths } from '../../infra/gateway-simulator/stack-component';
 import { isAlive, readPid, sleep } from '../../infra/process-control';
+import { freePorts } from '../../infra/ports';
 
 /**
  * The chaos run's own stack: a private Kafka broker, MariaDB, Redis and gateway simulator, each on
@@ -108,17 +108,4 @@ export function runSts(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number
       else reject(new ChaosRunError(`sts ${args.join(' ')} exited with ${code ?? signal}: ${out.trim().split('\n').slice(-5).join(' | ')}`));
     });
   });
-}
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<net.Server>((resolve, reject) => {
-      const s = net.createServer();
-      s.once('error', reject);
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
 }

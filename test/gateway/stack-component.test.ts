@@ -9,6 +9,7 @@ import {
   gatewayUp,
 } from '../../infra/gateway-simulator/stack-component';
 import { useGatewayHarness } from './harness';
+import { freePort } from '../../infra/ports';
 
 /**
  * `sts up` / `down` / `status` for the simulator, run against a scratch STS_DATA_DIR and a spare
@@ -16,14 +17,6 @@ import { useGatewayHarness } from './harness';
  */
 
 const h = useGatewayHarness();
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe('gateway simulator in the local stack', () => {
   it('starts detached with a pid file and log, adopts itself on a second up, and stops on down', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fetchWithMaven } from '../../infra/maven';
 import { StsError } from '../../runtime/errors';
 import { runCli } from '../helpers/cli';
+import { freePort } from '../../infra/ports';
 
 /**
  * Each fault gives a one-line cause, a fix and a non-zero exit within a bounded time. Faults run
@@ -13,14 +14,6 @@ import { runCli } from '../helpers/cli';
 
 function scratchDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'sts-fault-'));
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function expectOneLineCause(stderr: string, code: string) {
