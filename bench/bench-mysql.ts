@@ -4,6 +4,8 @@ import { loadConfig, type StsConfig } from '../runtime/config';
 import type { Knex } from '../runtime/db/knex';
 import { mysqlDown, mysqlUp } from '../infra/mysql-server';
 import { freePort } from '../infra/ports';
+import { stackPaths } from '../infra/paths';
+import { livePid } from '../infra/process-control';
 
 /**
  * The MariaDB a benchmark runs on. By default the shared one the stack uses; with
@@ -19,11 +21,13 @@ import { freePort } from '../infra/ports';
 export interface BenchMysql {
   config: StsConfig;
   private: boolean;
+  /** The private mariadbd's process id, for CPU accounting; undefined on the shared server. */
+  pid(): number | undefined;
   down(): Promise<void>;
 }
 
 export async function benchMysql(shared: StsConfig, bufferPool: string | undefined, tag: string): Promise<BenchMysql> {
-  if (!bufferPool) return { config: shared, private: false, down: async () => undefined };
+  if (!bufferPool) return { config: shared, private: false, pid: () => undefined, down: async () => undefined };
   const dir = path.join(shared.dataDir, 'bench', `mysql-${tag}`);
   // Through loadConfig, so the size is validated like the variable an operator would set.
   const config = loadConfig({ ...process.env, STS_DATA_DIR: dir, STS_MYSQL_URL: `mysql://root@127.0.0.1:${await freePort()}/sts`, STS_MYSQL_BUFFER_POOL: bufferPool });
@@ -40,7 +44,7 @@ export async function benchMysql(shared: StsConfig, bufferPool: string | undefin
     await down();
     throw err;
   }
-  return { config: merged, private: true, down };
+  return { config: merged, private: true, pid: () => livePid(stackPaths(dir).mysql.pid), down };
 }
 
 /** What a report needs to say which server ran: its version and the settings that decide I/O. */
@@ -54,4 +58,30 @@ export async function describeServer(db: Knex, isPrivate: boolean) {
 function size(bytes: number): string {
   for (const [unit, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   return String(bytes);
+}
+
+/**
+ * Waits until a private server has written its dirty pages and purged old row versions, so the
+ * phase that follows starts from an idle server and is not charged for the flushing and purge of
+ * the phase before it (back to back at 1M rows, a third round ran at three times the CPU while
+ * the server caught up). Only for a private server: on the shared one it changes nothing global.
+ */
+export async function settleServer(db: Knex, isPrivate: boolean, timeoutMs = 180_000): Promise<void> {
+  if (!isPrivate) return;
+  const [[before]] = (await db.raw('SELECT @@innodb_max_dirty_pages_pct AS pct')) as [[{ pct: number | string }]];
+  await db.raw('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const [status] = (await db.raw(
+        "SELECT VARIABLE_NAME AS name, VARIABLE_VALUE AS value FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_HISTORY_LIST_LENGTH')",
+      )) as [Array<{ name: string; value: string }>];
+      const value = (name: string) => Number(status.find((s) => s.name === name)?.value ?? 0);
+      if (value('INNODB_BUFFER_POOL_PAGES_DIRTY') < 100 && value('INNODB_HISTORY_LIST_LENGTH') < 1000) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    process.stdout.write(`mysql: still flushing after ${timeoutMs / 1000} s; going on\n`);
+  } finally {
+    await db.raw(`SET GLOBAL innodb_max_dirty_pages_pct = ${Number(before!.pct)}`);
+  }
 }

@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../runtime/config';
 import type { BenchMode } from './bench-catalog';
 import type { MachineInfo } from './machine-info';
 
 /**
- * What `npm run bench` keeps about its runs, per mode, under STS_DATA_DIR/bench/<mode>/:
+ * What `npm run bench` keeps about its runs, per mode: a full run's in bench/results/, which is
+ * committed with docs/BENCHMARKS.md so any clone re-renders the same report (and one benchmark
+ * rerun keeps the others' figures); a quick run's under STS_DATA_DIR/bench/quick/:
  *   - run.json: the last run (command, machine, start) and, per benchmark, its last attempt and
  *     its last successful one (when, load average before and after, exit code, arguments);
  *   - <name>.json: the figures of that benchmark's last successful attempt, copied from the
@@ -44,7 +47,12 @@ export interface RunRecord {
 }
 
 export function modeDir(dataDir: string, mode: BenchMode): string {
-  return path.join(dataDir, 'bench', mode);
+  return mode === 'full' ? path.join(PROJECT_ROOT, 'bench', 'results') : path.join(dataDir, 'bench', mode);
+}
+
+/** How the report names where its figures came from. */
+export function modeDirLabel(mode: BenchMode): string {
+  return mode === 'full' ? 'bench/results' : `STS_DATA_DIR/bench/${mode}`;
 }
 
 /** The JSON a benchmark writes itself, every time it runs. */

@@ -110,8 +110,9 @@ const upload: SectionSpec = {
     '(validation, ids, duplicate and conflict checks, seller checks, balances, rejects, checkpoints). ' +
     'The reference loads the same file into a scratch copy of `billing_item` with `LOAD DATA LOCAL ' +
     'INFILE`, in the same run. LOAD DATA does none of the balance, dedup or checkpoint work.',
-  // Reads: rows, fileMb, loadData.seconds, loadData.rowsPerSecond, pipeline.seconds,
-  // pipeline.rowsPerSecond, pipeline.publishedAfterSeconds, peakRssMb.intakeProcess,
+  // Reads: rows, fileMb, loadData.seconds, loadData.rowsPerSecond, loadData.mysqldCpuSeconds,
+  // pipeline.seconds, pipeline.rowsPerSecond, pipeline.publishedAfterSeconds, cpuSeconds.*,
+  // rounds[].{pipelineSeconds, loadSeconds, ratioToLoadData}, peakRssMb.intakeProcess,
   // peakRssMb.ingestionProcess, exact.
   build(j) {
     const rows = num(j, 'rows');
@@ -173,13 +174,22 @@ const upload: SectionSpec = {
         },
       ],
       details: [
+        ...roundsLine(field(j, 'rounds')),
         `Every chunk was on Kafka ${fmt(num(j, 'pipeline.publishedAfterSeconds'), 1)} s after the start; peak RSS (VmHWM): intake process ${fmt(intake)} MB, ingestion process ${fmt(ingestion)} MB.`,
+        `CPU seconds in the pipeline: intake ${fmt(num(j, 'cpuSeconds.intakeProcess'), 1)}, ingestion ${fmt(num(j, 'cpuSeconds.ingestionProcess'), 1)}, mariadbd ${fmt(num(j, 'cpuSeconds.mysqld'), 1)} (LOAD DATA: ${fmt(num(j, 'loadData.mysqldCpuSeconds'), 1)}).`,
         ...serverLine(field(j, 'mysql')),
         ...exactness(j),
       ],
     };
   },
 };
+
+/** The rounds of a multi-round run, each with its ratio: the figures above are the median round. */
+function roundsLine(rounds: unknown): string[] {
+  if (!Array.isArray(rounds) || rounds.length < 2) return [];
+  const each = rounds.map((r, i) => `round ${i + 1}: ${fmt(num(r, 'pipelineSeconds'), 1)} s against ${fmt(num(r, 'loadSeconds'), 1)} s, ${fmt(num(r, 'ratioToLoadData'), 2)}×`);
+  return [`${rounds.length} rounds, each on an emptied ledger and a settled server; the figures above are the median round. ${each.join('; ')}.`];
+}
 
 const aggregation: SectionSpec = {
   name: 'settlement-aggregation',

@@ -9,9 +9,9 @@
  *   npm run bench -- --no-write                 run, but do not write the report
  *
  * Inputs: the local stack (npm run bench brings it up first).
- * Output: each benchmark's own lines; per benchmark its JSON kept under STS_DATA_DIR/bench/<mode>/
- *   with when it ran, the load average before and after, and its exit code (bench-run-record.ts);
- *   the report; a final table of which ran and which failed.
+ * Output: each benchmark's own lines; per benchmark its JSON kept under bench/results/ (full run,
+ *   committed) or STS_DATA_DIR/bench/quick/, with when it ran, the load average before and after,
+ *   and its exit code (bench-run-record.ts); the report; a final table of which ran and which failed.
  * Exit code: 1 if any benchmark failed (a failure is a lost or doubled effect or a crash, not a
  *   slow run); 2 for an unknown benchmark name. A failed benchmark does not stop the others, and
  *   the report is written either way, with that section marked FAILED.

@@ -208,9 +208,17 @@ function adoptedKafkaVersion(config: StsConfig): string | undefined {
   return undefined;
 }
 
-/** A KRaft cluster id: a random UUID as 22 characters of unpadded base64url. */
-function base64UrlUuid(): string {
-  return crypto.randomBytes(16).toString('base64url');
+/**
+ * A KRaft cluster id: a random UUID as 22 characters of unpadded base64url, never starting with
+ * '-'. kafka-storage reads an id that starts with '-' as an option ("argument --cluster-id/-t:
+ * expected one argument"), which failed one start in 64 (a CI run's chaos stack); Kafka's own
+ * Uuid.randomUuid() redraws such ids for the same reason.
+ */
+export function base64UrlUuid(): string {
+  for (;;) {
+    const id = crypto.randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);

@@ -446,6 +446,18 @@ export class KafkaReadError extends StsError {
   }
 }
 
+/** Topics were created but their partitions have no leader yet. Retriable: a broker that is
+ * still starting or catching up on metadata will elect them. */
+export class TopicsNotReadyError extends StsError {
+  constructor(topics: string[], detail: string) {
+    super('STS_TOPICS_NOT_READY', `topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ` and ${topics.length - 3} more` : ''} have no leaders: ${detail}`, {
+      retriable: true,
+      context: { topic: topics[0] },
+      fix: 'check that the broker is up and its controller quorum is healthy (npx sts status; the broker log is kafka/server.log under STS_DATA_DIR)',
+    });
+  }
+}
+
 /** The lag alert webhook did not accept a post. Retriable: the alerter posts again next sample. */
 export class AlertDeliveryError extends StsError {
   constructor(detail: string, cause?: unknown) {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { intList } from '../../runtime/db/int-list';
+import { IN_LIST_MAX, intList } from '../../runtime/db/int-list';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver, type ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
@@ -73,8 +73,6 @@ export async function ingestChunks(trx: Knex.Transaction, chunks: UploadChunk[],
 }
 
 const RAW_LIMIT = 64 * 1024;
-/** Order ids per seller-check query: a chunk's worth in one round trip. */
-const SELLER_CHECK_IDS = 5000;
 
 async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: SnowflakeGenerator, scope: BatchScope): Promise<ChunkOutcome> {
   const uploadId = chunk.upload_id.toString();
@@ -111,11 +109,9 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
   // Every row of a batch is booked at the same instant, so one lookup per region serves them all.
   const cycleOf = scope.cycleOf;
   for (const c of sellerOk) if (!cycleOf.has(c.row.region)) cycleOf.set(c.row.region, await scope.cycles.resolve(c.row.region, scope.now));
-  const items: BillingItemInput[] = [];
-  const byItem = new Map<BillingItemInput, (typeof candidates)[number]>();
-  for (const c of sellerOk) {
+  const items: BillingItemInput[] = sellerOk.map((c) => {
     const cycle = cycleOf.get(c.row.region)!;
-    const item: BillingItemInput = {
+    return {
       id: ids.next(),
       region: c.row.region,
       shopUserId: c.row.shopUserId,
@@ -129,13 +125,14 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
       late: cycle.late,
       memo: c.row.memo,
     };
-    items.push(item);
-    byItem.set(item, c);
-  }
+  });
   const result = await appendBillingItems(trx, items, { balances: scope.balances });
-  for (const { item, existing } of result.conflicts) {
-    const c = byItem.get(item)!;
-    rejectRow(c.rowNumber, c.raw, 'CONFLICT', `external_ref ${item.sourceRef} in ${item.region} already exists with different content (seller ${existing.shop_user_id}, ${existing.currency} ${existing.amount_minor} minor, ${existing.item_type})`);
+  if (result.conflicts.length > 0) {
+    const rowOf = new Map(items.map((item, i) => [item, sellerOk[i]!]));
+    for (const { item, existing } of result.conflicts) {
+      const c = rowOf.get(item)!;
+      rejectRow(c.rowNumber, c.raw, 'CONFLICT', `external_ref ${item.sourceRef} in ${item.region} already exists with different content (seller ${existing.shop_user_id}, ${existing.currency} ${existing.amount_minor} minor, ${existing.item_type})`);
+    }
   }
 
   for (let i = 0; i < rejects.length; i += 500) await trx('upload_reject').insert(rejects.slice(i, i + 500));
@@ -152,29 +149,36 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
  * the chunk.
  */
 async function checkOrderSellers<C extends { row: ValidRow }>(trx: Knex.Transaction, candidates: C[], onMismatch: (c: C, owner: string) => void): Promise<C[]> {
-  const orderIds = [...new Set(candidates.filter((c) => c.row.orderId !== null).map((c) => c.row.orderId!))];
+  // The first row naming an order claims it for its seller, unless the ledger already has one.
   // Keyed by bigint: comparing per row needs no BigInt-to-string conversion.
-  const owners = new Map<bigint, bigint>();
-  for (let i = 0; i < orderIds.length; i += SELLER_CHECK_IDS) {
-    // Integer literals, not string parameters: ix_billing_item_order is then used as a range.
-    const [rows] = (await trx.raw(`SELECT DISTINCT order_id, shop_user_id FROM billing_item WHERE order_id IN (${intList(orderIds.slice(i, i + SELLER_CHECK_IDS))})`)) as [Array<{ order_id: string; shop_user_id: string }>];
+  const claimed = new Map<bigint, bigint>();
+  for (const c of candidates) if (c.row.orderId !== null && !claimed.has(c.row.orderId)) claimed.set(c.row.orderId, c.row.shopUserId);
+  const ledger = new Map<bigint, bigint>();
+  const orderIds = [...claimed.keys()];
+  for (let i = 0; i < orderIds.length; i += IN_LIST_MAX) {
+    const [rows] = (await trx.raw(sellerCheckSql(orderIds.slice(i, i + IN_LIST_MAX)))) as [Array<{ order_id: string; shop_user_id: string }>];
     for (const r of rows) {
       const order = BigInt(r.order_id);
-      if (!owners.has(order)) owners.set(order, BigInt(r.shop_user_id));
+      if (!ledger.has(order)) ledger.set(order, BigInt(r.shop_user_id));
     }
   }
   return candidates.filter((c) => {
     const order = c.row.orderId;
     if (order === null) return true;
-    const owner = owners.get(order);
-    if (owner === undefined) {
-      owners.set(order, c.row.shopUserId);
-      return true;
-    }
+    const owner = ledger.get(order) ?? claimed.get(order)!;
     if (owner === c.row.shopUserId) return true;
     onMismatch(c, owner.toString());
     return false;
   });
+}
+
+/**
+ * The ledger's sellers for up to IN_LIST_MAX orders, as a range on ix_billing_item_order: integer
+ * literals rather than string parameters (DESIGN lesson 9), and the index named. Exported so a
+ * test can EXPLAIN it.
+ */
+export function sellerCheckSql(orderIds: bigint[]): string {
+  return `SELECT DISTINCT order_id, shop_user_id FROM billing_item FORCE INDEX (ix_billing_item_order) WHERE order_id IN (${intList(orderIds)})`;
 }
 
 function problemMessage(problem: string): string {

@@ -130,6 +130,9 @@ export class SnowflakeGenerator {
   /** Timestamp of the last id; starts at the lease floor so the first id is stamped after it. */
   private lastTs: number;
   private sequence: number;
+  /** composeId of (stampedTs, this slot, sequence 0). */
+  private stamp = 0n;
+  private stampedTs = -1;
 
   constructor(
     private readonly lease: IdLease,
@@ -188,7 +191,13 @@ export class SnowflakeGenerator {
     this.lease.assertValid(ts);
     this.lastTs = ts;
     this.sequence = sequence;
-    return composeId({ timestamp: ts, sequence, ...this.slot() });
+    // Everything but the sequence is fixed for the millisecond: composed (and range-checked) once
+    // per millisecond, so an id in a tight loop costs one bigint OR.
+    if (ts !== this.stampedTs) {
+      this.stamp = composeId({ timestamp: ts, sequence: 0, ...this.slot() });
+      this.stampedTs = ts;
+    }
+    return this.stamp | BigInt(sequence);
   }
 
   /** Spins until the clock reads at least `target`; returns the reading. */

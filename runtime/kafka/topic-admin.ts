@@ -1,4 +1,5 @@
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
+import { TopicsNotReadyError } from '../errors';
 import { dlqTopic, type Topology } from '../topology/types';
 
 /**
@@ -40,7 +41,8 @@ export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: true });
+      await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: false });
+      await waitForLeaders(admin, missing.map((t) => t.topic));
     }
     const present = topics.filter((t) => existing.has(t.topic));
     if (present.length > 0) {
@@ -55,6 +57,36 @@ export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
     return { created: missing.map((t) => t.topic) };
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Errors a metadata answer gives while a new topic is still propagating to the brokers. */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+const LEADERS_WAIT_MS = 30_000;
+
+/**
+ * Waits until every partition of the new topics has a leader. kafkajs's own wait
+ * (waitForLeaders) retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers
+ * UNKNOWN_TOPIC_OR_PARTITION until the controller's record reaches its metadata cache, and
+ * kafkajs then fails a creation that succeeded (seen in CI as "This server does not host this
+ * topic-partition").
+ */
+async function waitForLeaders(admin: ReturnType<Kafka['admin']>, topics: string[]): Promise<void> {
+  const deadline = Date.now() + LEADERS_WAIT_MS;
+  let last = 'no metadata yet';
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      const leaderless = meta.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}[${p.partitionId}]`));
+      if (meta.topics.length === topics.length && leaderless.length === 0) return;
+      last = `no leader for ${leaderless.slice(0, 5).join(', ') || 'some topics'}`;
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (!type || !NOT_YET.has(type)) throw err;
+      last = type;
+    }
+    if (Date.now() >= deadline) throw new TopicsNotReadyError(topics, `${last} after ${LEADERS_WAIT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
 

@@ -1,16 +1,19 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import { StsError } from '../errors';
+import { bulkLoad, tsvField } from '../db/bulk-load';
+import { IN_LIST_MAX, intList } from '../db/int-list';
 
 /**
  * The one module that writes billing items and the running balances they feed. Upload ingestion,
  * settlement aggregation and commission all write through it, so "an item counts once" is
  * enforced in one place:
- *   1. items are bulk-inserted; where the unique key (region, source, source_ref) objects, the
- *      existing rows are read and the items split: identical content is a duplicate (skipped),
- *      different content is a conflict (the caller rejects it), and the rest are inserted;
- *   2. a key that was absent when read but present at the second insert was committed by a
- *      concurrent writer; that error is retriable, so the batch reruns and step 1 sees the row;
+ *   1. items are bulk-written (LOAD DATA, or multi-row INSERT where the server refuses it); the
+ *      items the unique key (region, source, source_ref) turns away are compared with the rows
+ *      that hold their keys: identical content is a duplicate (skipped), different content is a
+ *      conflict (the caller rejects it);
+ *   2. a key turned away that this transaction cannot see was committed by a concurrent writer;
+ *      that error is retriable, so the batch reruns and step 1 sees the row;
  *   3. settlement_account is incremented for exactly the rows inserted, in the same transaction:
  *      at once, or, when the caller passes a BalanceIncrements, once for the whole transaction
  *      when it calls apply() (a batch of many appends then upserts each account once).
@@ -48,7 +51,8 @@ export interface AppendResult {
   conflicts: Array<{ item: BillingItemInput; existing: ExistingItem }>;
 }
 
-const CHUNK = 1000;
+/** Items per write and per key lookup: a chunk of an upload, well under the 16 MiB packet limit. */
+const CHUNK = 5000;
 
 export interface AppendOptions {
   /**
@@ -65,55 +69,106 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
 
   // A key repeated later in this batch is judged against its first occurrence, exactly as if that
   // one had committed first.
-  const firsts = new Map<string, BillingItemInput>();
+  const firsts = new FirstByKey();
   const unique: BillingItemInput[] = [];
   const repeats: BillingItemInput[] = [];
   for (const item of items) {
-    const k = keyOf(item.region, item.source, item.sourceRef);
-    if (firsts.has(k)) repeats.push(item);
-    else {
-      firsts.set(k, item);
-      unique.push(item);
-    }
+    if (firsts.claim(item) === item) unique.push(item);
+    else repeats.push(item);
   }
 
   const stored = new Map<string, ExistingItem>();
   for (let i = 0; i < unique.length; i += CHUNK) {
     const slice = unique.slice(i, i + CHUNK);
-    // Optimistic: new keys are the common case, so insert first and look only when the unique key
-    // objects. A failed INSERT is rolled back alone; the transaction goes on.
-    if (await tryInsert(trx, slice)) {
+    // Optimistic: new keys are the common case, so write first and look only at what the unique
+    // key turned away.
+    const { skipped, existing: known } = await insertFreeKeys(trx, slice);
+    if (skipped.size === 0) {
       result.inserted.push(...slice);
       continue;
     }
-    const existing = await findExisting(trx, slice);
-    const fresh: BillingItemInput[] = [];
+    const existing = known ?? (await findExisting(trx, [...skipped]));
     for (const item of slice) {
-      const prior = existing.get(keyOf(item.region, item.source, item.sourceRef));
-      if (!prior) fresh.push(item);
-      else {
-        stored.set(keyOf(item.region, item.source, item.sourceRef), prior);
-        if (sameContent(item, prior)) result.duplicates.push(item);
-        else result.conflicts.push({ item, existing: prior });
+      if (!skipped.has(item)) {
+        result.inserted.push(item);
+        continue;
       }
+      const k = keyOf(item.region, item.source, item.sourceRef);
+      const prior = existing.get(k);
+      // Turned away, yet not in this transaction's snapshot: another transaction committed the key
+      // meanwhile. Rerunning the batch finds it in the first place it looks.
+      if (!prior) throw concurrentWrite();
+      stored.set(k, prior);
+      if (sameContent(item, prior)) result.duplicates.push(item);
+      else result.conflicts.push({ item, existing: prior });
     }
-    if (fresh.length > 0 && !(await tryInsert(trx, fresh))) {
-      // Not there when we looked, there now: another transaction committed it meanwhile. Rerunning
-      // the batch finds it in the first place it looks.
-      throw new StsError('STS_CONCURRENT_WRITE', 'a billing item key was inserted concurrently; retrying the batch', { retriable: true });
-    }
-    result.inserted.push(...fresh);
   }
 
   for (const item of repeats) {
     const k = keyOf(item.region, item.source, item.sourceRef);
-    const prior = stored.get(k) ?? asExisting(firsts.get(k)!);
+    const prior = stored.get(k) ?? asExisting(firsts.claim(item));
     if (sameContent(item, prior)) result.duplicates.push(item);
     else result.conflicts.push({ item, existing: prior });
   }
   if (opts.balances) opts.balances.add(result.inserted);
   else await new BalanceIncrements().add(result.inserted).apply(trx);
   return result;
+}
+
+const COLUMNS = ['id', 'region', 'shop_user_id', 'currency', 'amount_minor', 'item_type', 'source', 'source_ref', 'order_id', 'cycle_id', 'late', 'memo'] as const;
+
+/**
+ * Writes the items whose unique key is free and returns those it turned away because the key was
+ * taken. LOAD DATA where the server allows it (runtime/db/bulk-load.ts): it skips a taken key
+ * row by row, so what was skipped is read back by id. Otherwise multi-row INSERT, which is all or
+ * nothing: on a taken key, the rows holding the keys are read, the free items inserted alone, and
+ * the rows read are returned too, so the caller need not read them again.
+ */
+async function insertFreeKeys(
+  trx: Knex.Transaction,
+  items: BillingItemInput[],
+): Promise<{ skipped: Set<BillingItemInput>; existing?: Map<string, ExistingItem> }> {
+  const load = await bulkLoad(trx, 'billing_item', COLUMNS, tsvOf(items));
+  if (load !== null) {
+    let skipped = new Set<BillingItemInput>();
+    if (load.affectedRows < items.length) {
+      const written = new Set<bigint>();
+      for (let i = 0; i < items.length; i += IN_LIST_MAX) {
+        const ids = intList(items.slice(i, i + IN_LIST_MAX).map((it) => it.id));
+        const [rows] = (await trx.raw(`SELECT id FROM billing_item FORCE INDEX (PRIMARY) WHERE id IN (${ids})`)) as [Array<{ id: string }>];
+        for (const r of rows) written.add(BigInt(r.id));
+      }
+      skipped = new Set(items.filter((it) => !written.has(it.id)));
+    }
+    // One warning per skipped row. Any other means the server changed a value to fit a column:
+    // fail the batch rather than book an amount or a key other than the one given.
+    if (load.warnings !== skipped.size) {
+      const [warnings] = (await trx.raw('SHOW WARNINGS LIMIT 3')) as [Array<{ Message: string }>];
+      throw new StsError('STS_LEDGER_WRITE_ALTERED', `loading ${items.length} billing items gave ${load.warnings} warnings for ${skipped.size} skipped rows: ${warnings.map((w) => w.Message).join('; ')}`);
+    }
+    return { skipped };
+  }
+  if (await tryInsert(trx, items)) return { skipped: new Set() };
+  const existing = await findExisting(trx, items);
+  const taken = new Set(items.filter((it) => existing.has(keyOf(it.region, it.source, it.sourceRef))));
+  const fresh = items.filter((it) => !taken.has(it));
+  // Not there when read, there now: committed by a concurrent writer.
+  if (fresh.length > 0 && !(await tryInsert(trx, fresh))) throw concurrentWrite();
+  return { skipped: taken, existing };
+}
+
+/** Retriable: the batch reruns and then finds the key where it first looks. */
+const concurrentWrite = () => new StsError('STS_CONCURRENT_WRITE', 'a billing item key was inserted concurrently; retrying the batch', { retriable: true });
+
+/** The items as LOAD DATA rows, in COLUMNS order. */
+function tsvOf(items: BillingItemInput[]): string {
+  let text = '';
+  for (const it of items) {
+    text +=
+      `${int64(it.id)}\t${tsvField(it.region)}\t${int64(it.shopUserId)}\t${tsvField(it.currency)}\t${int64(it.amountMinor)}\t${tsvField(it.itemType)}\t` +
+      `${tsvField(it.source)}\t${tsvField(it.sourceRef)}\t${it.orderId == null ? '\\N' : int64(it.orderId)}\t${int64(it.cycleId)}\t${it.late ? 1 : 0}\t${tsvField(it.memo ?? null)}\n`;
+  }
+  return text;
 }
 
 /** One multi-row INSERT; false if a unique key already holds one of the rows (nothing inserted). */
@@ -130,7 +185,7 @@ async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Prom
       `${escape(it.source)},${escape(it.sourceRef)},${it.orderId == null ? 'NULL' : int64(it.orderId)},${int64(it.cycleId)},${it.late ? 1 : 0},${it.memo == null ? 'NULL' : escape(it.memo)})`;
   }
   try {
-    await trx.raw(`INSERT INTO billing_item (id, region, shop_user_id, currency, amount_minor, item_type, source, source_ref, order_id, cycle_id, late, memo) VALUES ${values.join(',')}`);
+    await trx.raw(`INSERT INTO billing_item (${COLUMNS.join(', ')}) VALUES ${values.join(',')}`);
     return true;
   } catch (err) {
     if ((err as { errno?: number }).errno === 1062) return false;
@@ -154,12 +209,13 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
   }
   const found = new Map<string, ExistingItem>();
   for (const { region, source, refs } of groups.values()) {
-    for (let i = 0; i < refs.length; i += CHUNK) {
+    for (let i = 0; i < refs.length; i += IN_LIST_MAX) {
       // Typed string parameters against VARCHAR columns keep uq_billing_item_source usable.
-      const rows = (await trx('billing_item')
+      const rows = (await trx
+        .from(trx.raw('billing_item FORCE INDEX (uq_billing_item_source)'))
         .select('region', 'source', 'source_ref', 'shop_user_id', 'currency', 'amount_minor', 'item_type')
         .where({ region, source })
-        .whereIn('source_ref', refs.slice(i, i + CHUNK))) as ExistingItem[];
+        .whereIn('source_ref', refs.slice(i, i + IN_LIST_MAX))) as ExistingItem[];
       for (const r of rows) found.set(keyOf(r.region, r.source, r.source_ref), r);
     }
   }
@@ -172,16 +228,22 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
  * and apply once per transaction: a second apply() writes nothing.
  */
 export class BalanceIncrements {
-  private sums = new Map<string, { region: string; shop: bigint; currency: string; cycle: bigint; amount: bigint; count: bigint }>();
+  // By seller first: a seller has one account per batch almost always, so the list is one long,
+  // and no key string is built per item.
+  private sums = new Map<bigint, Array<{ region: string; shop: bigint; currency: string; cycle: bigint; amount: bigint; count: number }>>();
 
   add(items: BillingItemInput[]): this {
     for (const it of items) {
-      const k = `${it.region}|${it.shopUserId}|${it.currency}|${it.cycleId}`;
-      const s = this.sums.get(k);
+      const accounts = this.sums.get(it.shopUserId);
+      const s = accounts?.find((a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency);
       if (s) {
         s.amount += it.amountMinor;
-        s.count += 1n;
-      } else this.sums.set(k, { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, amount: it.amountMinor, count: 1n });
+        s.count += 1;
+        continue;
+      }
+      const account = { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, amount: it.amountMinor, count: 1 };
+      if (accounts) accounts.push(account);
+      else this.sums.set(it.shopUserId, [account]);
     }
     return this;
   }
@@ -189,16 +251,43 @@ export class BalanceIncrements {
   async apply(trx: Knex.Transaction): Promise<void> {
     // Primary-key order, so concurrent batches lock accounts in the same order and cannot deadlock
     // on each other as often.
-    const rows = [...this.sums.values()].sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
+    const rows = [...this.sums.values()].flat().sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
     this.sums = new Map();
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
-      const values = chunk.map((r) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(r.amount)},${int64(r.count)})`).join(',');
+      const values = chunk.map((r) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(r.amount)},${r.count})`).join(',');
       await trx.raw(
         `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
          ON DUPLICATE KEY UPDATE balance_minor = balance_minor + VALUES(balance_minor), item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
       );
     }
+  }
+}
+
+/**
+ * The first item seen for each (region, source, source_ref). Grouped by region and source, then
+ * keyed by the ref itself: a batch is nearly always one group, so no key string is built per item.
+ */
+class FirstByKey {
+  private readonly groups = new Map<string, Map<string, BillingItemInput>>();
+  private last: { region: string; source: string; refs: Map<string, BillingItemInput> } | undefined;
+
+  /** The earlier item with this item's key, or the item itself if it is the first. */
+  claim(item: BillingItemInput): BillingItemInput {
+    const refs = this.refsOf(item.region, item.source);
+    const first = refs.get(item.sourceRef);
+    if (first) return first;
+    refs.set(item.sourceRef, item);
+    return item;
+  }
+
+  private refsOf(region: string, source: string): Map<string, BillingItemInput> {
+    if (this.last?.region === region && this.last.source === source) return this.last.refs;
+    const group = `${region}\u0000${source}`;
+    let refs = this.groups.get(group);
+    if (!refs) this.groups.set(group, (refs = new Map()));
+    this.last = { region, source, refs };
+    return refs;
   }
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { RegistryClient } from '../registry/registry-client';
+import { PromiseCache } from '../registry/promise-cache';
 import { valueSubject } from '../topology/types';
 
 const ROWS_PER_INSERT = 1000;
@@ -26,7 +27,7 @@ export interface OutboxMessage {
  * The unique `event_id` makes a redelivered batch's outbox rows no-ops (INSERT IGNORE).
  */
 export class OutboxWriter {
-  private readonly schemaIds = new Map<string, Promise<number>>();
+  private readonly schemaIds = new PromiseCache<string, number>();
 
   constructor(
     private readonly codec: AvroCodec,
@@ -56,12 +57,6 @@ export class OutboxWriter {
   }
 
   private schemaIdFor(topic: string): Promise<number> {
-    let id = this.schemaIds.get(topic);
-    if (!id) {
-      id = this.registry.latestId(valueSubject(topic));
-      this.schemaIds.set(topic, id);
-      id.catch(() => this.schemaIds.delete(topic));
-    }
-    return id;
+    return this.schemaIds.get(topic, () => this.registry.latestId(valueSubject(topic)));
   }
 }

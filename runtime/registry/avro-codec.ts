@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { DecodeError, StsError, type ErrorContext } from '../errors';
 import { parseAvro } from './avro-types';
+import { PromiseCache } from './promise-cache';
 import type { RegistryClient } from './registry-client';
 
 /**
@@ -11,8 +12,9 @@ import type { RegistryClient } from './registry-client';
  * Failure codes: STS_DECODE_FAILED (bad magic, truncated, unknown schema id, invalid body).
  */
 export class AvroCodec {
-  private readonly typeById = new Map<number, Promise<avro.Type>>();
+  private readonly typeById = new PromiseCache<number, avro.Type>();
   private readonly resolvers = new Map<string, avro.Resolver>();
+  private readonly encoders = new PromiseCache<number, (value: unknown) => Buffer>();
 
   constructor(private readonly registry: RegistryClient) {}
 
@@ -22,10 +24,20 @@ export class AvroCodec {
 
   /**
    * A synchronous encoder for one schema id, for callers that encode many values: the schema is
-   * looked up once instead of awaited per value.
+   * looked up once instead of awaited per value. One per schema id, kept: it owns a scratch buffer.
    */
-  async encoderFor(schemaId: number): Promise<(value: unknown) => Buffer> {
+  encoderFor(schemaId: number): Promise<(value: unknown) => Buffer> {
+    return this.encoders.get(schemaId, () => this.buildEncoder(schemaId));
+  }
+
+  private async buildEncoder(schemaId: number): Promise<(value: unknown) => Buffer> {
     const type = await this.typeFor(schemaId);
+    // Values are written into this encoder's own scratch buffer, grown to the largest value seen,
+    // then copied out once. avsc's toBuffer writes into a shared 1 KiB buffer and, for anything
+    // larger (an upload chunk is half a megabyte), walks the value twice.
+    let scratch = Buffer.allocUnsafe(64 * 1024);
+    scratch.writeUInt8(0, 0);
+    scratch.writeUInt32BE(schemaId, 1);
     return (value) => {
       // isValid first without a hook (the fast path); the hook only runs to explain a failure.
       if (!type.isValid(value)) {
@@ -33,12 +45,15 @@ export class AvroCodec {
         type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') });
         throw new StsError('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${errors.join(', ')}`);
       }
-      const body = type.toBuffer(value);
-      const framed = Buffer.allocUnsafe(5 + body.length);
-      framed.writeUInt8(0, 0);
-      framed.writeUInt32BE(schemaId, 1);
-      body.copy(framed, 5);
-      return framed;
+      let end = type.encode(value, scratch, 5);
+      if (end < 0) {
+        // encode() returns minus the bytes it lacked.
+        const grown = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+        scratch.copy(grown, 0, 0, 5);
+        scratch = grown;
+        end = type.encode(value, scratch, 5);
+      }
+      return Buffer.from(scratch.subarray(0, end));
     };
   }
 
@@ -70,12 +85,6 @@ export class AvroCodec {
   }
 
   typeFor(schemaId: number): Promise<avro.Type> {
-    let t = this.typeById.get(schemaId);
-    if (!t) {
-      t = this.registry.rawSchema(schemaId).then((raw) => parseAvro(raw));
-      this.typeById.set(schemaId, t);
-      t.catch(() => this.typeById.delete(schemaId));
-    }
-    return t;
+    return this.typeById.get(schemaId, async () => parseAvro(await this.registry.rawSchema(schemaId)));
   }
 }

@@ -1,5 +1,6 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { SchemaIncompatibleError, StsError } from '../errors';
+import { PromiseCache } from './promise-cache';
 
 /**
  * The registry through its Confluent-compatible API. Registration goes through
@@ -11,7 +12,7 @@ import { SchemaIncompatibleError, StsError } from '../errors';
 export class RegistryClient {
   readonly url: string;
   private readonly lib: SchemaRegistry;
-  private readonly rawById = new Map<number, Promise<string>>();
+  private readonly rawById = new PromiseCache<number, string>();
 
   constructor(url: string) {
     this.url = url.replace(/\/+$/, '');
@@ -43,13 +44,7 @@ export class RegistryClient {
 
   /** Schema text for an id, cached for the life of the client (ids are immutable). */
   rawSchema(id: number): Promise<string> {
-    let cached = this.rawById.get(id);
-    if (!cached) {
-      cached = this.fetchRaw(id);
-      this.rawById.set(id, cached);
-      cached.catch(() => this.rawById.delete(id));
-    }
-    return cached;
+    return this.rawById.get(id, () => this.fetchRaw(id));
   }
 
   /** Latest registered id for a subject. */

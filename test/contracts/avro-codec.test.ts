@@ -95,6 +95,24 @@ describe('AvroCodec', () => {
     orderEventId = await registry.register(subject('order-event'), orderEventSchema);
   });
 
+  it('encodes values far larger than its starting buffer, and small ones after them, byte for byte as avsc does', async () => {
+    const chunkId = await registry.register(subject('upload-chunk'), fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'upload-chunk.avsc'), 'utf8'));
+    const chunk = (rows: number) => ({
+      upload_id: 652024209997893632n,
+      chunk_index: 3,
+      columns: ['external_ref', 'memo'],
+      rows: Array.from({ length: rows }, (_, i) => ({ row_number: BigInt(i + 1), raw: `ref-${i},${'é'.repeat(i % 100)}`, problem: i % 7 === 0 ? 'INVALID_ENCODING' : null })),
+    });
+    const type = parseAvro(fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'upload-chunk.avsc'), 'utf8'));
+    for (const value of [chunk(5000), chunk(2), chunk(8000), chunk(1)]) {
+      const buf = await codec.encode(chunkId, value);
+      expect(buf.subarray(5)).toEqual(type.toBuffer(value));
+      expect(buf.readUInt8(0)).toBe(0);
+      expect(buf.readUInt32BE(1)).toBe(chunkId);
+      expect((await codec.decode(buf)).value).toEqual(value);
+    }
+  });
+
   it('encodes occurred_at given as a Date (timestamp-millis over a long)', async () => {
     const buf = await codec.encode(orderEventId, orderEvent());
     const { value } = await codec.decode<{ occurred_at: Date }>(buf);

@@ -1,4 +1,5 @@
 import { useTestResources } from '../helpers/resources';
+import { createDb } from '../../runtime/db/knex';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 
 const r = useTestResources();
@@ -59,6 +60,77 @@ describe('billing ledger', () => {
     const { db } = await r.database();
     await expect(db.transaction((trx) => appendBillingItems(trx, [item({ amountMinor: 2n ** 63n })]))).rejects.toThrow(RangeError);
     await expect(db.transaction((trx) => appendBillingItems(trx, [item({ amountMinor: '5' as unknown as bigint })]))).rejects.toThrow(RangeError);
+    expect(await db('billing_item').count({ n: '*' }).first()).toEqual({ n: '0' });
+  });
+});
+
+/**
+ * The ledger writes with LOAD DATA LOCAL and falls back to INSERT where the server refuses it: the
+ * two paths must give the same outcomes. The INSERT pool is refused for real, by a client that
+ * does not offer the capability.
+ */
+describe.each([
+  ['LOAD DATA', true],
+  ['INSERT, LOAD DATA refused', false],
+])('billing ledger through %s', (_path, localInfile) => {
+  const pool = async () => {
+    const { db, url } = await r.database();
+    const writer = createDb(url, { localInfile });
+    r.defer(() => writer.destroy());
+    return { db, writer };
+  };
+
+  test('stores text exactly as given', async () => {
+    const { db, writer } = await pool();
+    const texts = ['tab\there', 'new\nline', 'back\\slash\\N', '\\N', 'nul\u0000', 'cr\r', '😀 中文'];
+    const items = texts.map((t, i) => item({ sourceRef: `${t}#${i}`, memo: t, orderId: 710000000000000000n + BigInt(i) }));
+    await writer.transaction((trx) => appendBillingItems(trx, items));
+    const rows = (await db('billing_item').select('source_ref', 'memo').orderBy('order_id')) as Array<Record<string, string>>;
+    expect(rows.map((row) => row.memo)).toEqual(texts);
+    expect(rows.map((row) => row.source_ref)).toEqual(texts.map((t, i) => `${t}#${i}`));
+  });
+
+  test('splits a batch into inserted, duplicates of stored rows, conflicts with them, and repeats within the batch', async () => {
+    const { db, writer } = await pool();
+    const stored = [item({ sourceRef: 'a', amountMinor: 100n }), item({ sourceRef: 'b', amountMinor: 200n })];
+    await writer.transaction((trx) => appendBillingItems(trx, stored));
+    const again = item({ sourceRef: 'a', amountMinor: 100n });
+    const different = item({ sourceRef: 'b', amountMinor: 201n });
+    const fresh = item({ sourceRef: 'c', amountMinor: 5n });
+    const repeat = item({ sourceRef: 'c', amountMinor: 5n });
+    const result = await writer.transaction((trx) => appendBillingItems(trx, [again, fresh, different, repeat]));
+    expect(result.inserted).toEqual([fresh]);
+    expect(result.duplicates).toEqual([again, repeat]);
+    expect(result.conflicts).toEqual([{ item: different, existing: expect.objectContaining({ source_ref: 'b', amount_minor: '200' }) }]);
+    const rows = (await db('billing_item').select('id', 'source_ref').orderBy('source_ref')) as Array<{ id: string; source_ref: string }>;
+    expect(rows).toEqual([
+      { id: stored[0]!.id.toString(), source_ref: 'a' },
+      { id: stored[1]!.id.toString(), source_ref: 'b' },
+      { id: fresh.id.toString(), source_ref: 'c' },
+    ]);
+    expect(await db('settlement_account').select('balance_minor', 'item_count').first()).toEqual({ balance_minor: '305', item_count: '3' });
+  });
+
+  test('a key committed by another transaction after this one began its snapshot is a retriable error, and nothing of the batch stays', async () => {
+    const { db, writer } = await pool();
+    const trx = await writer.transaction();
+    try {
+      // The snapshot starts at the first read.
+      await trx('billing_item').count({ n: '*' });
+      await db.transaction((other) => appendBillingItems(other, [item({ sourceRef: 'raced' })]));
+      await expect(appendBillingItems(trx, [item({ sourceRef: 'mine' }), item({ sourceRef: 'raced' })])).rejects.toMatchObject({ code: 'STS_CONCURRENT_WRITE', retriable: true });
+    } finally {
+      await trx.rollback();
+    }
+    expect(await db('billing_item').pluck('source_ref')).toEqual(['raced']);
+  });
+
+  test('fails the batch rather than store a value the column would have to change', async () => {
+    const { db, writer } = await pool();
+    // Three letters in a two-letter column: LOAD DATA LOCAL would truncate with a warning.
+    const write = writer.transaction((trx) => appendBillingItems(trx, [item({ sourceRef: 'ok' }), item({ sourceRef: 'long', region: 'SGX' })]));
+    if (localInfile) await expect(write).rejects.toMatchObject({ code: 'STS_LEDGER_WRITE_ALTERED' });
+    else await expect(write).rejects.toMatchObject({ errno: 1406 });
     expect(await db('billing_item').count({ n: '*' }).first()).toEqual({ n: '0' });
   });
 });

@@ -43,6 +43,7 @@ const samples: Array<[string, errors.StsError]> = [
   ['PayoutUnresolvedError', new errors.PayoutUnresolvedError(652024209997893632n, 'still unknown after 12 attempts')],
   ['KafkaClientUnsupportedError', new errors.KafkaClientUnsupportedError('no cluster factory')],
   ['KafkaReadError', new errors.KafkaReadError('sts.order-events.v1', 'leader moved')],
+  ['TopicsNotReadyError', new errors.TopicsNotReadyError(['sts.payouts.v1', 'sts.payouts.v1.dlq'], 'UNKNOWN_TOPIC_OR_PARTITION after 30 s')],
   ['AlertDeliveryError', new errors.AlertDeliveryError('HTTP 502')],
   ['DlqReplayRefusedError', new errors.DlqReplayRefusedError('no sts-original-topic header', { topic: 'sts.payouts.v1.dlq', partition: 0, offset: '7' })],
   ['ReconFixRefusedError', new errors.ReconFixRefusedError('cycle 20261116 of SG is CLOSED', { entity: 'SG/20261116/652024209997893632/SGD' })],

@@ -8,7 +8,7 @@ import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler'
 import { buildOpsApi } from '../../api/ops-api';
 import { createAppContext } from '../../run/app-context';
 import { PROCESSOR_CATALOG } from '../../run/processor-catalog';
-import { heapUncapped, PROCESSOR_HEAP_MB } from '../../run/processor-heap';
+import { heapUncapped, PROCESSOR_HEAP_MB, tuneHeapGrowth } from '../../run/processor-heap';
 import { ReconRunner } from '../../recon/recon-runner';
 import { ReconScheduler } from '../../recon/recon-scheduler';
 
@@ -33,6 +33,7 @@ export function registerRunCommand(program: Command): void {
       if (unknown.length > 0) throw new ConfigError(`unknown processor(s): ${unknown.join(', ')}`, `choose from: all, ${Object.keys(PROCESSOR_CATALOG).join(', ')}`);
 
       const ctx = createAppContext(loadConfig(), `sts-run`);
+      tuneHeapGrowth();
       if (heapUncapped()) ctx.logger.warn({ hint: `NODE_OPTIONS=--max-old-space-size=${PROCESSOR_HEAP_MB}` }, 'no heap cap: V8 will let garbage grow to hundreds of MB; start processors with the hint (docs/OPERATIONS.md)');
       const ids = await ctx.ids();
       const handles: Stoppable[] = [];
