@@ -81,7 +81,6 @@ export class LagSampler {
 
   async sample(targets: LagTarget[]): Promise<GroupSample[]> {
     const admin = await this.connect();
-    const at = this.clock();
     const groupIds = [...new Set(targets.map((t) => t.group))];
     const described = groupIds.length > 0 ? (await admin.describeGroups(groupIds)).groups : [];
     const topicOffsets = new Map<string, Promise<PartitionOffsets[]>>();
@@ -102,6 +101,10 @@ export class LagSampler {
             offsetsOf(t.topic),
             admin.fetchOffsets({ groupId: t.group, topics: [t.topic] }),
           ]);
+          // Stamped once the offsets are read, never before: a commit that lands while they are
+          // in flight is then never dated earlier than it happened, so "unchanged for N s"
+          // (STALLED) cannot be claimed before the offset has truly stood still that long.
+          const at = this.clock();
           const committedOf = new Map(
             (committed[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]),
           );
@@ -129,7 +132,7 @@ export class LagSampler {
               : new KafkaReadError(t.topic, (err as Error).message, err);
           return {
             ...t,
-            at,
+            at: this.clock(),
             state,
             members: members.length,
             partitions: [],
