@@ -1,5 +1,4 @@
 import type { Knex } from 'knex';
-import { IN_LIST_MAX, intList } from '../../runtime/db/int-list';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver, type ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
@@ -7,6 +6,7 @@ import { UPLOAD_SOURCE } from './upload-contract';
 import type { UploadChunk } from './upload-chunk';
 import { parseRows } from './row-parser';
 import { rowValidator, type RejectCode, type ValidRow } from './row-validator';
+import { ledgerSellersOf } from './ledger-order-sellers';
 
 /**
  * Applies the chunks of one batch inside its transaction: billing items, balances, rejects, each
@@ -153,15 +153,7 @@ async function checkOrderSellers<C extends { row: ValidRow }>(trx: Knex.Transact
   // Keyed by bigint: comparing per row needs no BigInt-to-string conversion.
   const claimed = new Map<bigint, bigint>();
   for (const c of candidates) if (c.row.orderId !== null && !claimed.has(c.row.orderId)) claimed.set(c.row.orderId, c.row.shopUserId);
-  const ledger = new Map<bigint, bigint>();
-  const orderIds = [...claimed.keys()];
-  for (let i = 0; i < orderIds.length; i += IN_LIST_MAX) {
-    const [rows] = (await trx.raw(sellerCheckSql(orderIds.slice(i, i + IN_LIST_MAX)))) as [Array<{ order_id: string; shop_user_id: string }>];
-    for (const r of rows) {
-      const order = BigInt(r.order_id);
-      if (!ledger.has(order)) ledger.set(order, BigInt(r.shop_user_id));
-    }
-  }
+  const ledger = await ledgerSellersOf(trx, claimed.keys());
   return candidates.filter((c) => {
     const order = c.row.orderId;
     if (order === null) return true;
@@ -170,15 +162,6 @@ async function checkOrderSellers<C extends { row: ValidRow }>(trx: Knex.Transact
     onMismatch(c, owner.toString());
     return false;
   });
-}
-
-/**
- * The ledger's sellers for up to IN_LIST_MAX orders, as a range on ix_billing_item_order: integer
- * literals rather than string parameters (DESIGN lesson 9), and the index named. Exported so a
- * test can EXPLAIN it.
- */
-export function sellerCheckSql(orderIds: bigint[]): string {
-  return `SELECT DISTINCT order_id, shop_user_id FROM billing_item FORCE INDEX (ix_billing_item_order) WHERE order_id IN (${intList(orderIds)})`;
 }
 
 function problemMessage(problem: string): string {

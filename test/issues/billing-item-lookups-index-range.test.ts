@@ -1,6 +1,6 @@
 import { useTestResources } from '../helpers/resources';
 import { IN_LIST_MAX } from '../../runtime/db/int-list';
-import { sellerCheckSql } from '../../processors/upload-ingestion/chunk-ingest';
+import { orderRangeSql, sellersByOrderSql as sellerCheckSql } from '../../processors/upload-ingestion/ledger-order-sellers';
 
 /**
  * The seller check of a 1M-row upload sent 5000 order ids per statement; MariaDB rewrote each list
@@ -11,13 +11,20 @@ import { sellerCheckSql } from '../../processors/upload-ingestion/chunk-ingest';
 const r = useTestResources();
 const orders = (n: number) => Array.from({ length: n }, (_, i) => 700000000000000000n + BigInt(i));
 
-type PlanRow = { table: string; type: string; key: string | null };
+type PlanRow = { table: string; type: string; key: string | null; Extra: string };
 
 describe('billing-item lookups by a list of ids', () => {
   test('the seller check is one range on ix_billing_item_order, on a fresh table', async () => {
     const { db } = await r.database();
     const [plan] = (await db.raw(`EXPLAIN ${sellerCheckSql(orders(IN_LIST_MAX))}`)) as [PlanRow[]];
     expect(plan).toEqual([expect.objectContaining({ table: 'billing_item', type: 'range', key: 'ix_billing_item_order' })]);
+  });
+
+  test('the range read of a dense run of orders stays inside ix_billing_item_order (no row is read)', async () => {
+    const { db } = await r.database();
+    const [plan] = (await db.raw(`EXPLAIN ${orderRangeSql(700000000000000000n, 700000000000030000n, 20001)}`)) as [PlanRow[]];
+    expect(plan).toEqual([expect.objectContaining({ table: 'billing_item', type: 'range', key: 'ix_billing_item_order' })]);
+    expect(plan[0]!.Extra).toMatch(/Using index/);
   });
 
   test('the same statement with 1000 ids becomes a join through a temporary table: why the lists stay shorter', async () => {
