@@ -146,7 +146,8 @@ const upload: SectionSpec = {
           op: '<=',
           threshold: 1.5,
           unit: '×',
-          digits: 1,
+          // Two digits: at one, 1.45× and 1.54× both print as the threshold itself.
+          digits: 2,
         },
         {
           text: '≥ 30,000 rows/s',
