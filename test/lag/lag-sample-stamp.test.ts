@@ -1,6 +1,6 @@
 import { LagSampler } from '../../ops/lag/lag-sampler';
 import { useTestResources } from '../helpers/resources';
-import { produceStamped } from '../fixtures/lag-harness';
+import { produceStamped, stuckConsumer } from '../fixtures/lag-harness';
 
 /**
  * A sample is dated no earlier than the committed offsets it read. A commit that lands while a
@@ -15,28 +15,8 @@ test('a commit seen by a sample happened before the time the sample carries', as
   await produceStamped(r.kafka, topic, 50, Date.now() - 60_000, 10);
 
   // A member that holds the partition without processing it; the test commits for it.
-  let release = false;
-  let assigned: () => void;
-  const holding = new Promise<void>((res) => (assigned = res));
-  const consumer = r.kafka.consumer({
-    groupId: group,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 500,
-  });
-  r.defer(async () => ((release = true), await consumer.disconnect()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ heartbeat }) => {
-      assigned();
-      while (!release) {
-        await heartbeat();
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    },
-  });
-  await holding;
+  const { consumer, stuck } = await stuckConsumer(r, group, topic, 0n);
+  await stuck;
 
   const sampler = new LagSampler(r.kafka);
   r.defer(() => sampler.close());

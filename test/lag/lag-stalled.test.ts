@@ -1,5 +1,5 @@
 import { useTestResources } from '../helpers/resources';
-import { produceStamped, sampleUntil, testMonitor } from '../fixtures/lag-harness';
+import { produceStamped, sampleUntil, stuckConsumer, testMonitor } from '../fixtures/lag-harness';
 
 /**
  * A stuck consumer: it keeps its membership (heartbeats, as the processor runtime does while it
@@ -13,34 +13,8 @@ test('a consumer that holds its partition but stops committing becomes STALLED a
   const group = r.group('lag-stuck');
   await produceStamped(r.kafka, topic, 10, Date.now() - 60_000, 1000);
 
-  let release = false;
-  // When the last commit was sent: the committed offset cannot have moved to 4 before this.
-  let lastCommitSentAt = 0;
-  const consumer = r.kafka.consumer({
-    groupId: group,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 500,
-  });
-  r.defer(async () => ((release = true), await consumer.disconnect()));
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: async ({ partition, message, heartbeat }) => {
-      if (message.offset === '4') {
-        // Stuck on this record (a downstream that never answers), still heartbeating.
-        while (!release) {
-          await heartbeat();
-          await new Promise((res) => setTimeout(res, 200));
-        }
-        return;
-      }
-      lastCommitSentAt = Date.now();
-      await consumer.commitOffsets([
-        { topic, partition, offset: String(BigInt(message.offset) + 1n) },
-      ]);
-    },
-  });
+  // Stuck on record 4. Its committed offset cannot have moved to 4 before lastCommitSentAt().
+  const { lastCommitSentAt } = await stuckConsumer(r, group, topic, 4n);
 
   const stallAfterMs = 3000;
   const monitor = testMonitor(r, [{ group, topic }], {
@@ -66,7 +40,7 @@ test('a consumer that holds its partition but stops committing becomes STALLED a
     'STALLED',
     30_000,
   );
-  expect(Date.now() - lastCommitSentAt).toBeGreaterThanOrEqual(stallAfterMs);
+  expect(Date.now() - lastCommitSentAt()).toBeGreaterThanOrEqual(stallAfterMs);
   expect(stalled.state).toBe('Stable');
   expect(stalled.members).toBe(1);
   expect(stalled.lag).toBe(6n);
