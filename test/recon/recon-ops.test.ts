@@ -151,11 +151,14 @@ describe('ops API /recon', () => {
     const fixed = await call('POST', '/recon/fix', OPERATOR, fixBody);
     expect(fixed.statusCode).toBe(200);
     expect(fixed.json()).toMatchObject({ fix: 'resync-account', resolved: true });
-    // The fix is an operator action: the audit trail names who did it.
-    const audit = await ds
-      .db('ops_audit')
-      .where({ action: 'POST /recon/fix', status: 200 })
-      .first('actor');
+    // The fix is an operator action: the audit trail names who did it. The row is written once
+    // the answer has gone out (ops/api/audit.ts), so it may land just after the reply is read.
+    const auditRow = () => ds.db('ops_audit').where({ action: 'POST /recon/fix', status: 200 }).first('actor');
+    let audit = await auditRow();
+    for (let i = 0; i < 50 && audit === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 100));
+      audit = await auditRow();
+    }
     expect(audit).toMatchObject({ actor: 'api:otto' });
   });
 
