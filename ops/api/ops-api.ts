@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { StsError } from '../../runtime/errors';
+import { isRetriable } from '../../runtime/processor/retry-policy';
 import type { AppContext } from '../run/app-context';
 import { INTAKE_DEFAULTS } from '../uploads/upload-intake';
 import { installAuth } from './auth';
@@ -26,15 +27,19 @@ export const OPS_API_DEFAULTS = {
   maxUploadBytes: INTAKE_DEFAULTS.maxFileBytes,
 };
 
-/** HTTP status per error code; anything unlisted is a 500. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  STS_NOT_FOUND: 404,
-  STS_VALIDATION_FAILED: 400,
-  STS_CONFIG_INVALID: 400,
-  STS_CLOSE_REFUSED: 409,
-  STS_WATERMARK_NOT_REACHED: 409,
-  STS_LOCK_UNAVAILABLE: 409,
-};
+/**
+ * HTTP status per error code. A retriable error unlisted here is the system's trouble, not the
+ * client's: 503, so a client retries. A 500 is left only for a bug, which the fuzz suite
+ * (test/fuzz/ops-api.property.test.ts) hunts for with whatever a client can send.
+ */
+const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
+  ['STS_NOT_FOUND', 404],
+  ['STS_VALIDATION_FAILED', 400],
+  ['STS_CONFIG_INVALID', 400],
+  ['STS_CLOSE_REFUSED', 409],
+  ['STS_WATERMARK_NOT_REACHED', 409],
+  ['STS_LOCK_UNAVAILABLE', 409],
+]);
 
 export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'>; lag?: LagRouteOptions } = {}): Promise<FastifyInstance> {
   const cfg = { ...OPS_API_DEFAULTS, ...opts };
@@ -57,15 +62,22 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   });
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof StsError) {
-      const status = STATUS_BY_CODE[err.code] ?? 500;
+      const status = STATUS_BY_CODE.get(err.code) ?? (err.retriable ? 503 : 500);
+      if (status >= 500) ctx.logger.error({ err }, 'ops api failure');
       return reply.code(status).send({ error: err.code, message: err.message, fix: err.fix });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
-    if (e.statusCode && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.code ?? 'STS_BAD_REQUEST', message: e.message });
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.code ?? 'STS_BAD_REQUEST', message: e.message });
+    if (isRetriable(err)) {
+      ctx.logger.warn({ err }, 'ops api dependency unavailable');
+      return reply.code(503).send({ error: 'STS_SERVICE_UNAVAILABLE', message: 'a dependency (database, broker) is unavailable; retry shortly' });
+    }
     ctx.logger.error({ err }, 'ops api failure');
     return reply.code(500).send({ error: 'STS_UNEXPECTED', message: 'internal error; see the ops API log' });
   });
 
+  // Fastify's own 404 body differs from ours; a client sees one error shape on every path.
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'STS_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
   app.get('/health', async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });

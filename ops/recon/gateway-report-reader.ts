@@ -22,6 +22,8 @@ export const REPORT_READER_DEFAULTS = {
   responseTimeoutMs: 15_000,
   /** Report lines per page (the gateway allows 1..1000). Default 1000. */
   pageSize: 1000,
+  /** Largest page body read (bytes); a page of 1,000 lines is about 300 KiB. Default 8 MiB. */
+  maxResponseBytes: 8 * 1024 * 1024,
 };
 
 const decimal = z.string().regex(/^-?\d{1,19}$/);

@@ -22,6 +22,10 @@ export const GATEWAY_CLIENT_DEFAULTS = {
   /** Time from issuing a request (including the wait for a pooled socket) to the end of the
    * response, in ms. After it the outcome is unknown: the payout may have executed. Default 5000. */
   responseTimeoutMs: 5000,
+  /** Largest response body read from the gateway, in bytes; a longer one is cut off and its
+   * outcome treated as unknown (the payout may have executed), so a misbehaving gateway cannot
+   * make this process buffer without limit. Default 65536; a result is a few hundred bytes. */
+  maxResponseBytes: 64 * 1024,
   /** Rolling window over which the breaker counts requests and failures, in ms. Default 1000. */
   breakerWindowMs: 1000,
   /** Buckets in that window; the window slides by breakerWindowMs / breakerBuckets. Default 10. */
@@ -51,6 +55,7 @@ const optionsSchema = z
     keepAliveMsecs: positiveInt,
     connectTimeoutMs: positiveInt,
     responseTimeoutMs: positiveInt,
+    maxResponseBytes: positiveInt.max(64 * 1024 * 1024),
     breakerWindowMs: z.number().int().min(100),
     breakerBuckets: positiveInt.max(100),
     breakerVolumeThreshold: z.number().int().min(0),

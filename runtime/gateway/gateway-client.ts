@@ -68,12 +68,14 @@ export interface GatewayClientEvents {
   breakerClose: [];
 }
 
+// Lengths are the columns' (payout.gateway_reference and failure_code are VARCHAR(64)): an answer
+// that cannot be stored as it is, is an unreadable answer, never a value to truncate.
 const resultSchema = z.object({
-  key: z.string(),
+  key: z.string().max(255),
   status: z.enum(['EXECUTED', 'REJECTED']),
-  reference: z.string(),
-  failure_code: z.string().optional(),
-  executed_at: z.string(),
+  reference: z.string().min(1).max(64),
+  failure_code: z.string().min(1).max(64).optional(),
+  executed_at: z.string().max(64),
 });
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -100,13 +102,14 @@ export class GatewayClient extends EventEmitter<GatewayClientEvents> {
       this.base.protocol === 'https:'
         ? new https.Agent(agentOptions)
         : new http.Agent(agentOptions);
-    const timeouts = {
+    const limits = {
       connectTimeoutMs: o.connectTimeoutMs,
       responseTimeoutMs: o.responseTimeoutMs,
+      maxResponseBytes: o.maxResponseBytes,
     };
     this.breaker = new CircuitBreaker(
       async (ex: Exchange) => {
-        const reply = await exchange(this.agent, this.base, ex, timeouts);
+        const reply = await exchange(this.agent, this.base, ex, limits);
         // 5xx and 429 say the gateway is unwell: they count against the breaker. 4xx do not.
         if (reply.status >= 500 || reply.status === 429) {
           throw new GatewayUnavailableError(

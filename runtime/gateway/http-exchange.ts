@@ -9,9 +9,13 @@ import { GatewayUnavailableError } from '../errors';
  *
  *   refused, connect-timeout   never sent: the gateway did nothing
  *   timeout, reset, network    maybe sent: the gateway may have executed it
+ *   oversized                  sent, but the answer is longer than we read: maybe executed
+ *
+ * The response body is bounded (`maxResponseBytes`): a gateway that answers with an endless or
+ * huge body is cut off at the limit, before it is buffered, rather than grow this process's heap.
  */
 
-export type TransportReason = 'refused' | 'connect-timeout' | 'timeout' | 'reset' | 'network';
+export type TransportReason = 'refused' | 'connect-timeout' | 'timeout' | 'reset' | 'network' | 'oversized';
 
 export interface Exchange {
   method: 'GET' | 'POST';
@@ -26,16 +30,18 @@ export interface ExchangeReply {
   body: string;
 }
 
-export interface ExchangeTimeouts {
+export interface ExchangeLimits {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
+  /** Bytes of response body read at most; past it the exchange fails as `oversized`. */
+  maxResponseBytes: number;
 }
 
 export function exchange(
   agent: http.Agent,
   base: URL,
   ex: Exchange,
-  timeouts: ExchangeTimeouts,
+  limits: ExchangeLimits,
 ): Promise<ExchangeReply> {
   return new Promise((resolve, reject) => {
     let settled = false;
@@ -74,23 +80,31 @@ export function exchange(
       );
 
     const responseTimer = setTimeout(
-      () => fail('timeout', `no complete response within ${timeouts.responseTimeoutMs} ms`),
-      timeouts.responseTimeoutMs,
+      () => fail('timeout', `no complete response within ${limits.responseTimeoutMs} ms`),
+      limits.responseTimeoutMs,
     );
 
     req.on('socket', (socket) => {
       // A pooled socket is already connected; only a new one can hang in the TCP handshake.
       if (!socket.connecting) return;
       connectTimer = setTimeout(
-        () => fail('connect-timeout', `no TCP connection within ${timeouts.connectTimeoutMs} ms`),
-        timeouts.connectTimeoutMs,
+        () => fail('connect-timeout', `no TCP connection within ${limits.connectTimeoutMs} ms`),
+        limits.connectTimeoutMs,
       );
       socket.once('connect', () => clearTimeout(connectTimer));
     });
     req.on('error', (err: NodeJS.ErrnoException) => fail(classify(err), err.message, err));
     req.on('response', (res) => {
+      const tooLong = () => fail('oversized', `response body is longer than ${limits.maxResponseBytes} bytes`);
+      const declared = Number(res.headers['content-length'] ?? 0);
+      if (declared > limits.maxResponseBytes) return tooLong();
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > limits.maxResponseBytes) return tooLong();
+        chunks.push(chunk);
+      });
       res.on('end', () =>
         finish(undefined, {
           status: res.statusCode ?? 0,
