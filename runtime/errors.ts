@@ -503,3 +503,16 @@ export class ChaosRunError extends StsError {
     });
   }
 }
+
+/** The database session cannot be put in the SQL mode, time zone or character set the code
+ * relies on (strict, backslash escapes, backtick identifiers, UTC, utf8mb4). Not retriable: the
+ * server refuses the setting itself, so every connection would fail the same way. */
+export class SqlModeUnsupportedError extends StsError {
+  constructor(detail: string, context: ErrorContext = {}, cause?: unknown) {
+    super('STS_SQL_MODE_UNSUPPORTED', `the database session cannot be pinned: ${detail}`, {
+      context: { component: 'mysql', ...context },
+      fix: 'use MariaDB 10.4+ or MySQL 8 without a proxy that rewrites SET SESSION, and let the sts user set sql_mode, time_zone and the connection character set',
+      cause,
+    });
+  }
+}
