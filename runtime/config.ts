@@ -58,6 +58,13 @@ export const CONFIG_DEFAULTS = {
   STS_PAYOUT_SLA_MS: '86400000',
   /** How long (ms) an outbox row may stay unpublished before reconciliation reports it. */
   STS_OUTBOX_MAX_AGE_MS: '60000',
+  /**
+   * How old (days) an order event's occurred_at may be; an older one is dead-lettered instead of
+   * opening a cycle nobody will close. Late events of closed cycles inside it are booked late.
+   */
+  STS_EVENT_MAX_AGE_DAYS: '400',
+  /** How far (ms) in the future an order event's occurred_at may be (producer clock skew). */
+  STS_EVENT_MAX_FUTURE_MS: '86400000',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -98,6 +105,8 @@ const schema = z.object({
   STS_RECON_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || ms >= 1000, { message: 'STS_RECON_INTERVAL_MS must be 0 (off) or at least 1000 ms' }),
   STS_PAYOUT_SLA_MS: z.coerce.number().int().min(1000, 'STS_PAYOUT_SLA_MS must be at least 1000 ms'),
   STS_OUTBOX_MAX_AGE_MS: z.coerce.number().int().min(1000, 'STS_OUTBOX_MAX_AGE_MS must be at least 1000 ms'),
+  STS_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1, 'STS_EVENT_MAX_AGE_DAYS must be at least 1 (days)').max(3650, 'STS_EVENT_MAX_AGE_DAYS must be at most 3650 (days)'),
+  STS_EVENT_MAX_FUTURE_MS: z.coerce.number().int().min(0, 'STS_EVENT_MAX_FUTURE_MS must be 0 or more (milliseconds)').max(31 * 86_400_000, 'STS_EVENT_MAX_FUTURE_MS must be at most 31 days'),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 });
 
@@ -124,6 +133,10 @@ export interface StsConfig {
   reconIntervalMs: number;
   payoutSlaMs: number;
   outboxMaxAgeMs: number;
+  /** Order events older than this many days are refused. */
+  eventMaxAgeDays: number;
+  /** Order events dated more than this many ms ahead are refused. */
+  eventMaxFutureMs: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -159,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     reconIntervalMs: c.STS_RECON_INTERVAL_MS,
     payoutSlaMs: c.STS_PAYOUT_SLA_MS,
     outboxMaxAgeMs: c.STS_OUTBOX_MAX_AGE_MS,
+    eventMaxAgeDays: c.STS_EVENT_MAX_AGE_DAYS,
+    eventMaxFutureMs: c.STS_EVENT_MAX_FUTURE_MS,
   };
 }
 
