@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import mysql from 'mysql2/promise';
 import { databaseName, type StsConfig } from '../runtime/config';
+import { BINARY_COLLATIONS } from '../runtime/db/collation';
 import { PrerequisiteMissingError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
 import type { ComponentStatus, Reporter } from './component';
 import { stackPaths } from './paths';
@@ -16,7 +17,8 @@ import { livePid, runSync, spawnDetached, stopProcess, tail, which } from './pro
  * Failure codes: STS_SERVICE_UNAVAILABLE, STS_PREREQUISITE_MISSING, STS_STARTUP_FAILED.
  */
 
-export async function mysqlUp(config: StsConfig, report: Reporter): Promise<ComponentStatus> {
+/** `serverArgs`: extra mariadbd flags for a private instance (a test's hostile `--sql-mode`). */
+export async function mysqlUp(config: StsConfig, report: Reporter, opts: { serverArgs?: readonly string[] } = {}): Promise<ComponentStatus> {
   const first = await mysqlStatus(config);
   if (first.state === 'up') {
     await ensureDatabase(config.mysqlUrl, databaseName(config.mysqlUrl));
@@ -54,6 +56,7 @@ export async function mysqlUp(config: StsConfig, report: Reporter): Promise<Comp
       '--max-connections=500',
       `--innodb-buffer-pool-size=${config.mysqlBufferPool}`,
       `--innodb-log-file-size=${redoLogFor(config.mysqlBufferPool)}`,
+      ...(opts.serverArgs ?? []),
     ],
     logFile: `${p.log}.out`,
     pidFile: p.pid,
@@ -102,12 +105,17 @@ export async function mysqlStatus(config: StsConfig): Promise<ComponentStatus> {
   }
 }
 
-/** CREATE DATABASE IF NOT EXISTS, utf8mb4 with binary-safe collation for refs and ids. */
+/**
+ * CREATE DATABASE IF NOT EXISTS, utf8mb4 with a binary NO PAD collation for refs and ids
+ * (runtime/db/collation.ts; migration 0011 pins an existing database's tables to it).
+ */
 export async function ensureDatabase(mysqlUrl: string, name: string): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing database name ${JSON.stringify(name)}`);
   const conn = await mysql.createConnection({ ...serverOptions(mysqlUrl), connectTimeout: 5000 });
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    const [rows] = (await conn.query('SELECT COLLATION_NAME AS name FROM information_schema.COLLATIONS WHERE COLLATION_NAME IN (?)', [[...BINARY_COLLATIONS]])) as unknown as [Array<{ name: string }>];
+    const collation = BINARY_COLLATIONS.find((c) => rows.some((r) => r.name === c)) ?? 'utf8mb4_bin';
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE ${collation}`);
   } finally {
     await conn.end();
   }

@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007_recon_findings';
 import * as m0008 from './migrations/0008_dlq_replay';
 import * as m0009 from './migrations/0009_ops_audit';
 import * as m0010 from './migrations/0010_account_cycle_index';
+import * as m0011 from './migrations/0011_binary_collation';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -26,6 +27,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0008_dlq_replay', m0008],
   ['0009_ops_audit', m0009],
   ['0010_account_cycle_index', m0010],
+  ['0011_binary_collation', m0011],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -5,7 +5,7 @@
  * is only ever the `owner` label, never the worker id.
  *
  * SQL (portable MySQL, all times from the database clock via NOW(3)):
- *   acquire  INSERT IGNORE a never-used slot (fence 1), else
+ *   acquire  INSERT a never-used slot (fence 1; a duplicate primary key means taken), else
  *            UPDATE an expired slot WHERE fence = <seen> AND lease_until <= NOW(3) (fence + 1).
  *            Inputs: datacenter, owner, ttl. Success iff affectedRows = 1, so two instances
  *            racing for one slot cannot both win. Fails: STS_ID_LEASES_EXHAUSTED (retriable).
@@ -29,6 +29,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
+import { isDuplicateKey } from '../db/duplicate-key';
 import type { Knex } from '../db/knex';
 import {
   ClockBackwardsError,
@@ -153,13 +154,17 @@ export class WorkerLease implements IdLease {
     for (let workerId = 0; workerId < s.workerSlots; workerId++) {
       if (used.has(workerId)) continue;
       const sentAt = now(clock);
-      const [res] = await db.raw(
-        `INSERT IGNORE INTO id_worker_lease (datacenter_id, worker_id, owner, lease_until, fence)
-         VALUES (?, ?, ?, ${untilSql}, 1)`,
-        [s.datacenterId, workerId, token, s.ttlMs * 1000, sentAt.wall + s.ttlMs],
-      );
-      if (res.affectedRows === 1) {
+      // A plain INSERT: a slot another instance took meanwhile is ER_DUP_ENTRY on the primary key;
+      // anything else (an owner label too long for its column) is an error, not a lost race.
+      try {
+        await db.raw(
+          `INSERT INTO id_worker_lease (datacenter_id, worker_id, owner, lease_until, fence)
+           VALUES (?, ?, ?, ${untilSql}, 1)`,
+          [s.datacenterId, workerId, token, s.ttlMs * 1000, sentAt.wall + s.ttlMs],
+        );
         return new WorkerLease(db, s, clock, token, { workerId, fence: 1n, floorMs: 0 }, sentAt);
+      } catch (err) {
+        if (!isDuplicateKey(err, 'PRIMARY')) throw err;
       }
     }
     // Oldest expiry first: the slot whose previous holder is longest gone needs the least waiting.

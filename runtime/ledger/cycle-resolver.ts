@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { isDuplicateKey } from '../db/duplicate-key';
 import { StsError } from '../errors';
 import { cycleIdFor } from './cycle-calendar';
 import { cycleBounds, nextCycleId } from './cycle-bounds';
@@ -80,14 +81,22 @@ export async function lockCycle(trx: Knex.Transaction, region: string, cycleId: 
   return rows[0]!.status;
 }
 
-/** Creates the cycle row OPEN if it is missing; a concurrent creator's row wins (INSERT IGNORE). */
+/**
+ * Creates the cycle row OPEN if it is missing; a concurrent creator's row wins. A duplicate on the
+ * primary key is that row; any other error (a region that does not fit its column) fails, which
+ * INSERT IGNORE would have turned into a warning and a truncated region.
+ */
 export async function ensureCycle(db: Knex | Knex.Transaction, region: string, cycleId: bigint): Promise<void> {
   const { startsAt, cutoffAt } = cycleBounds(region, cycleId);
-  await db.raw('INSERT IGNORE INTO settlement_cycle (region, cycle_id, starts_at, cutoff_at, status) VALUES (?, ?, ?, ?, ?)', [
-    region,
-    cycleId.toString(),
-    startsAt,
-    cutoffAt,
-    'OPEN',
-  ]);
+  try {
+    await db.raw('INSERT INTO settlement_cycle (region, cycle_id, starts_at, cutoff_at, status) VALUES (?, ?, ?, ?, ?)', [
+      region,
+      cycleId.toString(),
+      startsAt,
+      cutoffAt,
+      'OPEN',
+    ]);
+  } catch (err) {
+    if (!isDuplicateKey(err, 'PRIMARY')) throw err;
+  }
 }

@@ -1,11 +1,15 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
+import { codePointLength } from '../edge-limits';
+import { StsError } from '../errors';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { RegistryClient } from '../registry/registry-client';
 import { PromiseCache } from '../registry/promise-cache';
 import { valueSubject } from '../topology/types';
 
 const ROWS_PER_INSERT = 1000;
+/** Column sizes of outbox (runtime/db/migrations/0001_foundation.ts), in characters. */
+const OUTBOX_LIMITS = { eventId: 64, key: 64, topic: 200 } as const;
 
 /** One event to publish once the caller's transaction commits. */
 export interface OutboxMessage {
@@ -24,7 +28,11 @@ export interface OutboxMessage {
  * and only if the effect that caused it committed. Values are Avro-encoded here, against the
  * subject's latest schema, so a bad value fails the transaction instead of the relay.
  *
- * The unique `event_id` makes a redelivered batch's outbox rows no-ops (INSERT IGNORE).
+ * The unique `event_id` makes a redelivered batch's outbox rows no-ops: `ON DUPLICATE KEY UPDATE
+ * id = id` on that key (the only unique key a new row can hit; `id` is never given). Not INSERT
+ * IGNORE: IGNORE also turns "too long for the column" into a warning, and an event id cut to 64
+ * characters then matched another event's and its effect was dropped as a "duplicate". Ids that
+ * do not fit are refused here, before any SQL, and strict mode would refuse them again.
  */
 export class OutboxWriter {
   private readonly schemaIds = new PromiseCache<string, number>();
@@ -41,6 +49,7 @@ export class OutboxWriter {
     let encode: ((value: unknown) => Buffer) | undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      checkFits(m);
       if (m.topic !== topic || !encode) {
         encode = await this.codec.encoderFor(await this.schemaIdFor(m.topic));
         topic = m.topic;
@@ -52,11 +61,28 @@ export class OutboxWriter {
     // cost more CPU per row than the insert itself at a million events. Text goes through mysql2's
     // own escaping (what its placeholders apply); the payload is hex, which needs none.
     for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-      await trx.raw(`INSERT IGNORE INTO outbox (event_id, topic, msg_key, payload, headers) VALUES ${rows.slice(i, i + ROWS_PER_INSERT).join(',')}`);
+      await trx.raw(`INSERT INTO outbox (event_id, topic, msg_key, payload, headers) VALUES ${rows.slice(i, i + ROWS_PER_INSERT).join(',')} ON DUPLICATE KEY UPDATE id = id`);
     }
   }
 
   private schemaIdFor(topic: string): Promise<number> {
     return this.schemaIds.get(topic, () => this.registry.latestId(valueSubject(topic)));
+  }
+}
+
+/** An id that would not fit its column is a bug in whoever derived it: never cut it short. */
+function checkFits(m: OutboxMessage): void {
+  for (const [field, value, min, max] of [
+    ['event id', m.eventId, 1, OUTBOX_LIMITS.eventId],
+    ['key', m.key, 0, OUTBOX_LIMITS.key],
+    ['topic', m.topic, 1, OUTBOX_LIMITS.topic],
+  ] as const) {
+    const length = codePointLength(value);
+    if (length < min || length > max) {
+      throw new StsError('STS_OUTBOX_ID_INVALID', `outbox ${field} is ${length} characters; it must be ${min} to ${max}: ${JSON.stringify(value.slice(0, 80))}`, {
+        context: { component: 'outbox', topic: m.topic },
+        fix: 'derive the id with a fixed-length digest of the upstream input (see commissionRequestEventId)',
+      });
+    }
   }
 }
