@@ -1,4 +1,4 @@
-import { CommissionConflictError } from '../../runtime/errors';
+import { CommissionConflictError, ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
@@ -50,6 +50,16 @@ export function commission(
             sourceRef: item.sourceRef,
           },
         );
+      }
+      if (result.refused.length > 0) {
+        // A line beyond a money bound: failing the batch makes the runtime isolate the request and
+        // dead-letter it alone with this reason; its charge state rolls back with it, so a replay
+        // (once the balance has room) applies it whole.
+        const { item, code, reason } = result.refused[0]!;
+        throw new ValidationError(`commission line ${item.sourceRef} refused (${code}): ${reason}`, {
+          sourceRef: item.sourceRef,
+          reason: code,
+        });
       }
       ctx.logger.debug(
         {

@@ -38,6 +38,12 @@ export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.orde
         const { item, existing } = result.conflicts[0]!;
         throw new ValidationError(`event ${item.sourceRef} was seen before with other content (seller ${existing.shop_user_id}, amount ${existing.amount_minor})`, { eventId: item.sourceRef });
       }
+      if (result.refused.length > 0) {
+        // Beyond a money bound (runtime/money/money-bounds.ts): the same isolation, so only this
+        // event is dead-lettered, with the reason, and its neighbours still apply.
+        const { item, code, reason } = result.refused[0]!;
+        throw new ValidationError(`event ${item.sourceRef} refused (${code}): ${reason}`, { eventId: item.sourceRef, reason: code });
+      }
       const inserted = new Set(result.inserted.map((i) => i.sourceRef));
       const requests: OutboxMessage[] = [];
       for (const r of records) {

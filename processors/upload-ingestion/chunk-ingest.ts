@@ -134,6 +134,14 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
       rejectRow(c.rowNumber, c.raw, 'CONFLICT', `external_ref ${item.sourceRef} in ${item.region} already exists with different content (seller ${existing.shop_user_id}, ${existing.currency} ${existing.amount_minor} minor, ${existing.item_type})`);
     }
   }
+  if (result.refused.length > 0) {
+    // Beyond a money bound: this row is rejected with the reason, the rest of the chunk applies.
+    const rowOf = new Map(items.map((item, i) => [item, sellerOk[i]!]));
+    for (const { item, code, reason } of result.refused) {
+      const c = rowOf.get(item)!;
+      rejectRow(c.rowNumber, c.raw, code, reason);
+    }
+  }
 
   for (let i = 0; i < rejects.length; i += 500) await trx('upload_reject').insert(rejects.slice(i, i + 500));
   const outcome = { accepted: result.inserted.length, rejected: rejects.length, duplicates: result.duplicates.length };

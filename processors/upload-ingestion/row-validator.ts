@@ -16,6 +16,8 @@ export type RejectCode =
   | 'INVALID_AMOUNT'
   | 'TOO_MANY_DECIMALS'
   | 'ZERO_AMOUNT'
+  | 'AMOUNT_OUT_OF_BOUNDS'
+  | 'BALANCE_LIMIT'
   | 'UNKNOWN_ITEM_TYPE'
   | 'MEMO_TOO_LONG'
   | 'REF_TOO_LONG'

@@ -3,6 +3,7 @@ import { escape } from 'mysql2';
 import { StsError } from '../errors';
 import { bulkLoad, tsvField } from '../db/bulk-load';
 import { IN_LIST_MAX, intList } from '../db/int-list';
+import { INT64_MAX, itemAmountProblem, moneyBounds } from '../money/money-bounds';
 
 /**
  * The one module that writes billing items and the running balances they feed. Upload ingestion,
@@ -17,6 +18,12 @@ import { IN_LIST_MAX, intList } from '../db/int-list';
  *   3. settlement_account is incremented for exactly the rows inserted, in the same transaction:
  *      at once, or, when the caller passes a BalanceIncrements, once for the whole transaction
  *      when it calls apply() (a batch of many appends then upserts each account once).
+ * Money bounds (runtime/money/money-bounds.ts) hold here, item by item, never by failing the
+ * batch: an item beyond its currency's item bound, or one that would move its account's balance
+ * further out past the payout bound, is refused with a reason (AppendResult.refused) and leaves
+ * no trace; the other items of the batch still apply. So every balance, and so every payout,
+ * stays representable in each later step (a BIGINT upsert, an 18-digit pain.001 amount) and a
+ * close can never half-finish on an amount.
  * Must run inside the caller's transaction.
  */
 
@@ -49,6 +56,17 @@ export interface AppendResult {
   inserted: BillingItemInput[];
   duplicates: BillingItemInput[];
   conflicts: Array<{ item: BillingItemInput; existing: ExistingItem }>;
+  /** Not booked because of a money bound; nothing of them was written. */
+  refused: RefusedItem[];
+}
+
+/** Stable reason codes: upload rejects and dead letters carry them. */
+export type RefusalCode = 'AMOUNT_OUT_OF_BOUNDS' | 'BALANCE_LIMIT';
+
+export interface RefusedItem {
+  item: BillingItemInput;
+  code: RefusalCode;
+  reason: string;
 }
 
 /** Items per write and per key lookup: a chunk of an upload, well under the 16 MiB packet limit. */
@@ -61,10 +79,34 @@ export interface AppendOptions {
    * several times for the same sellers (upload ingestion: several chunks of one partition).
    */
   balances?: BalanceIncrements;
+  /**
+   * Items that must be booked whatever the bounds: a carried-forward balance is money already
+   * owed, and refusing it would lose it. They are never refused; a balance they would take past
+   * a signed 64-bit integer fails the batch with STS_BALANCE_OVERFLOW instead.
+   */
+  mandatory?: boolean;
 }
 
-export async function appendBillingItems(trx: Knex.Transaction, items: BillingItemInput[], opts: AppendOptions = {}): Promise<AppendResult> {
-  const result: AppendResult = { inserted: [], duplicates: [], conflicts: [] };
+export async function appendBillingItems(trx: Knex.Transaction, allItems: BillingItemInput[], opts: AppendOptions = {}): Promise<AppendResult> {
+  const result: AppendResult = { inserted: [], duplicates: [], conflicts: [], refused: [] };
+  if (allItems.length === 0) return result;
+
+  // An item beyond the item bound is refused before anything is written. One comparison per
+  // item; the list is copied only when one is refused.
+  let items = allItems;
+  if (!opts.mandatory) {
+    for (let i = 0; i < allItems.length; i++) {
+      const it = allItems[i]!;
+      const problem = itemAmountProblem(it.currency, it.amountMinor);
+      if (problem === null) continue;
+      if (items === allItems) items = allItems.slice(0, i);
+      result.refused.push({ item: it, code: 'AMOUNT_OUT_OF_BOUNDS', reason: problem });
+    }
+    if (items !== allItems) {
+      const refused = new Set(result.refused.map((r) => r.item));
+      items = allItems.filter((it) => !refused.has(it));
+    }
+  }
   if (items.length === 0) return result;
 
   // A key repeated later in this batch is judged against its first occurrence, exactly as if that
@@ -110,9 +152,34 @@ export async function appendBillingItems(trx: Knex.Transaction, items: BillingIt
     if (sameContent(item, prior)) result.duplicates.push(item);
     else result.conflicts.push({ item, existing: prior });
   }
-  if (opts.balances) opts.balances.add(result.inserted);
-  else await new BalanceIncrements().add(result.inserted).apply(trx);
+
+  const balances = opts.balances ?? new BalanceIncrements();
+  const refused = await balances.admit(trx, result.inserted, opts.mandatory === true);
+  if (refused.length > 0) await unbook(trx, result, refused);
+  if (!opts.balances) await balances.apply(trx);
   return result;
+}
+
+/**
+ * Takes the refused items back out: their rows were written with the batch (only then is it
+ * known which items are new rather than duplicates), so they are deleted again in the same
+ * transaction; nobody else ever saw them. A repeat of a refused key in the batch, judged a
+ * duplicate of it, is refused with it. The rare path, so the plain statements do.
+ */
+async function unbook(trx: Knex.Transaction, result: AppendResult, refused: RefusedItem[]): Promise<void> {
+  const gone = new Map(refused.map((r) => [r.item, r]));
+  for (let i = 0; i < refused.length; i += IN_LIST_MAX) {
+    await trx.raw(`DELETE FROM billing_item WHERE id IN (${intList(refused.slice(i, i + IN_LIST_MAX).map((r) => r.item.id))})`);
+  }
+  result.inserted = result.inserted.filter((it) => !gone.has(it));
+  const byKey = new Map(refused.map((r) => [keyOf(r.item.region, r.item.source, r.item.sourceRef), r]));
+  result.duplicates = result.duplicates.filter((it) => {
+    const first = byKey.get(keyOf(it.region, it.source, it.sourceRef));
+    if (!first) return true;
+    result.refused.push({ item: it, code: first.code, reason: first.reason });
+    return false;
+  });
+  result.refused.push(...refused);
 }
 
 const COLUMNS = ['id', 'region', 'shop_user_id', 'currency', 'amount_minor', 'item_type', 'source', 'source_ref', 'order_id', 'cycle_id', 'late', 'memo'] as const;
@@ -224,35 +291,102 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
 
 /**
  * Increments of settlement_account per (region, seller, currency, cycle), summed in memory and
- * written by apply() as multi-row upserts. Write only the increments of items actually inserted,
- * and apply once per transaction: a second apply() writes nothing.
+ * written by apply() as multi-row upserts. admit() only the items actually inserted, and apply
+ * once per transaction: a second apply() writes nothing.
+ *
+ * admit() is where the payout bound holds. It reads each account's balance the first time the
+ * transaction touches it (one primary-key read per batch of new accounts; later appends of the
+ * same transaction reuse it), adds what this transaction already admitted, and compares with the
+ * batch's sum per account: within the bound, every item is admitted at once (the common case, one
+ * comparison per account). Only an account whose sum would cross it is walked item by item, in
+ * batch order, refusing each item that would move the balance further out past the bound. An
+ * item that moves it back in is always admitted, so a seller carried beyond the bound in debt
+ * still earns.
+ *
+ * The balance read is a plain read (no locks: upload partitions write the same sellers side by
+ * side, and locking reads of absent rows would deadlock them), so a concurrent writer can move an
+ * account after it. apply() therefore reads back every account it left beyond the bound and, if
+ * one is not the balance admit() planned, fails the batch as retriable: the rerun reads the
+ * committed balance and refuses what no longer fits.
  */
 export class BalanceIncrements {
   // By seller first: a seller has one account per batch almost always, so the list is one long,
   // and no key string is built per item.
-  private sums = new Map<bigint, Array<{ region: string; shop: bigint; currency: string; cycle: bigint; amount: bigint; count: number }>>();
+  private sums = new Map<bigint, Account[]>();
 
-  add(items: BillingItemInput[]): this {
+  /**
+   * Admits `items` (all new rows) against their accounts' bounds and returns those refused; the
+   * rest are added to the increments. `mandatory` items are never refused.
+   */
+  async admit(trx: Knex.Transaction, items: BillingItemInput[], mandatory = false): Promise<RefusedItem[]> {
+    const touched: Array<{ account: Account; items: BillingItemInput[] }> = [];
+    const unread: Account[] = [];
+    let last: { account: Account; items: BillingItemInput[] } | undefined;
+    const batchOf = new Map<Account, { account: Account; items: BillingItemInput[] }>();
     for (const it of items) {
-      const accounts = this.sums.get(it.shopUserId);
-      const s = accounts?.find((a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency);
-      if (s) {
-        s.amount += it.amountMinor;
-        s.count += 1;
+      let account: Account;
+      if (last && last.account.shop === it.shopUserId && last.account.cycle === it.cycleId && last.account.region === it.region && last.account.currency === it.currency) account = last.account;
+      else {
+        const accounts = this.sums.get(it.shopUserId);
+        const found = accounts?.find((a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency);
+        if (found) account = found;
+        else {
+          account = { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, base: undefined, amount: 0n, count: 0 };
+          if (accounts) accounts.push(account);
+          else this.sums.set(it.shopUserId, [account]);
+          unread.push(account);
+        }
+      }
+      let batch = last?.account === account ? last : batchOf.get(account);
+      if (!batch) {
+        batch = { account, items: [] };
+        batchOf.set(account, batch);
+        touched.push(batch);
+      }
+      batch.items.push(it);
+      last = batch;
+    }
+    if (unread.length > 0) await readBalances(trx, unread);
+
+    const refused: RefusedItem[] = [];
+    for (const { account, items: its } of touched) {
+      const start = account.base! + account.amount;
+      let sum = 0n;
+      for (const it of its) sum += it.amountMinor;
+      const { maxPayoutMinor } = moneyBounds(account.currency);
+      const end = start + sum;
+      if (mandatory || (end <= maxPayoutMinor && end >= -maxPayoutMinor)) {
+        if (end > INT64_MAX || end < -INT64_MAX) throw balanceOverflow(account, end);
+        account.amount += sum;
+        account.count += its.length;
         continue;
       }
-      const account = { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, amount: it.amountMinor, count: 1 };
-      if (accounts) accounts.push(account);
-      else this.sums.set(it.shopUserId, [account]);
+      // Crosses the bound: item by item. |balance| never grows past max(bound, |start|), so every
+      // value here fits a signed BIGINT.
+      let balance = start;
+      for (const it of its) {
+        const next = balance + it.amountMinor;
+        const out = next > maxPayoutMinor || next < -maxPayoutMinor;
+        if (out && abs(next) > abs(balance)) {
+          refused.push({
+            item: it,
+            code: 'BALANCE_LIMIT',
+            reason: `seller ${it.shopUserId}'s ${it.currency} balance in cycle ${it.cycleId} is ${balance} minor units; ${it.amountMinor} more would make it ${next}, beyond the payout bound of ${maxPayoutMinor}`,
+          });
+          continue;
+        }
+        balance = next;
+        account.count++;
+      }
+      account.amount = balance - account.base!;
     }
-    return this;
+    return refused;
   }
 
   async apply(trx: Knex.Transaction): Promise<void> {
     // Primary-key order, so concurrent batches lock accounts in the same order and cannot deadlock
     // on each other as often.
-    const rows = [...this.sums.values()].flat().sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
-    this.sums = new Map();
+    const rows = [...this.sums.values()].flat().filter((a) => a.count > 0).sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
       const values = chunk.map((r) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(r.amount)},${r.count})`).join(',');
@@ -261,7 +395,90 @@ export class BalanceIncrements {
          ON DUPLICATE KEY UPDATE balance_minor = balance_minor + VALUES(balance_minor), item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
       );
     }
+    await confirmBalances(trx, rows);
+    // Written: what was admitted is now part of the balance, and nothing is left to write.
+    for (const a of rows) {
+      a.base = a.base! + a.amount;
+      a.amount = 0n;
+      a.count = 0;
+    }
   }
+}
+
+interface Account {
+  region: string;
+  shop: bigint;
+  currency: string;
+  cycle: bigint;
+  /** The balance before this transaction, as read; undefined until read. */
+  base: bigint | undefined;
+  /** Admitted so far in this transaction. */
+  amount: bigint;
+  count: number;
+}
+
+const abs = (n: bigint) => (n < 0n ? -n : n);
+
+/** Accounts grouped by (region, currency, cycle): the full primary key, one IN list of sellers. */
+function byAccountGroup(accounts: Account[]): Map<string, Account[]> {
+  const groups = new Map<string, Account[]>();
+  for (const a of accounts) {
+    const g = `${a.region}\u0000${a.currency}\u0000${a.cycle}`;
+    const list = groups.get(g);
+    if (list) list.push(a);
+    else groups.set(g, [a]);
+  }
+  return groups;
+}
+
+/** Sets `base` of each account from settlement_account (0 for an account not there yet). */
+async function readBalances(trx: Knex.Transaction, accounts: Account[]): Promise<void> {
+  for (const group of byAccountGroup(accounts).values()) {
+    const { region, currency, cycle } = group[0]!;
+    for (let i = 0; i < group.length; i += IN_LIST_MAX) {
+      const slice = group.slice(i, i + IN_LIST_MAX);
+      const bySeller = new Map(slice.map((a) => [a.shop, a]));
+      const [rows] = (await trx.raw(
+        `SELECT shop_user_id, balance_minor FROM settlement_account WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))})`,
+      )) as [Array<{ shop_user_id: string; balance_minor: string }>];
+      for (const r of rows) bySeller.get(BigInt(r.shop_user_id))!.base = BigInt(r.balance_minor);
+      for (const a of slice) a.base ??= 0n;
+    }
+  }
+}
+
+/**
+ * After the upsert: every account left beyond its payout bound must hold exactly the balance
+ * admit() planned (one already there, moved only inward, or a mandatory item). Anything else means
+ * a concurrent writer moved it after admit() read it; the batch reruns against the new balance.
+ * Accounts within the bound are not returned by the read, so it costs one index lookup each.
+ */
+async function confirmBalances(trx: Knex.Transaction, accounts: Account[]): Promise<void> {
+  for (const group of byAccountGroup(accounts).values()) {
+    const { region, currency, cycle } = group[0]!;
+    const bound = moneyBounds(currency).maxPayoutMinor;
+    for (let i = 0; i < group.length; i += IN_LIST_MAX) {
+      const slice = group.slice(i, i + IN_LIST_MAX);
+      const [rows] = (await trx.raw(
+        `SELECT shop_user_id, balance_minor FROM settlement_account WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))}) AND (balance_minor > ${bound} OR balance_minor < ${-bound})`,
+      )) as [Array<{ shop_user_id: string; balance_minor: string }>];
+      if (rows.length === 0) continue;
+      const bySeller = new Map(slice.map((a) => [a.shop, a]));
+      for (const r of rows) {
+        const a = bySeller.get(BigInt(r.shop_user_id))!;
+        if (BigInt(r.balance_minor) !== a.base! + a.amount) {
+          throw new StsError('STS_CONCURRENT_WRITE', `seller ${a.shop}'s ${currency} balance in cycle ${cycle} changed while this batch was admitted against it; retrying the batch`, { retriable: true });
+        }
+      }
+    }
+  }
+}
+
+function balanceOverflow(a: Account, balance: bigint): StsError {
+  return new StsError('STS_BALANCE_OVERFLOW', `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} would be ${balance} minor units, past a signed 64-bit integer`, {
+    context: { region: a.region, shopUserId: a.shop.toString(), cycleId: a.cycle.toString() },
+    fix: 'nothing was written; settle the seller\'s carried debt (a cycle\'s balance beyond the payout bound is carried forward) before closing again',
+  });
 }
 
 /**

@@ -28,6 +28,14 @@ export interface MoneyBounds {
 export const PAIN001_MAX_MINOR = 10n ** 18n - 1n;
 export const INT64_MAX = 2n ** 63n - 1n;
 
+/**
+ * A balance below the currency's minimum payout is carried into the next cycle as a mandatory item
+ * (never refused: it is money owed), so a balance at the payout bound can exceed it by less than
+ * that minimum, once per carry-in. The largest minimum payout is 1,000,000 (IDR); 10^9 of room
+ * covers hundreds of such carries, and a payout then always fits the 18 digits of pain.001.
+ */
+export const MAX_CONFIGURABLE_PAYOUT_MINOR = PAIN001_MAX_MINOR - 10n ** 9n;
+
 export const DEFAULT_MONEY_BOUNDS: MoneyBounds = Object.freeze({
   maxItemMinor: 10n ** 16n - 1n,
   maxPayoutMinor: 10n ** 17n - 1n,
@@ -50,15 +58,16 @@ export function parseMoneyBounds(text: string): ReadonlyMap<string, MoneyBounds>
       bounds = m[1] === 'item' ? { ...bounds, maxItemMinor: value } : { ...bounds, maxPayoutMinor: value };
     }
     if (bounds.maxItemMinor > bounds.maxPayoutMinor) throw boundsError(`${currency}: item (${bounds.maxItemMinor}) must not exceed payout (${bounds.maxPayoutMinor})`);
-    // A file holds at least one payout, so a payout must fit the pain.001 amount and control sum.
-    if (bounds.maxPayoutMinor > PAIN001_MAX_MINOR) throw boundsError(`${currency}: payout (${bounds.maxPayoutMinor}) must be at most ${PAIN001_MAX_MINOR}, the 18 digits of a pain.001 amount`);
+    // A file holds at least one payout, so a payout must fit the pain.001 amount and control sum,
+    // with room for a positive carry-forward on top (see MAX_CONFIGURABLE_PAYOUT_MINOR).
+    if (bounds.maxPayoutMinor > MAX_CONFIGURABLE_PAYOUT_MINOR) throw boundsError(`${currency}: payout (${bounds.maxPayoutMinor}) must be at most ${MAX_CONFIGURABLE_PAYOUT_MINOR}, the 18 digits of a pain.001 amount less room for a carried-forward balance`);
     out.set(currency, Object.freeze(bounds));
   }
   return out;
 }
 
 function boundsError(detail: string): ConfigError {
-  return new ConfigError(`STS_MONEY_BOUNDS is invalid: ${detail}`, 'write it as CUR:item=N,payout=N;CUR:...; with item <= payout <= 999999999999999999 minor units');
+  return new ConfigError(`STS_MONEY_BOUNDS is invalid: ${detail}`, `write it as CUR:item=N,payout=N;CUR:...; with 1 <= item <= payout <= ${MAX_CONFIGURABLE_PAYOUT_MINOR} minor units`);
 }
 
 let configured: ReadonlyMap<string, MoneyBounds> | undefined;

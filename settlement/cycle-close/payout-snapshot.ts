@@ -153,7 +153,9 @@ export async function snapshotPayouts(
             `INSERT INTO payout (id, cycle_id, region, shop_user_id, currency, amount_minor, status, created_at, updated_at) VALUES ${payouts.slice(i, i + 1000).join(',')}`,
           );
         }
-        await appendBillingItems(trx, carry);
+        // Mandatory: a carried balance is money already owed and must never be refused by a bound
+        // (it may leave the next cycle's balance past the payout bound; see money-bounds.ts).
+        await appendBillingItems(trx, carry, { mandatory: true });
         await deps.outbox.add(trx, events);
         result.created += payouts.length;
       });
