@@ -1,6 +1,9 @@
+import { codePointLength, EDGE_LIMITS } from '../../runtime/edge-limits';
+import { codePointName, idCharProblemAt, quoteForReason } from '../../runtime/edge-text';
 import { ValidationError } from '../../runtime/errors';
 import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import type { ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
+import { itemAmountProblem } from '../../runtime/money/money-bounds';
 import { regionInfo } from '../../runtime/money/regions';
 import type { OrderEvent } from './order-event';
 
@@ -10,14 +13,88 @@ import type { OrderEvent } from './order-event';
  */
 const ITEM_TYPE = { ORDER_COMPLETED: 'ORDER_INCOME', ORDER_REFUNDED: 'REFUND', ORDER_ADJUSTED: 'ADJUSTMENT' } as const;
 
-export function validateOrderEvent(e: OrderEvent): void {
-  const info = regionInfo(e.region);
-  if (!info) throw new ValidationError(`unknown region ${e.region}`, { eventId: e.event_id });
-  if (info.currency !== e.currency) throw new ValidationError(`currency ${e.currency} does not belong to region ${e.region}`, { eventId: e.event_id });
-  if (e.shop_user_id <= 0n || e.order_id <= 0n) throw new ValidationError('order_id and shop_user_id must be positive', { eventId: e.event_id });
-  if (e.event_type !== 'ORDER_ADJUSTED' && e.amount_minor <= 0n) throw new ValidationError(`${e.event_type} needs a positive amount`, { eventId: e.event_id });
-  if (e.amount_minor === 0n) throw new ValidationError('amount_minor must be non-zero', { eventId: e.event_id });
-  if (!e.event_id || e.event_id.length > 128) throw new ValidationError('event_id must be 1 to 128 characters', { eventId: e.event_id });
+/**
+ * How far from now an event's occurred_at may lie. The instant picks the cycle the item is booked
+ * into, and a cycle is created OPEN the first time an item names it: an event dated years back or
+ * ahead would open a cycle no schedule ever closes, and park its seller's money there. Late
+ * events of a closed cycle inside the window still land in the next open cycle, flagged late.
+ */
+export interface EventTimeWindow {
+  /** An event older than this (ms before now) is refused. */
+  maxAgeMs: number;
+  /** An event dated more than this (ms) after now is refused: clock skew, not a future sale. */
+  maxFutureMs: number;
+}
+
+const DAY_MS = 86_400_000;
+
+/** STS_EVENT_MAX_AGE_DAYS (400) and STS_EVENT_MAX_FUTURE_MS (24 h), the defaults of runtime/config.ts. */
+export const DEFAULT_EVENT_TIME_WINDOW: EventTimeWindow = Object.freeze({ maxAgeMs: 400 * DAY_MS, maxFutureMs: DAY_MS });
+
+export function eventTimeWindow(config: { eventMaxAgeDays: number; eventMaxFutureMs: number }): EventTimeWindow {
+  return { maxAgeMs: config.eventMaxAgeDays * DAY_MS, maxFutureMs: config.eventMaxFutureMs };
+}
+
+const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(ITEM_TYPE));
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * Every field of an order event against the contract (docs/CONTRACTS.md), before anything is
+ * written: a ValidationError here sends the record to the DLQ with this reason and its
+ * coordinates, and its neighbours are applied as if it had never been sent.
+ */
+export function validateOrderEvent(e: OrderEvent, window: EventTimeWindow = DEFAULT_EVENT_TIME_WINDOW, nowMs: number = Date.now()): void {
+  const id = typeof e.event_id === 'string' ? e.event_id : '';
+  const refuse = (field: string, detail: string): never => {
+    throw new ValidationError(`${field}: ${detail}`, { eventId: quoteForReason(id, EDGE_LIMITS.eventIdMaxChars), field });
+  };
+
+  // The id first: every later reason quotes it, and it becomes a unique key.
+  if (id === '') refuse('event_id', 'must not be empty');
+  const idLength = codePointLength(id);
+  if (idLength > EDGE_LIMITS.eventIdMaxChars) refuse('event_id', `is ${idLength} characters; at most ${EDGE_LIMITS.eventIdMaxChars}`);
+  const bad = idCharProblemAt(id);
+  if (bad >= 0) refuse('event_id', `holds ${codePointName(id, bad)} at character ${bad + 1}: control, format and line-separator characters are not allowed`);
+  // The key column compares with trailing spaces ignored, so "e1 " would collide with "e1".
+  if (id.trim() !== id) refuse('event_id', 'must not start or end with whitespace');
+
+  if (!EVENT_TYPES.has(e.event_type)) refuse('event_type', `"${quoteForReason(String(e.event_type))}" is not one of ${[...EVENT_TYPES].join(', ')}`);
+  positiveId('order_id', e.order_id, refuse);
+  positiveId('shop_user_id', e.shop_user_id, refuse);
+  if (e.affiliate_user_id !== null && e.affiliate_user_id !== undefined) positiveId('affiliate_user_id', e.affiliate_user_id, refuse);
+
+  // Codes match exactly: the contract's codes are upper-case ASCII, and nothing is folded (see
+  // runtime/edge-text.ts for why toUpperCase would let look-alikes through).
+  const info = typeof e.region === 'string' ? regionInfo(e.region) : undefined;
+  if (!info) refuse('region', `"${quoteForReason(String(e.region))}" is not a region the marketplace settles (SG, MY, TH, VN, ID, PH, TW, BR)`);
+  if (e.currency !== info!.currency) refuse('currency', `"${quoteForReason(String(e.currency))}" is not the currency of region ${info!.region} (${info!.currency})`);
+
+  if (typeof e.amount_minor !== 'bigint') refuse('amount_minor', 'must be a 64-bit integer');
+  if (e.event_type === 'ORDER_ADJUSTED') {
+    if (e.amount_minor === 0n) refuse('amount_minor', 'must be non-zero for ORDER_ADJUSTED');
+  } else if (e.amount_minor <= 0n) refuse('amount_minor', `${e.amount_minor} is not positive; ${e.event_type} needs a positive amount`);
+  const bound = itemAmountProblem(info!.currency, e.amount_minor);
+  if (bound) refuse('amount_minor', bound);
+
+  const category = typeof e.category === 'string' ? e.category : '';
+  if (category === '') refuse('category', 'must not be empty');
+  const catLength = codePointLength(category);
+  if (catLength > EDGE_LIMITS.categoryMaxChars) refuse('category', `is ${catLength} characters; at most ${EDGE_LIMITS.categoryMaxChars}`);
+  const badCat = idCharProblemAt(category);
+  if (badCat >= 0) refuse('category', `holds ${codePointName(category, badCat)} at character ${badCat + 1}: control, format and line-separator characters are not allowed`);
+
+  const at = e.occurred_at instanceof Date ? e.occurred_at.getTime() : Number.NaN;
+  if (!Number.isFinite(at)) refuse('occurred_at', 'is not a valid instant');
+  if (at < nowMs - window.maxAgeMs) {
+    refuse('occurred_at', `${new Date(at).toISOString()} is more than ${Math.round(window.maxAgeMs / DAY_MS)} days in the past (STS_EVENT_MAX_AGE_DAYS); correct it with an ORDER_ADJUSTED event dated now`);
+  }
+  if (at > nowMs + window.maxFutureMs) {
+    refuse('occurred_at', `${new Date(at).toISOString()} is more than ${window.maxFutureMs} ms in the future (STS_EVENT_MAX_FUTURE_MS): the producer's clock or the field is wrong`);
+  }
+}
+
+function positiveId(field: string, value: unknown, refuse: (field: string, detail: string) => never): void {
+  if (typeof value !== 'bigint' || value <= 0n || value > INT64_MAX) refuse(field, `${String(value)} is not a positive 64-bit integer`);
 }
 
 /** `cycle` is where the item lands: the event's own cycle, or the next open one if that closed. */

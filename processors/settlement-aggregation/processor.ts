@@ -1,3 +1,4 @@
+import { loadConfig } from '../../runtime/config';
 import { ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
@@ -6,7 +7,14 @@ import type { OutboxMessage } from '../../runtime/outbox/outbox-writer';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { commissionRequestFor, COMMISSION_TOPIC } from './commission-request-out';
 import type { OrderEvent } from './order-event';
-import { orderEventToItem, validateOrderEvent } from './order-to-item';
+import { eventTimeWindow, orderEventToItem, validateOrderEvent, type EventTimeWindow } from './order-to-item';
+
+export interface AggregationOptions {
+  /** The occurred_at window; from STS_EVENT_MAX_AGE_DAYS and STS_EVENT_MAX_FUTURE_MS by default. */
+  eventTime?: EventTimeWindow;
+  /** The clock the window is measured against. */
+  now?: () => number;
+}
 
 /**
  * settlement-aggregation: each order event becomes one billing item and moves its seller's running
@@ -16,7 +24,9 @@ import { orderEventToItem, validateOrderEvent } from './order-to-item';
  * request in the outbox in the same transaction, only when their item is new: a redelivered event
  * causes nothing twice.
  */
-export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.order-events.v1', commissionTopic = COMMISSION_TOPIC): ProcessorDefinition<OrderEvent> {
+export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.order-events.v1', commissionTopic = COMMISSION_TOPIC, opts: AggregationOptions = {}): ProcessorDefinition<OrderEvent> {
+  const window = opts.eventTime ?? eventTimeWindow(loadConfig());
+  const now = opts.now ?? Date.now;
   return {
     name: 'settlement-aggregation',
     group: 'sts.settlement-aggregation',
@@ -26,7 +36,7 @@ export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.orde
     // about a fifth less CPU per event than 1000 (bench/settlement-aggregation.ts). A fetch of
     // 3 MB holds a few such sub-batches of one partition. Locks are still per seller and short.
     options: { maxRecordsPerTransaction: 5000, maxBytesPerPartition: 3 << 20 },
-    validate: (event) => validateOrderEvent(event),
+    validate: (event) => validateOrderEvent(event, window, now()),
     async handleBatch(ctx, records) {
       const cycles = new CycleResolver(ctx.trx);
       const items = [];
