@@ -12,7 +12,15 @@ import { Transform, type TransformCallback } from 'node:stream';
  *
  * Input: Buffers. Output (object mode): SplitRecord, in file order; record 0 is the header.
  * Blank lines are skipped and not numbered. A leading UTF-8 BOM is dropped; CRLF and LF both end a
- * record outside quotes, and line breaks inside quotes belong to the field.
+ * record outside quotes, and line breaks inside quotes belong to the field. A CR not followed by LF
+ * is a character of its field, as csv-parse reads it with record_delimiter '\n'.
+ *
+ * Quotes follow RFC 4180: a double quote opens a quoted field only as the field's first character
+ * (at the start of the record or right after a comma), and inside one `""` is a quote. A quote
+ * anywhere else (`5" screen`) opens nothing: it stays in the record's text, the record still ends
+ * at its line end, and row-parser.ts rejects that one row as CSV_MALFORMED (csv-parse refuses a
+ * quote inside an unquoted field). Before, any quote toggled the state, so one stray quote turned
+ * the line ends after it into field text and swallowed the following rows up to the next quote.
  */
 export type SplitRecord =
   | { index: number; raw: string; bytes: number }
@@ -28,6 +36,7 @@ export const SPLITTER_DEFAULTS = {
 };
 
 const QUOTE = 0x22;
+const COMMA = 0x2c;
 const LF = 0x0a;
 const CR = 0x0d;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
@@ -36,6 +45,13 @@ export class CsvRecordSplitter extends Transform {
   private parts: Buffer[] = [];
   private size = 0;
   private inQuotes = false;
+  /**
+   * Carried from one buffer to the next: the last byte seen (a quote opens a field only after a
+   * comma), and whether that byte closed a quoted field (a quote right after it is the second
+   * half of a `""` escape and reopens it).
+   */
+  private lastByte = -1;
+  private closedAtEnd = false;
   private started = false;
   private head = Buffer.alloc(0);
   private index = 0;
@@ -62,23 +78,32 @@ export class CsvRecordSplitter extends Transform {
     }
     // Record ends and quotes are found with indexOf (native) rather than a byte loop in JS, and a
     // record that lies wholly inside this buffer is decoded in place, without a copy: intake's
-    // splitting was a CPU cost on par with ingestion's. Each quote still toggles the state, as
-    // RFC 4180's "" escape toggles twice.
+    // splitting was a CPU cost on par with ingestion's.
     let start = 0;
     let i = 0;
+    // Where the quote that last closed a quoted field ends (-1: none in reach); 0 when the
+    // previous buffer ended on one.
+    let closedAt = this.closedAtEnd ? 0 : -1;
     let nextQuote = buf.indexOf(QUOTE);
+    let lf = -2;
     while (i < buf.length) {
       if (nextQuote !== -1 && nextQuote < i) nextQuote = buf.indexOf(QUOTE, i);
       if (this.inQuotes) {
         if (nextQuote === -1) break;
         this.inQuotes = false;
         i = nextQuote + 1;
+        closedAt = i;
         continue;
       }
-      const lf = buf.indexOf(LF, i);
+      if (lf !== -1 && lf < i) lf = buf.indexOf(LF, i);
       if (nextQuote !== -1 && (lf === -1 || nextQuote < lf)) {
-        this.inQuotes = true;
-        i = nextQuote + 1;
+        const q = nextQuote;
+        const before = q > 0 ? buf[q - 1]! : this.lastByte;
+        // A field's first character: the record's first byte, after a comma, or the second quote
+        // of a "" escape. Any other quote is literal text of an unquoted field.
+        const opens = (q === start && this.size === 0) || before === COMMA || q === closedAt;
+        if (opens) this.inQuotes = true;
+        i = q + 1;
         continue;
       }
       if (lf === -1) break;
@@ -89,6 +114,10 @@ export class CsvRecordSplitter extends Transform {
       }
       start = lf + 1;
       i = start;
+    }
+    if (buf.length > 0) {
+      this.lastByte = buf[buf.length - 1]!;
+      this.closedAtEnd = closedAt === buf.length;
     }
     this.append(buf.subarray(start));
     done();
@@ -124,6 +153,7 @@ export class CsvRecordSplitter extends Transform {
     this.parts = [];
     this.size = 0;
     this.inQuotes = false;
+    this.closedAtEnd = false;
     this.emitRecord(bytes, total, unclosed);
   }
 

@@ -7,6 +7,11 @@ import { parse } from 'csv-parse/sync';
  * largest CPU cost of ingestion. The rows that hold a quote are parsed by csv-parse in one call;
  * if that call fails or disagrees on the record count, one of them is malformed, and each is
  * parsed alone so only that row is rejected.
+ *
+ * Quotes: RFC 4180 lets a double quote only open a field. A quote inside an unquoted field
+ * (`5" screen`) is refused, for that row alone (CSV_MALFORMED), never taken as text or as the start
+ * of a quoted field: the splitter (csv-record-splitter.ts) applies the same rule when it finds the
+ * record's end, so such a row never swallows the rows after it.
  */
 export type ParsedFields = { ok: true; fields: string[] } | { ok: false; message: string };
 
@@ -45,6 +50,13 @@ export function parseOne(raw: string): ParsedFields {
     if (records.length !== 1) return { ok: false, message: `the line holds ${records.length} CSV records` };
     return { ok: true, fields: records[0]! };
   } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'INVALID_OPENING_QUOTE' || code === 'CSV_INVALID_OPENING_QUOTE') {
+      return { ok: false, message: 'a double quote inside an unquoted field: quote the whole field and double the quote inside it, e.g. "5"" screen"' };
+    }
+    if (code === 'CSV_INVALID_CLOSING_QUOTE') {
+      return { ok: false, message: 'text follows the closing quote of a quoted field: a quoted field ends at its closing quote, then a comma or the line end' };
+    }
     return { ok: false, message: (err as Error).message.split('\n')[0]!.slice(0, 200) };
   }
 }

@@ -1,4 +1,6 @@
+import { asciiCodeUpper, codePointName, idCharProblemAt, quoteForReason, textCharProblemAt } from '../../runtime/edge-text';
 import { parseDecimalAmount } from '../../runtime/money/decimal-amount';
+import { itemAmountProblem } from '../../runtime/money/money-bounds';
 import { regionInfo } from '../../runtime/money/regions';
 import { EXTERNAL_REF_MAX_CHARS, ITEM_TYPES, MEMO_MAX_CHARS } from './upload-contract';
 
@@ -21,6 +23,7 @@ export type RejectCode =
   | 'UNKNOWN_ITEM_TYPE'
   | 'MEMO_TOO_LONG'
   | 'REF_TOO_LONG'
+  | 'CONTROL_CHARACTER'
   | 'INVALID_ENCODING'
   | 'ROW_TOO_LARGE'
   | 'UNCLOSED_QUOTE'
@@ -69,6 +72,8 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
     if (missing >= 0) return reject('MISSING_FIELD', `${required[missing]} is required`);
     const [externalRef, sellerText, regionText, currencyText, amountText, typeText] = values as [string, string, string, string, string, string];
     if (codePoints(externalRef) > EXTERNAL_REF_MAX_CHARS) return reject('REF_TOO_LONG', `external_ref is longer than ${EXTERNAL_REF_MAX_CHARS} characters`);
+    const badRef = idCharProblemAt(externalRef);
+    if (badRef >= 0) return reject('CONTROL_CHARACTER', `external_ref holds ${codePointName(externalRef, badRef)} at character ${badRef + 1}; control, format and line-separator characters are not allowed in a ref`);
 
     const shopUserId = parseId(sellerText);
     if (shopUserId === null) return reject('INVALID_ID', `shop_user_id "${clip(sellerText)}" is not a positive 64-bit integer`);
@@ -76,23 +81,29 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
     const orderId = orderText === '' ? null : parseId(orderText);
     if (orderText !== '' && orderId === null) return reject('INVALID_ID', `order_id "${clip(orderText)}" is not a positive 64-bit integer`);
 
-    const region = regionText.toUpperCase();
-    const info = regionInfo(region);
-    if (!info) return reject('UNKNOWN_REGION', `region "${clip(regionText)}" is not one the marketplace settles`);
-    const currency = currencyText.toUpperCase();
-    if (currency !== info.currency) return reject('CURRENCY_MISMATCH', `currency ${clip(currency)} does not belong to region ${region} (${info.currency})`);
+    // Codes are ASCII: only a-z is folded to A-Z, so a look-alike such as "ſg" (U+017F, which
+    // toUpperCase turns into "SG") is an unknown region, not SG.
+    const region = asciiCodeUpper(regionText);
+    const info = region === null ? undefined : regionInfo(region);
+    if (!info) return reject('UNKNOWN_REGION', `region "${clip(regionText)}" is not one the marketplace settles (SG, MY, TH, VN, ID, PH, TW, BR, in ASCII letters)`);
+    const currency = asciiCodeUpper(currencyText);
+    if (currency !== info.currency) return reject('CURRENCY_MISMATCH', `currency "${clip(currencyText)}" does not belong to region ${info.region} (${info.currency})`);
 
     const amount = parseDecimalAmount(amountText, info.exponent);
     if (!amount.ok) return reject(amount.problem === 'TOO_MANY_DECIMALS' ? 'TOO_MANY_DECIMALS' : 'INVALID_AMOUNT', amount.message);
     if (amount.minor === 0n) return reject('ZERO_AMOUNT', 'amount must be non-zero');
+    const bound = itemAmountProblem(info.currency, amount.minor);
+    if (bound) return reject('AMOUNT_OUT_OF_BOUNDS', bound);
 
-    const itemType = typeText.toUpperCase();
-    if (!ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(typeText)}" is not one of ${[...ITEM_TYPES].join(', ')}`);
+    const itemType = asciiCodeUpper(typeText);
+    if (itemType === null || !ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(typeText)}" is not one of ${[...ITEM_TYPES].join(', ')}`);
 
     const memo = memoAt < 0 || fields[memoAt] === '' ? null : fields[memoAt]!;
     if (memo !== null && codePoints(memo) > MEMO_MAX_CHARS) return reject('MEMO_TOO_LONG', `memo is longer than ${MEMO_MAX_CHARS} characters`);
+    const badMemo = memo === null ? -1 : textCharProblemAt(memo);
+    if (badMemo >= 0) return reject('CONTROL_CHARACTER', `memo holds ${codePointName(memo!, badMemo)} at character ${badMemo + 1}; a memo may hold tabs and line breaks but no other control character`);
 
-    return { ok: true, row: { externalRef, shopUserId, region, currency, amountMinor: amount.minor, itemType, orderId, memo } };
+    return { ok: true, row: { externalRef, shopUserId, region: info.region, currency, amountMinor: amount.minor, itemType, orderId, memo } };
   };
 }
 
@@ -109,4 +120,5 @@ function parseId(text: string): bigint | null {
 }
 
 const reject = (code: RejectCode, message: string): RowVerdict => ({ ok: false, code, message });
-const clip = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
+// Quoted values are clipped and show invisible characters as \uXXXX, so a reason is one clean line.
+const clip = (s: string) => quoteForReason(s);

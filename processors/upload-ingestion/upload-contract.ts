@@ -1,3 +1,5 @@
+import { EDGE_LIMITS } from '../../runtime/edge-limits';
+
 /**
  * The upload CSV contract (DESIGN.md section 5), in one place for intake and ingestion: which
  * columns exist, which are required, and the limits a row must respect.
@@ -7,8 +9,9 @@ export const OPTIONAL_COLUMNS = ['order_id', 'memo'] as const;
 export type UploadColumn = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number];
 
 export const ITEM_TYPES = new Set(['ADJUSTMENT', 'SERVICE_FEE', 'SUBSIDY', 'LOGISTICS_FEE', 'PENALTY']);
-export const MEMO_MAX_CHARS = 255;
-export const EXTERNAL_REF_MAX_CHARS = 128;
+/** The limits are the edge limits every input shares (runtime/edge-limits.ts), not copies. */
+export const MEMO_MAX_CHARS = EDGE_LIMITS.memoMaxChars;
+export const EXTERNAL_REF_MAX_CHARS = EDGE_LIMITS.externalRefMaxChars;
 /** Billing items written from uploads carry this source; (region, UPLOAD, external_ref) is unique. */
 export const UPLOAD_SOURCE = 'UPLOAD';
 
@@ -21,9 +24,12 @@ export interface HeaderCheck {
   unknown: string[];
 }
 
-/** Header names are case-insensitive and may come in any order; surrounding spaces are ignored. */
+/**
+ * Header names are case-insensitive (ASCII: only A-Z folds, as for codes, so no look-alike ever
+ * names a column) and may come in any order; surrounding spaces are ignored.
+ */
 export function checkHeader(rawNames: string[]): HeaderCheck {
-  const columns = rawNames.map((n) => n.trim().toLowerCase());
+  const columns = rawNames.map((n) => n.trim().replace(/[A-Z]+/g, (c) => c.toLowerCase()));
   const known = new Set<string>([...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS]);
   const seen = new Set<string>();
   const duplicated = new Set<string>();
