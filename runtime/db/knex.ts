@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import { format } from 'mysql2';
-import { SqlModeUnsupportedError, StsError } from '../errors';
+import { SqlModeUnsupportedError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 
 export type { Knex };
@@ -150,23 +150,6 @@ function knexLog(): Knex.Config['log'] {
  * about a fifth of the upload-ingestion process's CPU.
  */
 function formatQuery(sql: string, values: unknown, timezone?: Parameters<typeof format>[3]): string {
-  const text = values === undefined || values === null || (Array.isArray(values) && values.length === 0) ? sql : format(sql, values as Parameters<typeof format>[1], false, timezone);
-  assertWellFormed(text, 'an SQL statement');
-  return text;
+  if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
+  return format(sql, values as Parameters<typeof format>[1], false, timezone);
 }
-
-/**
- * A lone UTF-16 surrogate has no UTF-8 form: encoding replaces it with U+FFFD, so two strings
- * JavaScript sees as different ids ("\uD800", "\uDBFF") would be stored as one, and a memo
- * would be stored other than given. Refused (not retriable) before anything is sent; one native
- * scan of the final text covers parameters and the SQL text the ledger and outbox build alike.
- */
-export function assertWellFormed(text: string, what: string): void {
-  if ((text as string & { isWellFormed(): boolean }).isWellFormed()) return;
-  const at = LONE_SURROGATE.exec(text)?.index ?? -1;
-  throw new StsError('STS_TEXT_NOT_UNICODE', `${what} holds a lone UTF-16 surrogate (U+${text.charCodeAt(at).toString(16).toUpperCase()} at offset ${at}); utf8mb4 cannot store it as given`, {
-    context: { component: 'mysql' },
-    fix: 'reject the input at its edge: text must be well-formed Unicode',
-  });
-}
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;

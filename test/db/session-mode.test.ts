@@ -68,12 +68,4 @@ describe('database session', () => {
     const { migrateLatest } = await import('../../runtime/db/migrate');
     await expect(migrateLatest(db)).rejects.toMatchObject({ code: 'STS_SQL_MODE_UNSUPPORTED' });
   });
-
-  test('a lone UTF-16 surrogate in a parameter is refused, not stored as U+FFFD', async () => {
-    const { db } = await r.database();
-    const err = (await db('seller_hold').insert({ region: 'SG', shop_user_id: '652024209997893632', reason: 'held \uD800' }).catch((e: unknown) => e)) as StsError;
-    expect(err.code).toBe('STS_TEXT_NOT_UNICODE');
-    expect(err.retriable).toBe(false);
-    expect(await db('seller_hold').count({ n: '*' }).first()).toEqual({ n: '0' });
-  });
 });
