@@ -8,7 +8,8 @@ import { debtorAccount, type DebtorAccount } from './debtor-accounts';
  * Renders an ISO 20022 pain.001.001.09 CustomerCreditTransferInitiation for ONE region, currency
  * and cycle (DESIGN lesson 5). Every byte is a function of the payouts alone, so regenerating a
  * file gives identical bytes and the same SHA-256:
- *   - MsgId and PmtInfId are STS-<region>-<cycle>-<currency>;
+ *   - MsgId and PmtInfId are STS-<region>-<cycle>-<currency> (with -P<n> for part n of a
+ *     currency split over several files, each file's CtrlSum within the 18 digits ISO allows);
  *   - CreDtTm is the cycle's cutoff instant in UTC (next Monday 00:00 local), never the wall
  *     clock: it is the earliest moment the file could exist, and the same on every run;
  *   - ReqdExctnDt is the cutoff's local date;
@@ -40,6 +41,12 @@ export interface PayoutFileKey {
   region: string;
   cycleId: bigint;
   currency: string;
+  /**
+   * 1-based, when a currency's payouts are split over several files because their total would
+   * pass the 18 digits of a CtrlSum (payout-pages.ts, payableParts); absent for the one file of a
+   * currency, whose name and bytes are as they always were.
+   */
+  part?: number;
 }
 
 export interface ControlTotals {
@@ -51,16 +58,20 @@ export interface ControlTotals {
 const MAX_AMOUNT_DIGITS = 18;
 const INT64_MAX = 2n ** 63n - 1n;
 
-export const messageId = (k: PayoutFileKey) => `STS-${k.region}-${k.cycleId}-${k.currency}`;
+export const messageId = (k: PayoutFileKey) =>
+  `STS-${k.region}-${k.cycleId}-${k.currency}${k.part ? `-P${k.part}` : ''}`;
 export const payoutFileName = (k: PayoutFileKey) =>
-  `pain001-${k.region}-${k.cycleId}-${k.currency}.xml`;
+  `pain001-${k.region}-${k.cycleId}-${k.currency}${k.part ? `-p${k.part}` : ''}.xml`;
 
-const FILE_NAME = /^pain001-([A-Z]{2})-(\d{8})-([A-Z]{3})\.xml$/;
+const FILE_NAME = /^pain001-([A-Z]{2})-(\d{8})-([A-Z]{3})(?:-p([1-9]\d{0,5}))?\.xml$/;
 
 /** The key a file name stands for, or undefined when it is not one of ours. */
 export function parsePayoutFileName(name: string): PayoutFileKey | undefined {
   const m = FILE_NAME.exec(name);
-  return m ? { region: m[1]!, cycleId: BigInt(m[2]!), currency: m[3]! } : undefined;
+  if (!m) return undefined;
+  const key: PayoutFileKey = { region: m[1]!, cycleId: BigInt(m[2]!), currency: m[3]! };
+  if (m[4]) key.part = Number(m[4]);
+  return key;
 }
 
 /** ISO 4217 exponent of a currency the marketplace settles in; undefined for any other. */

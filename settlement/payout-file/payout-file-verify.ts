@@ -128,8 +128,10 @@ export async function verifyPayoutFile(filePath: string, db?: Knex): Promise<Ver
   return { ok: checks.every((c) => c.ok), file, sha256: scan.sha256, checks };
 }
 
-const keyOf = (m: PayoutFileManifest): PayoutFileKey => ({
-  region: m.region,
-  cycleId: BigInt(m.cycleId),
-  currency: m.currency,
-});
+/** A renamed file: its manifest names the file as written, part included. */
+const keyOf = (m: PayoutFileManifest): PayoutFileKey =>
+  parsePayoutFileName(m.fileName) ?? {
+    region: m.region,
+    cycleId: BigInt(m.cycleId),
+    currency: m.currency,
+  };

@@ -16,17 +16,28 @@ import {
   renderTransaction,
   type PayoutFileKey,
 } from './pain001-writer';
-import { PAGE_SIZE, payableGroups, payablePages, type PayableGroup } from './payout-pages';
+import {
+  PAGE_SIZE,
+  payableGroups,
+  payablePages,
+  payableParts,
+  fileRowKey,
+  type PayableGroup,
+  type IdRange,
+} from './payout-pages';
 import { verifyPayoutFile, type VerifyCheck, type VerifyResult } from './payout-file-verify';
 
 /**
  * Writes the payout files of one region's cycle, one per currency, and releases each only after
- * it verifies against the database (DESIGN lesson 5).
+ * it verifies against the database.
  *
  * Inputs: a migrated database, STS_DATA_DIR, a region and a cycle id. Outputs, per currency,
  * `<dataDir>/payout-files/<region>/<cycle>/pain001-<region>-<cycle>-<currency>.xml`, its
  * `.manifest.json`, and a `payout_file` row: RELEASED once verify passed, WRITTEN when it failed
  * (the failures are returned, nothing is thrown). A row that is RELEASED stays RELEASED.
+ * A currency whose payouts total more than a CtrlSum's 18 digits hold is written as parts,
+ * `...-<currency>-p1.xml`, `-p2`, ..., each with its own manifest and row (payableParts), so a
+ * close never stops on a control sum.
  *
  * - All payouts are read in ONE repeatable-read snapshot, so the totals in the header and the
  *   lines after it come from the same state even while payouts change.
@@ -43,6 +54,8 @@ import { verifyPayoutFile, type VerifyCheck, type VerifyResult } from './payout-
  */
 export interface PayoutFileOutcome {
   currency: string;
+  /** Set when the currency is split over several files. */
+  part?: number;
   /** Absolute path of the XML. */
   path: string;
   /** As stored in payout_file.path: relative to the data dir, with forward slashes. */
@@ -88,16 +101,19 @@ export async function writePayoutFiles(
     async (trx) => {
       const out: Generated[] = [];
       for (const group of await payableGroups(trx, region, cycleId)) {
-        out.push(
-          await generateFile(
-            trx,
-            dataDir,
-            dir,
-            { region, cycleId, currency: group.currency },
-            group,
-            opts.pageSize ?? PAGE_SIZE,
-          ),
-        );
+        for (const part of await payableParts(trx, region, cycleId, group)) {
+          out.push(
+            await generateFile(
+              trx,
+              dataDir,
+              dir,
+              part.key,
+              part,
+              opts.pageSize ?? PAGE_SIZE,
+              part.range,
+            ),
+          );
+        }
       }
       return out;
     },
@@ -110,7 +126,8 @@ export async function writePayoutFiles(
   const failures: WritePayoutFilesResult['failures'] = [];
   for (const g of generated) {
     const verify = await verifyPayoutFile(g.path, db);
-    const status = await recordFile(db, { region, cycleId, currency: g.currency }, g, verify.ok);
+    const key = { region, cycleId, currency: g.currency, ...(g.part ? { part: g.part } : {}) };
+    const status = await recordFile(db, key, g, verify.ok);
     files.push({ ...g, status, verify });
     for (const c of verify.checks) if (!c.ok) failures.push({ ...c, file: g.path });
   }
@@ -124,6 +141,7 @@ async function generateFile(
   key: PayoutFileKey,
   totals: PayableGroup,
   pageSize: number,
+  range: IdRange,
 ): Promise<Generated> {
   const { exponent } = checkKey(key);
   const target = path.join(dir, payoutFileName(key));
@@ -144,7 +162,7 @@ async function generateFile(
       await file.write(bytes);
     };
     await write(renderHeader(key, totals));
-    for await (const page of payablePages(trx, key, pageSize)) {
+    for await (const page of payablePages(trx, key, pageSize, range)) {
       pages++;
       maxPageRows = Math.max(maxPageRows, page.length);
       const parts: string[] = [];
@@ -202,6 +220,7 @@ async function generateFile(
 
   return {
     currency: key.currency,
+    ...(key.part ? { part: key.part } : {}),
     path: target,
     relativePath: path.relative(dataDir, target).split(path.sep).join('/'),
     manifestPath,
@@ -223,8 +242,7 @@ async function refuseIfReleasedDiffers(
 ): Promise<void> {
   const row = (await db('payout_file')
     .first('sha256', 'status')
-    .where({ region: key.region, cycle_id: key.cycleId.toString(), currency: key.currency })) as
-    { sha256: string; status: string } | undefined;
+    .where(fileRowKey(key))) as { sha256: string; status: string } | undefined;
   if (row?.status === 'RELEASED' && row.sha256 !== sha256) {
     throw new PayoutFileConflictError(
       target,
@@ -241,11 +259,11 @@ async function recordFile(
   verified: boolean,
 ): Promise<'WRITTEN' | 'RELEASED'> {
   const status = verified ? 'RELEASED' : 'WRITTEN';
-  const where = { region: key.region, cycle_id: key.cycleId.toString(), currency: key.currency };
+  const where = fileRowKey(key);
   // MySQL applies the assignments left to right: released_at must read the old status.
   await db.raw(
-    `INSERT INTO payout_file (region, cycle_id, currency, path, sha256, tx_count, ctrl_sum_minor, status, released_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, IF(? = 'RELEASED', CURRENT_TIMESTAMP(3), NULL))
+    `INSERT INTO payout_file (region, cycle_id, currency, part, path, sha256, tx_count, ctrl_sum_minor, status, released_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, IF(? = 'RELEASED', CURRENT_TIMESTAMP(3), NULL))
      ON DUPLICATE KEY UPDATE path = VALUES(path), sha256 = VALUES(sha256), tx_count = VALUES(tx_count),
        ctrl_sum_minor = VALUES(ctrl_sum_minor),
        released_at = IF(status = 'RELEASED', released_at, VALUES(released_at)),
@@ -254,6 +272,7 @@ async function recordFile(
       where.region,
       where.cycle_id,
       where.currency,
+      where.part,
       g.relativePath,
       g.sha256,
       g.nbOfTxs,

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { PAIN001_MAX_MINOR } from '../../runtime/money/money-bounds';
 import type { PayoutFileKey, PayoutLine } from './pain001-writer';
 
 /**
@@ -81,37 +82,111 @@ export async function payableGroups(
   }));
 }
 
+/** The ids one file holds: above `afterId`, up to `lastId` when given (a part's last payout). */
+export interface IdRange {
+  afterId: bigint;
+  lastId?: bigint;
+}
+
+export const WHOLE_RANGE: IdRange = Object.freeze({ afterId: 0n });
+
 /** The keyset page query, exported so a test can EXPLAIN it. */
 export function payablePageQuery(
   db: Knex,
   key: PayoutFileKey,
   afterId: bigint,
   limit: number,
+  lastId?: bigint,
 ): Knex.QueryBuilder {
-  return db('payout')
+  const q = db('payout')
     .select(COLUMNS)
     .where({ region: key.region, cycle_id: key.cycleId.toString(), currency: key.currency })
-    .where('id', '>', afterId.toString())
-    .whereIn('status', PAYABLE_STATUSES)
-    .orderBy('id')
-    .limit(limit);
+    .where('id', '>', afterId.toString());
+  if (lastId !== undefined) q.where('id', '<=', lastId.toString());
+  return q.whereIn('status', PAYABLE_STATUSES).orderBy('id').limit(limit);
 }
 
-/** The payable payouts of one file, in id order, a page at a time. */
+/** The payable payouts of one file (or of its id range), in id order, a page at a time. */
 export async function* payablePages(
   db: Knex,
   key: PayoutFileKey,
   pageSize = PAGE_SIZE,
+  range: IdRange = WHOLE_RANGE,
 ): AsyncGenerator<PayoutRecord[]> {
-  let after = 0n;
+  let after = range.afterId;
   for (;;) {
-    const rows = (await payablePageQuery(db, key, after, pageSize)) as PayoutRow[];
+    const rows = (await payablePageQuery(db, key, after, pageSize, range.lastId)) as PayoutRow[];
     if (rows.length === 0) return;
     const page = rows.map(toPayoutRecord);
     yield page;
     after = page[page.length - 1]!.id;
     if (rows.length < pageSize) return;
   }
+}
+
+/** One file of a currency: its key (with `part` when split), its totals and its id range. */
+export interface PayoutFilePart extends PayableGroup {
+  key: PayoutFileKey;
+  range: IdRange;
+}
+
+/**
+ * The files a currency's payable payouts go into. One, as always, while their total fits a
+ * CtrlSum (at most PAIN001_MAX_MINOR, the 18 digits of ISO 20022's DecimalNumber). Past that,
+ * several parts, cut in id order: a part takes each next payout while its CtrlSum stays within
+ * the limit, and a new part starts before it would pass it. A payout is at most the payout bound
+ * (runtime/money/money-bounds.ts), well under the limit, so every part holds at least one. The
+ * cut is a function of the payable payouts alone, which a close fixes once, so regenerating or
+ * verifying a part finds the same ids and the same bytes. Costs one extra walk over the ids and
+ * amounts, and only for a currency that needs it.
+ */
+export async function payableParts(
+  db: Knex,
+  region: string,
+  cycleId: bigint,
+  group: PayableGroup,
+  pageSize = PAGE_SIZE,
+): Promise<PayoutFilePart[]> {
+  const whole: PayoutFileKey = { region, cycleId, currency: group.currency };
+  if (group.ctrlSumMinor <= PAIN001_MAX_MINOR)
+    return [{ ...group, key: whole, range: WHOLE_RANGE }];
+  const parts: PayoutFilePart[] = [];
+  let current: PayoutFilePart | undefined;
+  let lastId = 0n;
+  for await (const page of payablePages(db, whole, pageSize)) {
+    for (const p of page) {
+      if (!current || current.ctrlSumMinor + p.amountMinor > PAIN001_MAX_MINOR) {
+        if (current) current.range = { afterId: current.range.afterId, lastId };
+        current = {
+          currency: group.currency,
+          nbOfTxs: 0,
+          ctrlSumMinor: 0n,
+          key: { ...whole, part: parts.length + 1 },
+          range: { afterId: lastId },
+        };
+        parts.push(current);
+      }
+      current.nbOfTxs++;
+      current.ctrlSumMinor += p.amountMinor;
+      lastId = p.id;
+    }
+  }
+  if (current) current.range = { afterId: current.range.afterId, lastId };
+  return parts;
+}
+
+/**
+ * The id range of the file `key` names, from the database as it is now: the whole currency for a
+ * key without a part; for part n, the nth cut of payableParts, or an empty range when there is
+ * no such part.
+ */
+export async function payableRangeOf(db: Knex, key: PayoutFileKey): Promise<IdRange> {
+  if (key.part === undefined) return WHOLE_RANGE;
+  const group = (await payableGroups(db, key.region, key.cycleId)).find(
+    (g) => g.currency === key.currency,
+  );
+  const part = group && (await payableParts(db, key.region, key.cycleId, group))[key.part - 1];
+  return part?.key.part === key.part ? part.range : { afterId: 0n, lastId: 0n };
 }
 
 /** The payouts with these ids, whatever their region or status (verify compares them). */
@@ -126,4 +201,19 @@ export async function payoutsById(
     for (const r of rows) found.set(BigInt(r.id), toPayoutRecord(r));
   }
   return found;
+}
+
+/** The payout_file row of a file: part 0 is the one file of a currency that is not split. */
+export function fileRowKey(key: PayoutFileKey): {
+  region: string;
+  cycle_id: string;
+  currency: string;
+  part: number;
+} {
+  return {
+    region: key.region,
+    cycle_id: key.cycleId.toString(),
+    currency: key.currency,
+    part: key.part ?? 0,
+  };
 }

@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 import type { PayoutFileKey } from './pain001-writer';
-import { PAYABLE_STATUSES, payablePages, payoutsById, type PayoutRecord } from './payout-pages';
+import {
+  fileRowKey,
+  PAYABLE_STATUSES,
+  payablePages,
+  payableRangeOf,
+  payoutsById,
+  type IdRange,
+  type PayoutRecord,
+} from './payout-pages';
 import { Findings, IdList, type VerifyCheck } from './verify-findings';
 
 /** Missing payouts described in full in the report (Findings keeps five examples). */
@@ -44,16 +52,28 @@ export class DbPayoutMatcher {
   /** Of those, the ones an out-of-order line claimed after all. */
   private readonly claimed = new Set<bigint>();
   private payable = 0;
+  /** The ids this file covers: all of its currency's, or one part's (payableParts). */
+  private range: IdRange | undefined;
 
   constructor(
     private readonly db: Knex,
     private readonly key: PayoutFileKey,
   ) {
-    this.walk = payablePages(db, key, WALK_PAGE);
+    this.walk = this.walkPages();
+  }
+
+  private async *walkPages(): AsyncGenerator<PayoutRecord[]> {
+    yield* payablePages(this.db, this.key, WALK_PAGE, await this.rangeOf());
+  }
+
+  private async rangeOf(): Promise<IdRange> {
+    this.range ??= await payableRangeOf(this.db, this.key);
+    return this.range;
   }
 
   async checkBatch(lines: readonly FileLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const range = await this.rangeOf();
     // Per line: the payout it met in the walk, or undefined to look up by id. Findings are added
     // afterwards in line order, so the report reads as before.
     const met = new Array<PayoutRecord | undefined>(lines.length);
@@ -95,6 +115,7 @@ export class DbPayoutMatcher {
         diffs.push(`amount_minor ${p.amountMinor} where the file has ${line.amountMinor}`);
       if (!PAYABLE_STATUSES.includes(p.status))
         diffs.push(`status ${p.status}, which is not payable`);
+      else if (!inRange(range, p.id)) diffs.push(`it in another part of the ${this.key.currency} payouts`);
       if (diffs.length > 0)
         this.mismatches.add(`payout ${line.id}: the database has ${diffs.join(', ')}`);
       else this.matched++;
@@ -152,7 +173,8 @@ export class DbPayoutMatcher {
       p.region === this.key.region &&
       p.cycleId === this.key.cycleId &&
       p.currency === this.key.currency &&
-      PAYABLE_STATUSES.includes(p.status)
+      PAYABLE_STATUSES.includes(p.status) &&
+      inRange(this.range!, p.id)
     );
   }
 
@@ -179,11 +201,9 @@ export class DbPayoutMatcher {
 
   /** A RELEASED payout_file row must name these exact bytes: what went out must not change. */
   async recordCheck(sha256: string): Promise<VerifyCheck> {
-    const row = (await this.db('payout_file').first('sha256', 'status').where({
-      region: this.key.region,
-      cycle_id: this.key.cycleId.toString(),
-      currency: this.key.currency,
-    })) as { sha256: string; status: string } | undefined;
+    const row = (await this.db('payout_file')
+      .first('sha256', 'status')
+      .where(fileRowKey(this.key))) as { sha256: string; status: string } | undefined;
     if (!row)
       return { name: 'db-record', ok: true, detail: 'no payout_file row yet (first write)' };
     if (row.sha256 !== sha256 && row.status === 'RELEASED') {
@@ -207,3 +227,6 @@ export class DbPayoutMatcher {
     };
   }
 }
+
+const inRange = (r: IdRange, id: bigint) =>
+  id > r.afterId && (r.lastId === undefined || id <= r.lastId);
