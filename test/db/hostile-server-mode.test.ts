@@ -134,7 +134,7 @@ test('order events with hostile ids are applied through the real processor, with
   const ids = new SnowflakeGenerator(lease);
 
   // The order-event contract refuses control characters in an id; everything else is kept.
-  const eventIds = NASTY.filter((t) => !/[\u0000-\u001f]/.test(t)).map((t, i) => `h${i}${t}`.trim());
+  const eventIds = NASTY.filter((t) => ![...t].some((c) => c.charCodeAt(0) < 0x20)).map((t, i) => `h${i}${t}`.trim());
   let order = 750000000000000000n;
   const events: OrderEvent[] = eventIds.map((id) => ({
     event_id: id,
