@@ -296,12 +296,14 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
  *
  * admit() is where the payout bound holds. It reads each account's balance the first time the
  * transaction touches it (one primary-key read per batch of new accounts; later appends of the
- * same transaction reuse it), adds what this transaction already admitted, and compares with the
- * batch's sum per account: within the bound, every item is admitted at once (the common case, one
- * comparison per account). Only an account whose sum would cross it is walked item by item, in
- * batch order, refusing each item that would move the balance further out past the bound. An
- * item that moves it back in is always admitted, so a seller carried beyond the bound in debt
- * still earns.
+ * same transaction reuse it), adds what this transaction already admitted, and checks the
+ * account's credits and debits in the batch against the bound: when neither could take it out,
+ * every item is admitted at once (the common case, two comparisons per account). Only an account
+ * that could cross is walked item by item, in batch order, refusing each item that would move the
+ * balance further out past the bound. So the outcome is that of booking the items one at a time,
+ * in order, whatever the batching (a redelivery in other sub-batches, the runtime isolating a
+ * record). An item that moves the balance back in is always admitted, so a seller carried beyond
+ * the bound in debt still earns.
  *
  * The balance read is a plain read (no locks: upload partitions write the same sellers side by
  * side, and locking reads of absent rows would deadlock them), so a concurrent writer can move an
@@ -351,13 +353,19 @@ export class BalanceIncrements {
     const refused: RefusedItem[] = [];
     for (const { account, items: its } of touched) {
       const start = account.base! + account.amount;
-      let sum = 0n;
-      for (const it of its) sum += it.amountMinor;
+      // The credits and the debits apart: no running balance, in whatever order, can go above
+      // start + credits or below start + debits, so when both are inside the bound every item is.
+      let credits = 0n;
+      let debits = 0n;
+      for (const it of its) {
+        if (it.amountMinor > 0n) credits += it.amountMinor;
+        else debits += it.amountMinor;
+      }
       const { maxPayoutMinor } = moneyBounds(account.currency);
-      const end = start + sum;
-      if (mandatory || (end <= maxPayoutMinor && end >= -maxPayoutMinor)) {
+      if (mandatory || (start + credits <= maxPayoutMinor && start + debits >= -maxPayoutMinor)) {
+        const end = start + credits + debits;
         if (end > INT64_MAX || end < -INT64_MAX) throw balanceOverflow(account, end);
-        account.amount += sum;
+        account.amount += credits + debits;
         account.count += its.length;
         continue;
       }
