@@ -77,9 +77,15 @@ const SOURCE_REF_MAX = 128;
  * and the ledger's unique (region, source, source_ref) finds the item already there. A request id
  * too long to fit billing_item.source_ref (128) with its suffix is replaced by its SHA-256, which
  * is just as deterministic; truncating instead could make two long ids share a key.
+ *
+ * A request id that itself reads `sha256:<64 hex digits>` is hashed too: kept readable, its key
+ * would be exactly the hashed key of the long id with that digest, and the second request's
+ * items would be taken for the first's. Every other readable key has no `sha256:<hex>:` shape,
+ * so the two forms never meet (the part is the text after the last colon, so it is unambiguous).
  */
 export function commissionSourceRef(requestId: string, part: ItemPart): string {
   const ref = `${requestId}:${part}`;
-  if (ref.length <= SOURCE_REF_MAX) return ref;
+  if (ref.length <= SOURCE_REF_MAX && !DIGEST_SHAPED.test(requestId)) return ref;
   return `sha256:${crypto.createHash('sha256').update(requestId, 'utf8').digest('hex')}:${part}`;
 }
+const DIGEST_SHAPED = /^sha256:[0-9a-f]{64}$/;
