@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import mysql from 'mysql2/promise';
 import type { Knex } from 'knex';
 import { LockUnavailableError } from '../errors';
+import { pinSession, SESSION_SQL_MODE } from './knex';
 
 /**
  * A MySQL named lock (GET_LOCK) held on a DEDICATED connection for as long as the holder lives.
@@ -58,6 +59,11 @@ export class NamedLock {
     conn.on('error', markLost);
     conn.on('end', markLost);
     try {
+      // The lock session is outside the pool, so it is pinned here like every pooled session.
+      await pinSession(
+        { query: (sql, cb) => void conn.query(sql).then(([rows]) => cb(null, rows), (err: Error) => cb(err)), destroy: () => conn.destroy() },
+        SESSION_SQL_MODE,
+      );
       const [dbRows] = await conn.query<mysql.RowDataPacket[]>('SELECT DATABASE() AS db');
       this.resolvedName = lockName(this.baseName, String(dbRows[0]?.db ?? ''));
       const [rows] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, 0) AS got', [

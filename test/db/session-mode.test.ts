@@ -69,3 +69,17 @@ describe('database session', () => {
     await expect(migrateLatest(db)).rejects.toMatchObject({ code: 'STS_SQL_MODE_UNSUPPORTED' });
   });
 });
+
+test('the named-lock session, which lives outside the pool, is pinned too', async () => {
+  const { NamedLock } = await import('../../runtime/db/named-lock');
+  const { db } = await r.database();
+  const lock = new NamedLock(db, 'sts.sql-mode-test');
+  expect(await lock.tryAcquire()).toBe(true);
+  try {
+    // A session's mode is not visible from another one: ask through the lock's own connection.
+    const mode = await (lock as unknown as { conn: { query(sql: string): Promise<[[{ m: string }]]> } }).conn.query('SELECT @@SESSION.sql_mode AS m');
+    expect(new Set(mode[0][0].m.split(','))).toEqual(new Set(SESSION_SQL_MODE));
+  } finally {
+    await lock.release();
+  }
+});
