@@ -11,7 +11,11 @@ import type { Knex } from 'knex';
  * Two server behaviours callers must handle:
  *   - LOCAL implies IGNORE: the server cannot stop a client's stream midway, so a row whose unique
  *     key exists is skipped with a warning instead of failing the statement. `affectedRows` below
- *     the rows sent says some were skipped; the caller finds out which.
+ *     the rows sent says some were skipped; the caller finds out which. IGNORE also overrides the
+ *     session's strict mode: a value too long for its column, or not of its type, is cut or
+ *     converted with a warning and the row is written. `warnings` counts both kinds, so a caller
+ *     must fail unless it equals the rows it knows were skipped (one warning each); the ledger
+ *     does (STS_LEDGER_WRITE_ALTERED, test/db/strict-writes.test.ts).
  *   - The capability can be off, on the server (`local_infile=OFF`) or the client (no LOCAL_FILES
  *     flag). Then bulkLoad returns null, remembers it for the pool, and the caller writes with
  *     INSERT instead.

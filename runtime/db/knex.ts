@@ -98,7 +98,9 @@ interface RawConnection {
 }
 
 /**
- * Sets the session's sql_mode, time zone and character set, then reads them back: a server or
+ * Sets the session's sql_mode, time zone, character set and sql_notes (a Note, such as trailing
+ * spaces cut to fit a VARCHAR, must count in a statement's warnings: the ledger's LOAD DATA
+ * check reads that count), then reads them back: a server or
  * proxy that accepts the SET and keeps another value is refused as surely as one that rejects it.
  * Throws SqlModeUnsupportedError (not retriable), which the pool hands to the first query.
  */
@@ -110,18 +112,18 @@ export async function pinSession(conn: RawConnection, sqlMode: readonly string[]
   const wanted = sqlMode.join(',');
   try {
     await query(
-      `SET SESSION sql_mode = '${wanted}', time_zone = '${SESSION_TIME_ZONE}', ` +
+      `SET SESSION sql_mode = '${wanted}', time_zone = '${SESSION_TIME_ZONE}', sql_notes = 1, ` +
         'character_set_client = utf8mb4, character_set_connection = utf8mb4, character_set_results = utf8mb4',
     );
   } catch (err) {
     throw new SqlModeUnsupportedError(`SET SESSION sql_mode = '${wanted}' failed: ${(err as Error).message}`, { sqlMode: wanted }, err);
   }
-  const [row] = (await query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.time_zone AS tz, @@SESSION.character_set_connection AS cs')) as Array<{ mode: string; tz: string; cs: string }>;
+  const [row] = (await query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.time_zone AS tz, @@SESSION.character_set_connection AS cs, @@SESSION.sql_notes AS notes')) as Array<{ mode: string; tz: string; cs: string; notes: number | string }>;
   const got = new Set((row?.mode ?? '').split(',').filter(Boolean));
   const missing = sqlMode.filter((m) => !got.has(m));
   const extra = [...got].filter((m) => FORBIDDEN_MODES.includes(m));
-  if (missing.length > 0 || extra.length > 0 || row?.tz !== SESSION_TIME_ZONE || row?.cs !== 'utf8mb4') {
-    throw new SqlModeUnsupportedError(`the session reads back sql_mode '${row?.mode}', time_zone '${row?.tz}', character set '${row?.cs}' after asking for '${wanted}', '${SESSION_TIME_ZONE}', 'utf8mb4'`, { sqlMode: row?.mode });
+  if (missing.length > 0 || extra.length > 0 || row?.tz !== SESSION_TIME_ZONE || row?.cs !== 'utf8mb4' || Number(row?.notes) !== 1) {
+    throw new SqlModeUnsupportedError(`the session reads back sql_mode '${row?.mode}', time_zone '${row?.tz}', character set '${row?.cs}', sql_notes ${row?.notes} after asking for '${wanted}', '${SESSION_TIME_ZONE}', 'utf8mb4', 1`, { sqlMode: row?.mode });
   }
 }
 

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import { StsError } from '../errors';
 import { bulkLoad, tsvField } from '../db/bulk-load';
+import { assertBillingItemsFit } from '../db/column-fit';
 import { IN_LIST_MAX, intList } from '../db/int-list';
 import { INT64_MAX, itemAmountProblem, moneyBounds } from '../money/money-bounds';
 
@@ -195,6 +196,7 @@ async function insertFreeKeys(
   trx: Knex.Transaction,
   items: BillingItemInput[],
 ): Promise<{ skipped: Set<BillingItemInput>; existing?: Map<string, ExistingItem> }> {
+  assertBillingItemsFit(items);
   const load = await bulkLoad(trx, 'billing_item', COLUMNS, tsvOf(items));
   if (load !== null) {
     let skipped = new Set<BillingItemInput>();

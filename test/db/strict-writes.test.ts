@@ -1,4 +1,5 @@
 import { useTestResources } from '../helpers/resources';
+import { bulkLoad, tsvField } from '../../runtime/db/bulk-load';
 import { createDb } from '../../runtime/db/knex';
 import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { ensureCycle } from '../../runtime/ledger/cycle-resolver';
@@ -52,33 +53,52 @@ describe('strict writes', () => {
     expect(await db('probe').select('k', 'v')).toEqual([{ k: 'abcd', v: 'x' }]);
   });
 
+  test('LOAD DATA cannot refuse a value midway: it truncates with a warning, and counts trailing spaces cut with a Note too', async () => {
+    // Why the ledger counts warnings: LOCAL implies IGNORE, which overrides strict mode.
+    const { db } = await r.database();
+    await db.raw('CREATE TABLE probe_load (k VARCHAR(3) NOT NULL PRIMARY KEY, v VARCHAR(3) NULL)');
+    const result = await db.transaction((trx) => bulkLoad(trx, 'probe_load', ['k', 'v'], `abcd\tx\nxyz   \ty\n${tsvField('ok')}\t\\N\n`));
+    expect(result).toEqual({ affectedRows: 3, warnings: 2 });
+    expect(await db('probe_load').orderBy('k').select('k', 'v')).toEqual([{ k: 'abc', v: 'x' }, { k: 'ok', v: null }, { k: 'xyz', v: 'y' }]);
+    // And an INSERT in strict mode: too long fails, but trailing spaces past the length are cut
+    // with only a Note, in every SQL mode. The ledger therefore checks lengths before it writes.
+    await expect(db.raw("INSERT INTO probe_load (k) VALUES ('efgh')")).rejects.toMatchObject({ errno: 1406 });
+    const [res] = await db.raw("INSERT INTO probe_load (k) VALUES ('efg  ')");
+    expect(res.warningStatus).toBe(1);
+    expect(await db('probe_load').where({ k: 'efg' }).count({ n: '*' }).first()).toEqual({ n: '1' });
+  });
+
   test.each([
     ['LOAD DATA', true],
     ['INSERT', false],
-  ])('a billing item whose ref or memo would be truncated fails its whole transaction through %s, and nothing is written', async (_path, localInfile) => {
+  ])('a billing item whose ref or memo would be cut to fit fails its whole transaction through %s, and nothing is written', async (_path, localInfile) => {
     const { url } = await r.database();
     const db = createDb(url, { localInfile });
     r.defer(() => db.destroy());
-    for (const bad of [{ sourceRef: 'r'.repeat(129) }, { memo: 'm'.repeat(256) }, { sourceRef: `${'😀'.repeat(128)}x` }]) {
-      const err = (await db.transaction((trx) => appendBillingItems(trx, [item({}), item(bad), item({})])).catch((e: unknown) => e)) as Error & { code?: string };
-      expect(err).toBeInstanceOf(Error);
+    const bad = [{ sourceRef: 'r'.repeat(129) }, { memo: 'm'.repeat(256) }, { sourceRef: `${'😀'.repeat(128)}x` }, { sourceRef: `${'t'.repeat(128)} ` }, { memo: `${'m'.repeat(255)}   ` }];
+    for (const over of bad) {
+      const err = (await db.transaction((trx) => appendBillingItems(trx, [item({}), item(over), item({})])).catch((e: unknown) => e)) as StsError;
+      expect(err).toMatchObject({ code: 'STS_LEDGER_TEXT_TOO_LONG', retriable: false });
       expect(isRetriable(err)).toBe(false);
-      // LOAD DATA cannot fail midway (LOCAL implies IGNORE): the ledger counts the warnings and
-      // fails the batch itself. INSERT in strict mode fails with the server's own error.
-      if (localInfile) expect(err).toMatchObject({ code: 'STS_LEDGER_WRITE_ALTERED' });
-      else expect(err).toMatchObject({ errno: 1406 });
-      expect(err.message).toMatch(/too long|truncated/i);
+      expect(err.message).toMatch(/is 129 characters|is 256 characters|is 258 characters; its column holds/);
       expect(await counts(db)).toEqual({ items: '0', accounts: '0' });
     }
+    // The emoji ref is 128 code points (512 bytes): it fits, and is stored whole.
+    const ok = `${'😀'.repeat(128)}`;
+    await db.transaction((trx) => appendBillingItems(trx, [item({ sourceRef: ok, memo: '😀'.repeat(255) })]));
+    expect(await db('billing_item').pluck('source_ref')).toEqual([ok]);
   });
 
-  test('a truncated row that would collide with an existing key is not mistaken for its duplicate', async () => {
+  test('a ref that would be cut to an existing key is refused, never retried as a concurrent write', async () => {
     const { db } = await r.database();
     const long = 'k'.repeat(128);
     await db.transaction((trx) => appendBillingItems(trx, [item({ sourceRef: long })]));
-    // Cut to 128 characters this is `long`, with the same content: IGNORE would call it a duplicate.
-    const err = (await db.transaction((trx) => appendBillingItems(trx, [item({ sourceRef: `${long}2` })])).catch((e: unknown) => e)) as StsError;
-    expect(err).toMatchObject({ code: 'STS_LEDGER_WRITE_ALTERED', retriable: false });
+    // Cut to 128 characters these are `long`: IGNORE would have called them duplicates, and the
+    // INSERT path a duplicate of a row its own key could not find (STS_CONCURRENT_WRITE, forever).
+    for (const ref of [`${long}2`, `${long} `]) {
+      const err = (await db.transaction((trx) => appendBillingItems(trx, [item({ sourceRef: ref })])).catch((e: unknown) => e)) as StsError;
+      expect(err).toMatchObject({ code: 'STS_LEDGER_TEXT_TOO_LONG', retriable: false });
+    }
     expect(await counts(db)).toEqual({ items: '1', accounts: '1' });
   });
 
