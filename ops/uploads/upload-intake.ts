@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
-import { parse } from 'csv-parse/sync';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
 import { UploadRefusedError } from '../../runtime/errors';
@@ -13,6 +12,7 @@ import type { AvroCodec } from '../../runtime/registry/avro-codec';
 import type { RegistryClient } from '../../runtime/registry/registry-client';
 import { valueSubject } from '../../runtime/topology/types';
 import { CsvRecordSplitter, type SplitRecord } from '../../processors/upload-ingestion/csv-record-splitter';
+import { parseOne } from '../../processors/upload-ingestion/row-parser';
 import { checkHeader } from '../../processors/upload-ingestion/upload-contract';
 import type { UploadChunk, UploadChunkRow } from '../../processors/upload-ingestion/upload-chunk';
 
@@ -138,13 +138,10 @@ async function readHeader(iterator: AsyncIterator<SplitRecord>): Promise<string[
   const header = await iterator.next();
   if (header.done) throw new UploadRefusedError('EMPTY_FILE', 'the file has no header row', { fix: 'upload a CSV with a header row and at least one data row' });
   if (!('raw' in header.value)) throw new UploadRefusedError('BAD_HEADER', `the header row cannot be read (${header.value.problem})`, { fix: 'save the file as UTF-8 CSV' });
-  let names: string[];
-  try {
-    names = (parse(header.value.raw, { relax_column_count: true }) as string[][])[0] ?? [];
-  } catch (err) {
-    throw new UploadRefusedError('BAD_HEADER', `the header row is not valid CSV: ${(err as Error).message.split('\n')[0]}`);
-  }
-  const check = checkHeader(names);
+  // Read exactly as ingestion reads a row (row-parser.ts), quote rule included.
+  const parsed = parseOne(header.value.raw);
+  if (!parsed.ok) throw new UploadRefusedError('BAD_HEADER', `the header row is not valid CSV: ${parsed.message}`, { fix: 'quote a header name only whole, as "name", and save the file as UTF-8 CSV' });
+  const check = checkHeader(parsed.fields);
   if (check.missing.length > 0) {
     throw new UploadRefusedError('MISSING_COLUMNS', `required column(s) missing: ${check.missing.join(', ')}`, {
       fix: 'the header needs external_ref, shop_user_id, region, currency, amount and item_type (any order, any case)',
@@ -229,7 +226,8 @@ async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
 
 /**
  * The partition of a row's seller: shop_user_id modulo the partition count. Most rows hold no
- * quote, so the field is found between commas; a quoted row is parsed properly. A row without a
+ * quote, so the field is found between commas; a quoted row is parsed by the same function
+ * ingestion parses it with (row-parser.ts), so both read the same seller. A row without a
  * readable seller goes to partition 0: ingestion rejects it anyway.
  */
 export function sellerPartition(raw: string, column: number, partitions: number): number {
@@ -244,11 +242,9 @@ export function sellerPartition(raw: string, column: number, partitions: number)
     const to = raw.indexOf(',', from);
     seller = raw.slice(from, to === -1 ? raw.length : to);
   } else {
-    try {
-      seller = (parse(raw, { relax_column_count: true }) as string[][])[0]?.[column] ?? '';
-    } catch {
-      return 0;
-    }
+    const parsed = parseOne(raw);
+    if (!parsed.ok) return 0;
+    seller = parsed.fields[column] ?? '';
   }
   return decimalModulo(seller.trim(), partitions);
 }

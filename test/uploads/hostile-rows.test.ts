@@ -113,3 +113,17 @@ test('rows after a stray quote keep their numbers across chunk and read boundari
   expect(memos).toHaveLength(3000 - bad.size);
   expect(memos.every((m) => m.memo === `row ${m.source_ref.slice(ref.length + 1)}`)).toBe(true);
 });
+
+test.each([
+  ['a stray quote in a header name', 'external_ref,shop_user_id,region,currency,amount,item"type\n', 'BAD_HEADER', /double quote inside an unquoted field/],
+  ['a look-alike of a column name', 'external_ref,ſhop_user_id,region,currency,amount,item_type\n', 'MISSING_COLUMNS', /missing: shop_user_id/],
+  ['a column named twice in other cases', 'external_ref,shop_user_id,region,currency,amount,item_type,REGION\n', 'DUPLICATE_COLUMNS', /region/],
+])('a header with %s is refused whole before anything is written', async (_what, header, reason, message) => {
+  const before = await s.db('upload').count({ n: '*' });
+  const err = (await uploadInto(s, Buffer.from(`${header}x-1,652024209997893632,SG,SGD,1.00,ADJUSTMENT,SG\n`)).then(
+    () => null,
+    (e: unknown) => e,
+  )) as { reason?: string; message?: string } | null;
+  expect([err?.reason, err?.message]).toEqual([reason, expect.stringMatching(message)]);
+  expect(await s.db('upload').count({ n: '*' })).toEqual(before);
+});
