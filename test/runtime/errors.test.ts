@@ -48,6 +48,7 @@ const samples: Array<[string, errors.StsError]> = [
   ['DlqReplayRefusedError', new errors.DlqReplayRefusedError('no sts-original-topic header', { topic: 'sts.payouts.v1.dlq', partition: 0, offset: '7' })],
   ['ReconFixRefusedError', new errors.ReconFixRefusedError('cycle 20261116 of SG is CLOSED', { entity: 'SG/20261116/652024209997893632/SGD' })],
   ['ChaosRunError', new errors.ChaosRunError('kafka did not come back in 120 s')],
+  ['SqlModeUnsupportedError', new errors.SqlModeUnsupportedError("SET SESSION sql_mode = 'STRICT_ALL_TABLES' failed")],
 ];
 
 describe('errors', () => {
