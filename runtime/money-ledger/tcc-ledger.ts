@@ -1,6 +1,7 @@
 import type { Knex } from '../db/knex';
 import { intList } from '../db/int-list';
 import { LedgerInvariantError } from '../errors';
+import { PAIN001_MAX_MINOR } from '../money/money-bounds';
 import type { TccState } from './ledger-accounts';
 import { postMovements, type Movement } from './ledger-postings';
 
@@ -39,6 +40,10 @@ export async function tccTry(trx: Knex.Transaction, txs: MoneyTx[]): Promise<voi
   for (const tx of txs) {
     if (tx.amountMinor <= 0n)
       throw new LedgerInvariantError(tx.txId, `amount ${tx.amountMinor} is not positive`);
+    // A payout is bounded (runtime/money/money-bounds.ts); anything larger is a bug upstream, and
+    // stopping here keeps every posting inside the columns and the pain.001 amounts it feeds.
+    if (tx.amountMinor > PAIN001_MAX_MINOR)
+      throw new LedgerInvariantError(tx.txId, `amount ${tx.amountMinor} is more than any payout can be (${PAIN001_MAX_MINOR})`);
   }
   const rows = txs.map((tx) => ({
     tx_id: tx.txId.toString(),
