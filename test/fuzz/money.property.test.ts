@@ -187,11 +187,17 @@ test('every amount is applied exactly or refused with its reason; balances stay 
 
       // The database against the model: accounts, and the rows of these sellers.
       const ids = sellers.map(String);
-      const accounts = (await db('settlement_account').whereIn('shop_user_id', ids).select('region', 'shop_user_id', 'currency', 'balance_minor', 'item_count')) as Array<Record<string, string>>;
+      const accounts = (await db('settlement_account').whereIn('shop_user_id', ids).select('region', 'shop_user_id', 'currency', 'balance_minor', 'item_count')) as Array<{
+        region: string;
+        shop_user_id: string;
+        currency: string;
+        balance_minor: string;
+        item_count: string;
+      }>;
       const actual = new Map(accounts.map((a) => [`${a.region}|${a.shop_user_id}`, { balance: BigInt(a.balance_minor), count: Number(a.item_count) }]));
       expect(actual).toEqual(new Map([...balance].filter(([, v]) => v.count > 0)));
       for (const a of accounts) expect(abs(BigInt(a.balance_minor))).toBeLessThanOrEqual(moneyBounds(a.currency).maxPayoutMinor);
-      const rows = (await db('billing_item').whereIn('shop_user_id', ids).select('region', 'source_ref', 'amount_minor')) as Array<Record<string, string>>;
+      const rows = (await db('billing_item').whereIn('shop_user_id', ids).select('region', 'source_ref', 'amount_minor')) as Array<{ region: string; source_ref: string; amount_minor: string }>;
       expect(new Map(rows.map((x) => [`${x.region}|${x.source_ref}`, BigInt(x.amount_minor)]))).toEqual(new Map([...booked].map(([k, v]) => [k, v.amountMinor])));
 
       // Nothing else: the sentinel account as it was, and no row of any other seller.
