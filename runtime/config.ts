@@ -65,6 +65,12 @@ export const CONFIG_DEFAULTS = {
   STS_EVENT_MAX_AGE_DAYS: '400',
   /** How far (ms) in the future an order event's occurred_at may be (producer clock skew). */
   STS_EVENT_MAX_FUTURE_MS: '86400000',
+  /**
+   * Largest record value (bytes) a consumer or the DLQ tools decode; a longer one is dead-lettered
+   * unread. Kafka's default max.message.bytes, which our topics keep: an upload chunk (the largest
+   * record, about 600 KiB at most) fits, and so does anything the broker accepts.
+   */
+  STS_MAX_RECORD_BYTES: '1048588',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -108,6 +114,7 @@ const schema = z.object({
   STS_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1, 'STS_EVENT_MAX_AGE_DAYS must be at least 1 (days)').max(3650, 'STS_EVENT_MAX_AGE_DAYS must be at most 3650 (days)'),
   STS_EVENT_MAX_FUTURE_MS: z.coerce.number().int().min(0, 'STS_EVENT_MAX_FUTURE_MS must be 0 or more (milliseconds)').max(31 * 86_400_000, 'STS_EVENT_MAX_FUTURE_MS must be at most 31 days'),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+  STS_MAX_RECORD_BYTES: z.coerce.number().int().min(1024, 'STS_MAX_RECORD_BYTES must be at least 1024 (bytes)').max(64 * 1024 * 1024, 'STS_MAX_RECORD_BYTES must be at most 64 MiB'),
 });
 
 export interface StsConfig {
@@ -137,6 +144,8 @@ export interface StsConfig {
   eventMaxAgeDays: number;
   /** Order events dated more than this many ms ahead are refused. */
   eventMaxFutureMs: number;
+  /** Largest record value decoded from Kafka (bytes). */
+  maxRecordBytes: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -174,6 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     outboxMaxAgeMs: c.STS_OUTBOX_MAX_AGE_MS,
     eventMaxAgeDays: c.STS_EVENT_MAX_AGE_DAYS,
     eventMaxFutureMs: c.STS_EVENT_MAX_FUTURE_MS,
+    maxRecordBytes: c.STS_MAX_RECORD_BYTES,
   };
 }
 
