@@ -516,3 +516,18 @@ export class SqlModeUnsupportedError extends StsError {
     });
   }
 }
+
+/** A record kept failing with a retriable error while its dependency (the database) answered, so
+ * waiting longer would not help: it is dead-lettered instead of holding its partition. Carries the
+ * last error's code and message. Not retriable: replay it once the cause is fixed. */
+export class RetriesExhaustedError extends StsError {
+  readonly lastCode: string;
+  constructor(lastCode: string, lastMessage: string, attempts: number, elapsedMs: number, cause?: unknown) {
+    super('STS_RETRIES_EXHAUSTED', `gave up after ${attempts} attempts over ${Math.round(elapsedMs / 1000)} s while the database answered; last error ${lastCode}: ${lastMessage}`, {
+      context: { lastCode, attempts },
+      fix: 'the last error names the cause (sts-error-cause-code header); fix it, then replay the letter with `npx sts dlq replay`',
+      cause,
+    });
+    this.lastCode = lastCode;
+  }
+}

@@ -134,6 +134,11 @@ function targetOf(
     return `${dlqTopic}/${r.partition}/${r.offset} names its own DLQ as origin`;
   if (partition === null || !/^\d{1,9}$/.test(partition))
     return `${dlqTopic}/${r.partition}/${r.offset} has no valid ${DLQ_HEADERS.partition} header`;
+  // A letter cut to fit the DLQ's size limit is not the input any more: replaying it would send a
+  // different record. The original is still in its topic at the coordinates.
+  const truncated = headerString(r.headers, DLQ_HEADERS.truncated);
+  if (truncated)
+    return `${dlqTopic}/${r.partition}/${r.offset} was cut to fit the DLQ (${truncated}); re-produce the original from ${topic}/${partition} at offset ${headerString(r.headers, DLQ_HEADERS.offset) ?? '?'}`;
   return { topic, partition: Number(partition) };
 }
 

@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import type { KafkaMessage } from 'kafkajs';
 import type { Knex } from '../db/knex';
+import { RetriesExhaustedError } from '../errors';
 import type { Logger } from '../logger';
 import type { OutboxWriter } from '../outbox/outbox-writer';
 import type { AvroCodec } from '../registry/avro-codec';
@@ -33,6 +34,19 @@ export class BatchAborted extends Error {}
 class AttemptFailed {
   constructor(readonly error: unknown) {}
 }
+
+/**
+ * What a retry loop does once its attempts are used up.
+ * - `record`: the work is one record's (or one sub-batch's) transaction. Probe the database: if it
+ *   answers, the input is what fails, so give up with STS_RETRIES_EXHAUSTED (the caller isolates or
+ *   dead-letters); if not, it is an outage, so keep retrying with a fresh budget.
+ * - `escalate`: the failing thing is a dependency with no record to blame (the registry during a
+ *   decode, the broker during a DLQ publish). Dead-lettering would lose good input and skipping
+ *   would lose the letter, so keep retrying, but loudly: an error log per bound, the exhausted
+ *   counter and the stalled-partitions gauge, while the committed offset standing still makes the
+ *   lag monitor report the partition STALLED.
+ */
+type RetryMode = { kind: 'record'; records: number } | { kind: 'escalate'; what: string };
 
 interface Decoded<T> {
   record: InputRecord<T>;
@@ -82,6 +96,8 @@ export class BatchRunner<T> {
     private readonly deps: BatchRunnerDeps,
   ) {
     this.reader = def.readerSchema ? readerType(def.readerSchema) : undefined;
+    // Exported at 0 from the start, so a dashboard tells "no stalled partition" from "no data".
+    deps.metrics.stalledPartitions.inc({ processor: def.name }, 0);
   }
 
   async run(
@@ -109,8 +125,11 @@ export class BatchRunner<T> {
         const dead: DeadLetter[] = [];
         const good: Array<Decoded<T>> = [];
         for (const message of chunk) {
-          const outcome = await this.withRetry(logger, control, () =>
-            this.decode(topic, partition, message),
+          const outcome = await this.withRetry(
+            logger,
+            control,
+            () => this.decode(topic, partition, message),
+            { kind: 'escalate', what: 'decoding (schema registry)' },
           );
           if (outcome instanceof AttemptFailed)
             dead.push({ topic, partition, message, error: outcome.error });
@@ -119,7 +138,10 @@ export class BatchRunner<T> {
         dead.push(...(await this.apply(good, logger, control)));
         if (dead.length > 0) {
           // Dead letters are durable before the offsets move past them, or they would be lost.
-          await this.withRetry(logger, control, () => this.deps.dlq.publish(dead));
+          await this.withRetry(logger, control, () => this.deps.dlq.publish(dead), {
+            kind: 'escalate',
+            what: 'publishing dead letters',
+          });
           for (const d of dead) {
             metrics.dlq.inc({ ...labels, code: errorCode(d.error) });
             logger.warn(
@@ -178,7 +200,10 @@ export class BatchRunner<T> {
     control: PartitionControl,
   ): Promise<DeadLetter[]> {
     if (good.length === 0) return [];
-    const whole = await this.withRetry(logger, control, () => this.transact(good, logger, control));
+    const whole = await this.withRetry(logger, control, () => this.transact(good, logger, control), {
+      kind: 'record',
+      records: good.length,
+    });
     if (!(whole instanceof AttemptFailed)) return [];
     if (good.length === 1) return [this.deadLetter(good[0]!, whole.error)];
     logger.warn(
@@ -187,8 +212,11 @@ export class BatchRunner<T> {
     );
     const dead: DeadLetter[] = [];
     for (const one of good) {
-      const outcome = await this.withRetry(logger, control, () =>
-        this.transact([one], logger, control),
+      const outcome = await this.withRetry(
+        logger,
+        control,
+        () => this.transact([one], logger, control),
+        { kind: 'record', records: 1 },
       );
       if (outcome instanceof AttemptFailed) dead.push(this.deadLetter(one, outcome.error));
     }
@@ -229,20 +257,30 @@ export class BatchRunner<T> {
   }
 
   /**
-   * Retries `fn` while it throws retriable errors: unbounded in count (a database outage must
-   * not dead-letter good input), capped in delay, heartbeating while it waits so the group keeps
-   * the partition, and pausing the partition's fetches once the trouble lasts.
+   * Retries `fn` while it throws retriable errors, capped in delay, heartbeating while it waits so
+   * the group keeps the partition, and pausing the partition's fetches once the trouble lasts.
+   *
+   * Bounded: after `retryMaxAttempts` failures the loop acts by `mode` (see RetryMode). In
+   * `record` mode a failure that outlives its budget while the database answers `SELECT 1` ends as
+   * AttemptFailed(RetriesExhaustedError): one record can never hold a partition, nor every cycle
+   * close waiting on its watermark, forever. A failed probe means an outage: the budget starts
+   * over and nothing is dead-lettered, because a database outage is not the records' fault.
    */
   private async withRetry<R>(
     logger: Logger,
     control: PartitionControl,
     fn: () => Promise<R>,
-  ): Promise<R> {
+    mode: RetryMode,
+  ): Promise<R | AttemptFailed> {
     const { options, metrics } = this.deps;
+    const labels = { processor: this.def.name };
     const started = Date.now();
     let resume: (() => void) | undefined;
+    let stalled = false;
     try {
-      for (let attempt = 0; ; attempt++) {
+      // `attempt` drives the backoff and never resets, so an outage keeps the capped delay;
+      // `budget` counts the failures since the last verdict and does reset.
+      for (let attempt = 0, budget = 0; ; attempt++) {
         try {
           return await fn();
         } catch (err) {
@@ -250,13 +288,46 @@ export class BatchRunner<T> {
           // On shutdown, give the batch back uncommitted rather than block stop() on an outage.
           if (!control.isRunning() || control.isStale())
             throw new BatchAborted('stopping during retries');
+          const code = errorCode(err);
+          metrics.retries.inc({ ...labels, code });
+          budget++;
+          if (budget >= options.retryMaxAttempts) {
+            budget = 0;
+            if (mode.kind === 'record' && (await this.databaseAnswers())) {
+              // A sub-batch that gives up is isolated record by record (apply); one record that
+              // gives up alone is the one dead-lettered.
+              const outcome = mode.records > 1 ? 'isolated' : 'dead_lettered';
+              metrics.retriesExhausted.inc({ ...labels, code, outcome });
+              const message = String((err as { message?: unknown } | null)?.message ?? err);
+              return new AttemptFailed(
+                new RetriesExhaustedError(code, message, attempt + 1, Date.now() - started, err),
+              );
+            }
+            const outcome = mode.kind === 'record' ? 'outage' : 'escalated';
+            metrics.retriesExhausted.inc({ ...labels, code, outcome });
+            if (!stalled) {
+              stalled = true;
+              metrics.stalledPartitions.inc(labels);
+            }
+            logger.error(
+              {
+                attempts: attempt + 1,
+                elapsedMs: Date.now() - started,
+                code,
+                err,
+                ...(mode.kind === 'escalate' ? { during: mode.what } : {}),
+              },
+              mode.kind === 'record'
+                ? 'database unreachable: partition stalled, still retrying (nothing is dead-lettered for an outage)'
+                : `${mode.what} keeps failing: partition stalled, still retrying`,
+            );
+          }
           const delay = backoffDelay(attempt, {
             initialDelayMs: options.retryInitialDelayMs,
             maxDelayMs: options.retryMaxDelayMs,
           });
-          metrics.retries.inc({ processor: this.def.name, code: errorCode(err) });
           logger.warn(
-            { attempt: attempt + 1, delayMs: delay, code: errorCode(err), err },
+            { attempt: attempt + 1, delayMs: delay, code, err },
             'retriable failure; retrying',
           );
           if (!resume && Date.now() - started >= options.pauseAfterRetryMs)
@@ -265,7 +336,26 @@ export class BatchRunner<T> {
         }
       }
     } finally {
+      if (stalled) metrics.stalledPartitions.dec(labels);
       resume?.();
+    }
+  }
+
+  /** True when the database runs `SELECT 1` within dependencyProbeTimeoutMs. */
+  private async databaseAnswers(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.deps.options.dependencyProbeTimeoutMs);
+    });
+    // A probe left behind by the timeout must not become an unhandled rejection.
+    const probe = this.deps.db.raw('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+    try {
+      return await Promise.race([probe, timeout]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -12,6 +12,16 @@ export interface ProcessorMetrics {
   dlq: Counter<'processor' | 'code'>;
   inFlight: Gauge<'processor'>;
   retries: Counter<'processor' | 'code'>;
+  /**
+   * Retry loops that used up their attempts, by the last error's code and what followed:
+   * `dead_lettered` (the database answered, the record went to the DLQ as STS_RETRIES_EXHAUSTED),
+   * `isolated` (the same for a whole sub-batch, which is then redone record by record),
+   * `outage` (the database probe failed: still retrying, nothing dead-lettered), `escalated` (a
+   * dependency with no record to blame, the registry or the DLQ topic: still retrying).
+   */
+  retriesExhausted: Counter<'processor' | 'code' | 'outcome'>;
+  /** Partitions held by a retry loop past its attempt bound (outage or escalation) right now. */
+  stalledPartitions: Gauge<'processor'>;
 }
 
 const byRegistry = new WeakMap<Registry, ProcessorMetrics>();
@@ -50,6 +60,18 @@ export function processorMetrics(registry: Registry = defaultRegistry): Processo
       name: 'sts_processor_retries_total',
       help: 'Retriable failures, by error code.',
       labelNames: ['processor', 'code'],
+      registers,
+    }),
+    retriesExhausted: new Counter({
+      name: 'sts_processor_retries_exhausted_total',
+      help: 'Retry loops past their attempt bound, by last error code and outcome (dead_lettered, isolated, outage, escalated).',
+      labelNames: ['processor', 'code', 'outcome'],
+      registers,
+    }),
+    stalledPartitions: new Gauge({
+      name: 'sts_processor_stalled_partitions',
+      help: 'Partitions held by a retry loop past its attempt bound (database outage, DLQ or registry unreachable).',
+      labelNames: ['processor'],
       registers,
     }),
   };

@@ -30,8 +30,25 @@ export const PROCESSOR_DEFAULTS = {
   fromBeginning: true,
   /** First retry delay for retriable failures (ms); doubles per attempt, with jitter. */
   retryInitialDelayMs: 200,
-  /** Retry delay cap (ms). Retries never give up: a database outage must not dead-letter input. */
+  /** Retry delay cap (ms). */
   retryMaxDelayMs: 10_000,
+  /**
+   * Attempts of one unit of work (a sub-batch, then each record of it alone) before the runner
+   * asks whether the database is answering. If it is, the record is what fails: it is
+   * dead-lettered as STS_RETRIES_EXHAUSTED so it cannot hold its partition (and every close
+   * waiting on that partition's watermark) forever. If the probe fails it is an outage: the
+   * runner keeps retrying with capped backoff and a fresh budget, and never dead-letters for it.
+   * With the default delays, 8 attempts are about 15-30 s. Default 8.
+   */
+  retryMaxAttempts: 8,
+  /**
+   * Upper bound of one dead letter on the producer side (bytes). The DLQ topic's
+   * max.message.bytes, read from the broker, lowers it; a letter over it drops the original
+   * payload and keeps the coordinates. Default 1,000,000 (the broker default is 1,048,588).
+   */
+  dlqMaxMessageBytes: 1_000_000,
+  /** How long the database probe (`SELECT 1`) may take before the database counts as down (ms). */
+  dependencyProbeTimeoutMs: 2_000,
   /** A retry loop longer than this pauses fetching on the partition until it succeeds (ms). */
   pauseAfterRetryMs: 1_000,
 };
@@ -51,6 +68,9 @@ const schema = z
     fromBeginning: z.boolean(),
     retryInitialDelayMs: positiveInt,
     retryMaxDelayMs: positiveInt,
+    retryMaxAttempts: positiveInt.max(1000),
+    dependencyProbeTimeoutMs: positiveInt,
+    dlqMaxMessageBytes: z.number().int().min(4096),
     pauseAfterRetryMs: z.number().int().min(0),
   })
   .strict()

@@ -27,7 +27,9 @@ export async function runProcessor<T>(
   const options = resolveProcessorOptions({ ...def.options, ...overrides });
   const logger = deps.logger.child({ processor: def.name, group: def.group });
   const metrics = processorMetrics(deps.metricsRegistry);
-  const dlq = new DlqPublisher(deps.kafka, def.name);
+  const dlq = new DlqPublisher(deps.kafka, def.name, {
+    maxMessageBytes: options.dlqMaxMessageBytes,
+  });
   const runner = new BatchRunner(def, {
     db: deps.db,
     codec: deps.codec,

@@ -1,0 +1,139 @@
+import type { KafkaMessage } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { withDatabase } from '../../runtime/config';
+import { createDb } from '../../runtime/db/knex';
+import { StsError } from '../../runtime/errors';
+import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
+import { useTestResources } from '../helpers/resources';
+import { TcpProxy } from '../helpers/tcp-proxy';
+import {
+  amountFor,
+  effectProcessor,
+  effectSummary,
+  KEY_BASE,
+  produceEffects,
+} from '../fixtures/effect-processor';
+import {
+  effectSetup,
+  endOffsets,
+  offsetsAtEnd,
+  startInProcess,
+  waitFor,
+} from '../fixtures/processor-harness';
+
+/**
+ * "Retriable" is bounded: a record that fails with a retriable error for a reason that never
+ * heals (the ledger's STS_CONCURRENT_WRITE when the database and the code disagree on a key) is
+ * dead-lettered once its attempts are spent while the database answers; a real outage, where the
+ * database probe fails too, dead-letters nothing and the records are applied once it is back.
+ */
+const r = useTestResources();
+const FAST = { retryMaxAttempts: 3, retryInitialDelayMs: 50, retryMaxDelayMs: 200 };
+
+async function readAll(topic: string, expected: number): Promise<KafkaMessage[]> {
+  const consumer = r.kafka.consumer({ groupId: r.group('dlq-reader') });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const got: KafkaMessage[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void got.push(message) });
+  await waitFor(`${expected} DLQ messages`, async () => got.length >= expected, 30_000);
+  await consumer.disconnect();
+  return got;
+}
+
+const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
+const neverHeals = () =>
+  new StsError('STS_CONCURRENT_WRITE', 'the unique key and the comparison disagree', {
+    retriable: true,
+  });
+
+describe('bounded retries', () => {
+  test('a record failing retriably forever while the database answers is dead-lettered as STS_RETRIES_EXHAUSTED; its neighbours apply and the offset moves past it', async () => {
+    const s = await effectSetup(r, 1);
+    const total = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, 30);
+    const stuck = KEY_BASE + 17n;
+    const def = effectProcessor(s.topic, s.group);
+    const metrics = new Registry();
+    const handle = await startInProcess(
+      r,
+      {
+        ...def,
+        async handleBatch(ctx, records) {
+          if (records.some((x) => x.value.effect_key === stuck)) throw neverHeals();
+          await def.handleBatch(ctx, records);
+        },
+      },
+      s,
+      FAST,
+      metrics,
+    );
+    await waitFor('offsets at the end', () => offsetsAtEnd(r.kafka, s.group, s.topic));
+    await handle.stop();
+
+    const summary = await effectSummary(s.db);
+    expect(summary).toEqual({ rows: 29, total: total - amountFor(17), balance: total - amountFor(17) });
+    const [letter, ...more] = await readAll(s.dlq, 1);
+    expect(more).toEqual([]);
+    expect(header(letter!, DLQ_HEADERS.code)).toBe('STS_RETRIES_EXHAUSTED');
+    expect(header(letter!, DLQ_HEADERS.causeCode)).toBe('STS_CONCURRENT_WRITE');
+    expect(header(letter!, DLQ_HEADERS.message)).toMatch(
+      /gave up after 3 attempts .*STS_CONCURRENT_WRITE: the unique key and the comparison disagree/,
+    );
+    expect(header(letter!, DLQ_HEADERS.offset)).toBe('17');
+    expect(letter!.key?.toString()).toBe(stuck.toString());
+    const text = await metrics.metrics();
+    expect(text).toMatch(
+      /sts_processor_retries_exhausted_total\{processor="test-effects",code="STS_CONCURRENT_WRITE",outcome="dead_lettered"\} 1/,
+    );
+    expect(text).toMatch(/sts_processor_stalled_partitions\{processor="test-effects"\} 0/);
+  }, 60_000);
+
+  test('the same failure during a real database outage dead-letters nothing: the partition stalls, then everything applies once the database is back', async () => {
+    const s = await effectSetup(r, 1);
+    const total = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, 30);
+
+    const mysql = new URL(r.config.mysqlUrl);
+    const proxy = new TcpProxy(mysql.hostname, Number(mysql.port || 3306));
+    const port = await proxy.start();
+    r.defer(() => proxy.close());
+    const viaProxy = new URL(s.url);
+    viaProxy.port = String(port);
+    const db = createDb(withDatabase(viaProxy.toString(), new URL(s.url).pathname.slice(1)), {
+      pool: 2,
+    });
+    r.defer(() => db.destroy());
+    await proxy.cut();
+
+    const metrics = new Registry();
+    const handle = await startInProcess(
+      r,
+      effectProcessor(s.topic, s.group),
+      { ...s, db },
+      { ...FAST, dependencyProbeTimeoutMs: 500 },
+      metrics,
+    );
+    // Well past the bound, several times over: the probe fails, so nothing may be dead-lettered.
+    await waitFor(
+      'the outage verdict',
+      async () =>
+        /sts_processor_retries_exhausted_total\{[^}]*outcome="outage"\} ([3-9]|\d\d)/.test(
+          await metrics.metrics(),
+        ),
+      60_000,
+    );
+    expect(await metrics.metrics()).toMatch(
+      /sts_processor_stalled_partitions\{processor="test-effects"\} 1/,
+    );
+    expect((await effectSummary(s.db)).rows).toBe(0);
+    expect([...(await endOffsets(r.kafka, s.dlq)).values()]).toEqual([0n]);
+
+    await proxy.restore();
+    await waitFor('offsets at the end', () => offsetsAtEnd(r.kafka, s.group, s.topic), 60_000);
+    await handle.stop();
+    expect(await effectSummary(s.db)).toEqual({ rows: 30, total, balance: total });
+    expect([...(await endOffsets(r.kafka, s.dlq)).values()]).toEqual([0n]);
+    const text = await metrics.metrics();
+    expect(text).not.toMatch(/outcome="dead_lettered"/);
+    expect(text).toMatch(/sts_processor_stalled_partitions\{processor="test-effects"\} 0/);
+  }, 120_000);
+});
