@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010_account_cycle_index';
 import * as m0011 from './migrations/0011_binary_collation';
 import * as m0012 from './migrations/0012_payout_file_parts';
 import * as m0013 from './migrations/0013_ledger_totals_decimal';
+import * as m0014 from './migrations/0014_outbox_parked';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -32,6 +33,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0011_binary_collation', m0011],
   ['0012_payout_file_parts', m0012],
   ['0013_ledger_totals_decimal', m0013],
+  ['0014_outbox_parked', m0014],
 ];
 
 const source: Knex.MigrationSource<string> = {
