@@ -1,4 +1,5 @@
 import { ValidationError } from '../../runtime/errors';
+import { INT64_MAX } from '../../runtime/money/money-bounds';
 import { BPS_SCALE, type CommissionRule } from './commission-rule';
 
 /**
@@ -70,6 +71,13 @@ export function computeClawback(state: ChargeState, refundMinor: bigint): Clawba
   if (state.orderAmountMinor <= 0n)
     throw new RangeError('a charge must have a positive order amount');
   const refundedAfterMinor = state.refundedMinor + refundMinor;
+  // Stored in a BIGINT (commission_charge.refunded_minor). Each refund is within the item bound,
+  // but their number is not; a sum past int64 is refused here, one request, with the reason,
+  // rather than failing the batch on the write.
+  if (refundedAfterMinor > INT64_MAX)
+    throw new ValidationError(
+      `refunds of this order would add up to ${refundedAfterMinor} minor units, past a signed 64-bit integer`,
+    );
   const covered =
     refundedAfterMinor < state.orderAmountMinor ? refundedAfterMinor : state.orderAmountMinor;
   const share = (total: bigint, already: bigint) => {
