@@ -1,4 +1,11 @@
-import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  Partitioners,
+  type IHeaders,
+  type Kafka,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type { Knex } from 'knex';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import { LockUnavailableError, StsError, asStsError } from '../errors';
@@ -42,10 +49,14 @@ export function pendingQuery(
   limit: number,
   inFlight: readonly string[] = [],
 ): Knex.QueryBuilder {
-  const q = db('outbox')
+  // FORCE INDEX: with ix_outbox_parked beside it, `parked_at IS NULL` must not tempt the
+  // optimizer into walking the published history; parked rows are few and filtered on the way.
+  const q = db
+    .from(db.raw('outbox FORCE INDEX (ix_outbox_pending)'))
     .select('id', 'event_id', 'topic', 'msg_key', 'payload', 'headers')
     .select(db.raw('TIMESTAMPDIFF(MICROSECOND, created_at, NOW(3)) AS age_us'))
-    .whereNull('published_at');
+    .whereNull('published_at')
+    .whereNull('parked_at');
   // Integer literals through BigInt, as in the mark: a string bound against the BIGINT key would
   // compare as DOUBLE and lose the low digits of an 18-digit id (DESIGN lesson 9).
   if (inFlight.length > 0)
@@ -76,6 +87,7 @@ export class OutboxRelay {
   private wake: (() => void) | undefined;
   private serial: Promise<unknown> = Promise.resolve();
   private lastPruneAt = 0;
+  private readonly topicLimits = new Map<string, Promise<number>>();
   private publishedRows = 0;
 
   constructor(deps: OutboxRelayDeps, opts: Partial<OutboxRelayOptions> = {}) {
@@ -254,7 +266,7 @@ export class OutboxRelay {
           break;
         }
         const t1 = performance.now();
-        const byTopic = await this.send(batch);
+        const { sent, byTopic } = await this.sendFitting(batch);
         const t2 = performance.now();
         const failed = await marking;
         if (failed !== undefined) throw failed;
@@ -263,31 +275,34 @@ export class OutboxRelay {
         // comparison on the BIGINT key, DESIGN lesson 9), and it names exactly the rows sent: a
         // range would also mark a row that committed inside it after our SELECT.
         inFlight = batch.map((r) => BigInt(r.id).toString());
-        const ids = inFlight.join(',');
+        const ids = sent.map((r) => BigInt(r.id).toString()).join(',');
         const t3 = performance.now();
-        marking = this.db
-          .raw(
-            `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
-          )
-          .then(
-            () => {
-              for (const [topic, count] of byTopic) this.metrics.published.inc({ topic }, count);
-              this.publishedRows += batch.length;
-              const ms = (a: number, b: number) => Math.round(b - a);
-              this.log.debug(
-                {
-                  rows: batch.length,
-                  readMs: ms(t0, t1),
-                  sendMs: ms(t1, t2),
-                  markMs: ms(t3, performance.now()),
-                },
-                'outbox batch published',
-              );
-              return undefined;
-            },
-            (err: unknown) => err ?? new Error('outbox mark failed'),
-          );
-        rows += batch.length;
+        // Parked rows are not marked: they stay unpublished (and visible) until fixed.
+        marking = (
+          ids.length === 0
+            ? Promise.resolve()
+            : this.db.raw(
+                `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
+              )
+        ).then(
+          () => {
+            for (const [topic, count] of byTopic) this.metrics.published.inc({ topic }, count);
+            this.publishedRows += sent.length;
+            const ms = (a: number, b: number) => Math.round(b - a);
+            this.log.debug(
+              {
+                rows: sent.length,
+                readMs: ms(t0, t1),
+                sendMs: ms(t1, t2),
+                markMs: ms(t3, performance.now()),
+              },
+              'outbox batch published',
+            );
+            return undefined;
+          },
+          (err: unknown) => err ?? new Error('outbox mark failed'),
+        );
+        rows += sent.length;
         if (batch.length < this.options.batchSize) {
           drained = true;
           break;
@@ -304,13 +319,110 @@ export class OutboxRelay {
     return { rows, drained };
   }
 
-  /** Produces one batch and waits for the ack; returns the message count per topic. */
-  private async send(batch: OutboxRow[]): Promise<Map<string, number>> {
-    const byTopic = new Map<string, Message[]>();
+  /**
+   * Sends a batch in id order, in produce requests that each fit the broker, and returns the rows
+   * sent. A row that can never be published (larger than its topic accepts, headers that are not
+   * JSON) is parked instead of failing the batch forever.
+   *
+   * Order per key: a parked row's LATER rows of the same topic and key are parked behind it
+   * (STS_OUTBOX_HELD_BEHIND), not sent. Consumers deduplicate by event id but apply a key's
+   * events in order, so letting a payout's later events overtake its unpublished earlier one
+   * would show them a history that never happened. Holding only that key costs its events until
+   * an operator fixes the parked row and clears parked_at on the key's rows (then they go out in
+   * id order); every other key keeps flowing. Rows with a smaller id than the parked one
+   * (committed late) are earlier in the key's history and still go out.
+   */
+  private async sendFitting(
+    batch: OutboxRow[],
+  ): Promise<{ sent: OutboxRow[]; byTopic: Map<string, number> }> {
+    const held = await this.heldKeys();
+    const ready: Ready[] = [];
     for (const row of batch) {
+      const blocker = held.get(keyOf(row));
+      if (blocker !== undefined && BigInt(row.id) > BigInt(blocker)) {
+        await this.park(
+          row,
+          'STS_OUTBOX_HELD_BEHIND',
+          `row ${blocker} of this topic and key is parked; this row waits behind it so the key's events stay in order`,
+        );
+        continue;
+      }
+      let message: Message;
+      try {
+        message = { key: row.msg_key, value: row.payload, headers: headersOf(row) };
+      } catch (err) {
+        const e = asStsError(err, { component: 'outbox-relay' });
+        await this.park(row, e.code, e.message);
+        held.set(keyOf(row), row.id);
+        continue;
+      }
+      const bytes = messageBytes(message);
+      const limit = await this.topicBudget(row.topic);
+      if (bytes > limit) {
+        await this.park(
+          row,
+          'STS_OUTBOX_ROW_TOO_LARGE',
+          `the row's message is about ${bytes} bytes; ${row.topic} accepts at most ${limit} per request (max.message.bytes, maxRequestBytes)`,
+        );
+        held.set(keyOf(row), row.id);
+        continue;
+      }
+      ready.push({ row, message, bytes, limit });
+    }
+
+    const queue = chunksOf(ready);
+    const sent: OutboxRow[] = [];
+    const byTopic = new Map<string, number>();
+    while (queue.length > 0) {
+      const chunk: Ready[] = [];
+      // A key held by a broker refusal earlier in this loop holds its later rows here too.
+      for (const item of queue.shift()!) {
+        const blocker = held.get(keyOf(item.row));
+        if (blocker !== undefined && BigInt(item.row.id) > BigInt(blocker))
+          await this.park(
+            item.row,
+            'STS_OUTBOX_HELD_BEHIND',
+            `row ${blocker} of this topic and key is parked; this row waits behind it so the key's events stay in order`,
+          );
+        else chunk.push(item);
+      }
+      if (chunk.length === 0) continue;
+      try {
+        await this.produce(chunk);
+      } catch (err) {
+        // Our size estimate is generous, but the broker has the last word: halve the request, and
+        // park a row the broker refuses on its own. Anything else (an outage) fails the batch,
+        // which is retried whole; rows already sent are sent again, which consumers absorb.
+        if (!isTooLarge(err)) throw err;
+        if (chunk.length === 1) {
+          const only = chunk[0]!;
+          await this.park(
+            only.row,
+            'STS_OUTBOX_ROW_TOO_LARGE',
+            `the broker refused the row as too large (${only.bytes} bytes estimated): ${errorMessage(err)}`,
+          );
+          held.set(keyOf(only.row), only.row.id);
+          continue;
+        }
+        const mid = Math.ceil(chunk.length / 2);
+        queue.unshift(chunk.slice(0, mid), chunk.slice(mid));
+        continue;
+      }
+      for (const item of chunk) {
+        sent.push(item.row);
+        byTopic.set(item.row.topic, (byTopic.get(item.row.topic) ?? 0) + 1);
+      }
+    }
+    return { sent, byTopic };
+  }
+
+  /** Produces one request's rows, grouped by topic in id order, and waits for the ack. */
+  private async produce(chunk: Ready[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const { row, message } of chunk) {
       let list = byTopic.get(row.topic);
       if (!list) byTopic.set(row.topic, (list = []));
-      list.push({ key: row.msg_key, value: row.payload, headers: headersOf(row) });
+      list.push(message);
     }
     const producer = await this.ensureProducer();
     const timer = this.metrics.latency.startTimer();
@@ -318,7 +430,76 @@ export class OutboxRelay {
       topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
     });
     timer();
-    return new Map([...byTopic].map(([topic, messages]) => [topic, messages.length]));
+  }
+
+  /**
+   * The parked, unpublished rows' topic and key, each with the smallest parked id. Served by
+   * ix_outbox_parked (a range on parked_at IS NOT NULL): parked rows are few, the published
+   * history is never read.
+   */
+  private async heldKeys(): Promise<Map<string, string>> {
+    const [rows] = (await this.db.raw(
+      `SELECT topic, msg_key, CAST(MIN(id) AS CHAR) AS first_id, COUNT(*) AS n
+         FROM outbox FORCE INDEX (ix_outbox_parked)
+        WHERE parked_at IS NOT NULL AND published_at IS NULL
+        GROUP BY topic, msg_key`,
+    )) as [Array<{ topic: string; msg_key: string; first_id: string; n: number | string }>];
+    this.metrics.parkedPending.set(rows.reduce((a, r) => a + Number(r.n), 0));
+    return new Map(rows.map((r) => [keyOf(r), r.first_id]));
+  }
+
+  /** Sets a row aside with its reason: not published, not retried, visible to recon. */
+  private async park(row: OutboxRow, code: string, reason: string): Promise<void> {
+    await this.db.raw(
+      `UPDATE outbox SET parked_at = NOW(3), park_reason = ? WHERE id = ${BigInt(row.id).toString()} AND published_at IS NULL`,
+      [`${code}: ${reason}`.slice(0, 1000)],
+    );
+    this.metrics.parked.inc({ topic: row.topic, code });
+    this.metrics.parkedPending.inc();
+    this.log.error(
+      { outboxId: row.id, eventId: row.event_id, topic: row.topic, key: row.msg_key, code, reason },
+      'outbox row parked: it is not published until fixed; fix the row, then clear parked_at on its key (UPDATE outbox SET parked_at = NULL, park_reason = NULL WHERE topic = ? AND msg_key = ? AND published_at IS NULL)',
+    );
+  }
+
+  /**
+   * Bytes one request to `topic` may carry: its max.message.bytes as the broker reports it
+   * (requests carry one record batch per partition, which the broker checks against it), capped
+   * by maxRequestBytes, less a margin for the request's framing. Read once per topic.
+   */
+  private topicBudget(topic: string): Promise<number> {
+    let budget = this.topicLimits.get(topic);
+    if (!budget) {
+      budget = this.topicMaxBytes(topic).then(
+        (max) => Math.min(this.options.maxRequestBytes, max ?? Number.POSITIVE_INFINITY) - 512,
+      );
+      this.topicLimits.set(topic, budget);
+    }
+    return budget;
+  }
+
+  private async topicMaxBytes(topic: string): Promise<number | undefined> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const res = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+        ],
+      });
+      const n = Number(
+        res.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')
+          ?.configValue,
+      );
+      return Number.isInteger(n) && n > 0 ? n : undefined;
+    } catch {
+      // Unknown: maxRequestBytes alone bounds the request, and a broker refusal still halves it.
+      this.topicLimits.delete(topic);
+      return undefined;
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
   }
 
   private runSerial<T>(fn: () => Promise<T>): Promise<T> {
@@ -373,7 +554,7 @@ function headersOf(row: OutboxRow): IHeaders {
         `outbox row ${row.id} has headers that are not JSON`,
         {
           context: { component: 'outbox-relay', outboxId: row.id, eventId: row.event_id },
-          fix: "correct the row's headers column; the relay retries it and everything queued after it",
+          fix: 'the relay parks the row (outbox.parked_at); correct its headers column, then clear parked_at on its topic and key',
           cause: err,
         },
       );
@@ -381,3 +562,63 @@ function headersOf(row: OutboxRow): IHeaders {
   }
   return { ...extra, [EVENT_ID_HEADER]: row.event_id };
 }
+
+interface Ready {
+  row: OutboxRow;
+  message: Message;
+  bytes: number;
+  /** Bytes a request to the row's topic may carry. */
+  limit: number;
+}
+
+const keyOf = (r: { topic: string; msg_key: string }) => `${r.topic}\u0000${r.msg_key}`;
+
+/**
+ * Bytes a message takes in a produce request, over-estimated: key, value, headers and the record
+ * framing (length, attributes, deltas, varints), plus a share of the record batch header.
+ */
+export function messageBytes(m: Message): number {
+  const len = (v: unknown) =>
+    v === undefined || v === null
+      ? 0
+      : Buffer.isBuffer(v)
+        ? v.length
+        : Buffer.byteLength(String(v));
+  let n = 128 + len(m.key) + len(m.value);
+  for (const [k, v] of Object.entries(m.headers ?? {}))
+    for (const x of Array.isArray(v) ? v : [v]) n += 12 + Buffer.byteLength(k) + len(x);
+  return n;
+}
+
+/** Consecutive runs of rows whose summed size fits the smallest limit among them. */
+function chunksOf(ready: Ready[]): Ready[][] {
+  const chunks: Ready[][] = [];
+  let chunk: Ready[] = [];
+  let bytes = 0;
+  let limit = Number.POSITIVE_INFINITY;
+  for (const item of ready) {
+    const nextLimit = Math.min(limit, item.limit);
+    if (chunk.length > 0 && bytes + item.bytes > nextLimit) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+      limit = item.limit;
+    } else limit = nextLimit;
+    chunk.push(item);
+    bytes += item.bytes;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+/** True for the broker's "too large" refusals (kafkajs surfaces them in several wrappers). */
+function isTooLarge(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { type?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
+  if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
+  if (typeof e.message === 'string' && /too large|MESSAGE_TOO_LARGE/i.test(e.message)) return true;
+  if (Array.isArray(e.errors) && e.errors.some((x) => isTooLarge(x, depth + 1))) return true;
+  return isTooLarge(e.cause, depth + 1);
+}
+
+const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

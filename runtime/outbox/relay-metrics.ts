@@ -12,6 +12,10 @@ export interface RelayMetrics {
   active: Gauge;
   errors: Counter<'code'>;
   pruned: Counter;
+  /** Rows parked (set aside as unpublishable) by code: too large, bad headers, held behind one. */
+  parked: Counter<'topic' | 'code'>;
+  /** Parked rows still unpublished, at the last batch: what an operator must fix. */
+  parkedPending: Gauge;
 }
 
 const metricsByRegistry = new WeakMap<Registry, RelayMetrics>();
@@ -66,6 +70,21 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       new Counter({
         name: 'sts_outbox_pruned_total',
         help: 'Published outbox rows deleted after retention',
+        registers,
+      }),
+    parked:
+      existing<Counter<'topic' | 'code'>>('sts_outbox_parked_total') ??
+      new Counter({
+        name: 'sts_outbox_parked_total',
+        help: 'Outbox rows the relay parked instead of retrying forever, by code',
+        labelNames: ['topic', 'code'],
+        registers,
+      }),
+    parkedPending:
+      existing<Gauge>('sts_outbox_parked_rows') ??
+      new Gauge({
+        name: 'sts_outbox_parked_rows',
+        help: 'Parked outbox rows still unpublished at the last batch',
         registers,
       }),
   };

@@ -15,6 +15,14 @@ export const OUTBOX_RELAY_DEFAULTS = {
    * (a close) holds off pruning. Default 20.
    */
   batchesPerRun: 20,
+  /**
+   * Upper bound of one produce request, in bytes. A batch is sent in as many requests as it takes
+   * for each to fit this and the smallest max.message.bytes of its topics (read from the broker),
+   * so a batch of large rows is never refused as MESSAGE_TOO_LARGE on every retry. A row that
+   * alone does not fit is parked (outbox.parked_at), never retried forever. Default 1000000 (the
+   * broker's default message.max.bytes is 1048588).
+   */
+  maxRequestBytes: 1_000_000,
   /** Wait between polls once the outbox is drained, in ms; the relay's added latency. Default 200. */
   pollIntervalMs: 200,
   /** How often a standby retries the relay lock, in ms; bounds the fail-over time. Default 1000. */
@@ -39,6 +47,7 @@ const optionsSchema = z
   .object({
     batchSize: z.number().int().min(1).max(10_000),
     batchesPerRun: z.number().int().min(1).max(10_000),
+    maxRequestBytes: z.number().int().min(4096),
     pollIntervalMs: z.number().int().min(1),
     lockRetryMs: z.number().int().min(1),
     errorBackoffMs: z.number().int().min(1),

@@ -200,10 +200,15 @@ export class BatchRunner<T> {
     control: PartitionControl,
   ): Promise<DeadLetter[]> {
     if (good.length === 0) return [];
-    const whole = await this.withRetry(logger, control, () => this.transact(good, logger, control), {
-      kind: 'record',
-      records: good.length,
-    });
+    const whole = await this.withRetry(
+      logger,
+      control,
+      () => this.transact(good, logger, control),
+      {
+        kind: 'record',
+        records: good.length,
+      },
+    );
     if (!(whole instanceof AttemptFailed)) return [];
     if (good.length === 1) return [this.deadLetter(good[0]!, whole.error)];
     logger.warn(

@@ -1,4 +1,10 @@
-import { ConfigResourceTypes, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import {
+  ConfigResourceTypes,
+  type IHeaders,
+  type Kafka,
+  type KafkaMessage,
+  type Producer,
+} from 'kafkajs';
 import { DlqPublishError, RetriesExhaustedError } from '../errors';
 import { dlqTopic } from '../topology/types';
 import { errorCode } from './retry-policy';
@@ -128,10 +134,13 @@ export class DlqPublisher {
         const budget = await this.budget(topic);
         // One request per group of letters that together fit: letters of one partition in one
         // request form one record batch, and the broker applies max.message.bytes to the batch.
-        for (let i = 0; i < list.length; ) {
+        for (let i = 0; i < list.length;) {
           const group: Letter[] = [];
           let bytes = 0;
-          while (i < list.length && (group.length === 0 || bytes + letterBytes(list[i]!) <= budget)) {
+          while (
+            i < list.length &&
+            (group.length === 0 || bytes + letterBytes(list[i]!) <= budget)
+          ) {
             bytes += letterBytes(list[i]!);
             group.push(list[i++]!);
           }
@@ -167,8 +176,8 @@ export class DlqPublisher {
   private budget(topic: string): Promise<number> {
     let limit = this.limits.get(topic);
     if (!limit) {
-      limit = this.topicLimit(topic).then((topicMax) =>
-        Math.min(this.maxMessageBytes, topicMax ?? Number.POSITIVE_INFINITY) - 512,
+      limit = this.topicLimit(topic).then(
+        (topicMax) => Math.min(this.maxMessageBytes, topicMax ?? Number.POSITIVE_INFINITY) - 512,
       );
       this.limits.set(topic, limit);
     }
@@ -181,10 +190,13 @@ export class DlqPublisher {
       await admin.connect();
       const res = await admin.describeConfigs({
         includeSynonyms: false,
-        resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+        resources: [
+          { type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] },
+        ],
       });
-      const value = res.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')
-        ?.configValue;
+      const value = res.resources[0]?.configEntries.find(
+        (e) => e.configName === 'max.message.bytes',
+      )?.configValue;
       const n = Number(value);
       return Number.isInteger(n) && n > 0 ? n : undefined;
     } catch {

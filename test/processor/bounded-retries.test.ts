@@ -71,7 +71,11 @@ describe('bounded retries', () => {
     await handle.stop();
 
     const summary = await effectSummary(s.db);
-    expect(summary).toEqual({ rows: 29, total: total - amountFor(17), balance: total - amountFor(17) });
+    expect(summary).toEqual({
+      rows: 29,
+      total: total - amountFor(17),
+      balance: total - amountFor(17),
+    });
     const [letter, ...more] = await readAll(s.dlq, 1);
     expect(more).toEqual([]);
     expect(header(letter!, DLQ_HEADERS.code)).toBe('STS_RETRIES_EXHAUSTED');

@@ -1,7 +1,12 @@
 import { ConfigResourceTypes, type KafkaMessage } from 'kafkajs';
 import { DLQ_HEADERS, fitLetter, letterBytes } from '../../runtime/processor/dlq-publisher';
 import { useTestResources } from '../helpers/resources';
-import { effectProcessor, effectSummary, KEY_BASE, produceEffects } from '../fixtures/effect-processor';
+import {
+  effectProcessor,
+  effectSummary,
+  KEY_BASE,
+  produceEffects,
+} from '../fixtures/effect-processor';
 import { effectSetup, offsetsAtEnd, startInProcess, waitFor } from '../fixtures/processor-harness';
 
 /**
@@ -66,7 +71,9 @@ describe('DLQ size budget', () => {
     const [hdrMeta] = await producer.send({
       topic: s.topic,
       acks: -1,
-      messages: [{ key: 'big-headers', value: smallValue, headers: { trace: 'h'.repeat(100_000) } }],
+      messages: [
+        { key: 'big-headers', value: smallValue, headers: { trace: 'h'.repeat(100_000) } },
+      ],
     });
     await producer.disconnect();
     const after = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 5, 5);
@@ -96,7 +103,9 @@ describe('DLQ size budget', () => {
     expect(header(big, DLQ_HEADERS.offset)).toBe(bigMeta!.baseOffset);
     expect(big.value).toBeNull();
     expect(header(big, 'trace')).toBe('t1');
-    expect(header(big, DLQ_HEADERS.truncated)).toMatch(/^dropped value: the letter of \d+ bytes exceeds the DLQ limit/);
+    expect(header(big, DLQ_HEADERS.truncated)).toMatch(
+      /^dropped value: the letter of \d+ bytes exceeds the DLQ limit/,
+    );
 
     const hdr = letters.find((l) => l.key?.toString() === 'big-headers')!;
     expect(header(hdr, DLQ_HEADERS.offset)).toBe(hdrMeta!.baseOffset);
