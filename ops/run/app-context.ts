@@ -32,7 +32,7 @@ export function createAppContext(config: StsConfig, name: string, opts: { pool?:
   const db = createDb(config.mysqlUrl, { pool: opts.pool ?? 10 });
   const kafka = createKafka(config, name);
   const registry = new RegistryClient(config.schemaRegistryUrl);
-  const codec = new AvroCodec(registry);
+  const codec = new AvroCodec(registry, { maxRecordBytes: config.maxRecordBytes });
   let lease: Promise<WorkerLease> | undefined;
   // One generator per lease: two generators on one worker id would mint the same ids.
   let generator: Promise<SnowflakeGenerator> | undefined;

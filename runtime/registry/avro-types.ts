@@ -29,11 +29,16 @@ const BigIntLong = avro.types.LongType.__with({
   compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
 });
 
+const MAX_DATE_MS = 8.64e15;
+
 class TimestampMillis extends avro.types.LogicalType {
   // The underlying type is avsc's own number-based LongType: the bigint registry entry replaces
   // the name "long", not the object form `{ "type": "long", "logicalType": ... }`. Millisecond
   // timestamps stay far below 2^53, so a number is exact here.
   override _fromValue(v: number): Date {
+    // Outside ±8.64e15 ms a Date is Invalid and would re-encode as garbage: refuse it here, where
+    // the codec turns it into a decode failure, instead of handing an Invalid Date to a handler.
+    if (!(Math.abs(v) <= MAX_DATE_MS)) throw new Error(`timestamp-millis ${v} is outside the range of a date`);
     return new Date(v);
   }
   override _toValue(v: unknown): number | undefined {

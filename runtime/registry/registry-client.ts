@@ -4,18 +4,36 @@ import { PromiseCache } from './promise-cache';
 
 /**
  * The registry through its Confluent-compatible API. Registration goes through
- * @kafkajs/confluent-schema-registry; raw schema text by id comes from GET /schemas/ids/:id so our
- * codec parses it with bigint longs (see avro-types.ts).
+ * @kafkajs/confluent-schema-registry; raw schema text by id (GET /schemas/ids/:id, so our codec
+ * parses it with bigint longs, see avro-types.ts) and a subject's latest id come from our own
+ * bounded requests.
  *
- * Failure codes: STS_SCHEMA_INCOMPATIBLE (409 from the registry), STS_REGISTRY_ERROR.
+ * Every failure is classified the same way, whichever call met it:
+ *  - no answer (refused, reset, DNS, a request or body slower than `timeoutMs`), HTTP 5xx, 408 or
+ *    429, an answer that is not the JSON the API documents: STS_REGISTRY_ERROR, retriable. The
+ *    registry being down or slow says nothing about the record that needed it, so a consumer waits
+ *    and retries instead of dead-lettering good input;
+ *  - 404 for a schema id or subject: STS_SCHEMA_UNKNOWN, not retriable (the id a record carries
+ *    will not appear later; the codec turns it into a decode failure);
+ *  - 409 on registration: STS_SCHEMA_INCOMPATIBLE; any other 4xx: STS_REGISTRY_ERROR, not
+ *    retriable (the request itself is wrong).
  */
+export const REGISTRY_DEFAULTS = {
+  /** Per request, body included. A registry slower than this counts as down (retriable). */
+  timeoutMs: 5_000,
+};
+
+const FIX = 'check that the schema registry answers (`npx sts status`) at STS_SCHEMA_REGISTRY_URL; consumers retry until it does';
+
 export class RegistryClient {
   readonly url: string;
   private readonly lib: SchemaRegistry;
   private readonly rawById = new PromiseCache<number, string>();
+  private readonly timeoutMs: number;
 
-  constructor(url: string) {
+  constructor(url: string, opts: { timeoutMs?: number } = {}) {
     this.url = url.replace(/\/+$/, '');
+    this.timeoutMs = opts.timeoutMs ?? REGISTRY_DEFAULTS.timeoutMs;
     this.lib = new SchemaRegistry({ host: this.url, retry: { retries: 3 } });
   }
 
@@ -28,18 +46,20 @@ export class RegistryClient {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (/409|incompatible/i.test(message)) throw new SchemaIncompatibleError(subject, message);
-      throw new StsError('STS_REGISTRY_ERROR', `registering ${subject}: ${message}`, { retriable: true, cause: err });
+      const status = (err as { status?: unknown }).status;
+      // mappersmith reports a request that got no answer as a 400 of its own; only a real 4xx
+      // answer (with the registry's JSON message) is the request's fault.
+      const answered = typeof status === 'number' && status > 0 && !/ECONN|ETIMEDOUT|socket|network|timeout/i.test(message);
+      throw registryFailure(`registering ${subject}`, answered ? status : undefined, message, err);
     }
   }
 
   async setCompatibility(subject: string, level: 'BACKWARD' | 'NONE'): Promise<void> {
-    const res = await fetch(`${this.url}/config/${encodeURIComponent(subject)}`, {
+    await this.request(`PUT /config/${subject}`, `/config/${encodeURIComponent(subject)}`, {
       method: 'PUT',
       headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
       body: JSON.stringify({ compatibility: level }),
-      signal: AbortSignal.timeout(10_000),
     });
-    if (!res.ok) throw new StsError('STS_REGISTRY_ERROR', `PUT /config/${subject}: HTTP ${res.status} ${await res.text()}`, { retriable: res.status >= 500 });
   }
 
   /** Schema text for an id, cached for the life of the client (ids are immutable). */
@@ -49,7 +69,11 @@ export class RegistryClient {
 
   /** Latest registered id for a subject. */
   async latestId(subject: string): Promise<number> {
-    return this.lib.getLatestSchemaId(subject);
+    const body = await this.request(`GET /subjects/${subject}/versions/latest`, `/subjects/${encodeURIComponent(subject)}/versions/latest`, {}, `subject ${subject} is not in the registry`);
+    const id = (body as { id?: unknown } | null)?.id;
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+      throw registryFailure(`GET /subjects/${subject}/versions/latest`, undefined, 'the answer has no schema id');
+    return id;
   }
 
   /** The underlying library client, for callers that want its own encode/decode. */
@@ -58,10 +82,55 @@ export class RegistryClient {
   }
 
   private async fetchRaw(id: number): Promise<string> {
-    const res = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(10_000) });
-    if (res.status === 404) throw new StsError('STS_SCHEMA_UNKNOWN', `schema id ${id} is not in the registry`);
-    if (!res.ok) throw new StsError('STS_REGISTRY_ERROR', `GET /schemas/ids/${id}: HTTP ${res.status}`, { retriable: true });
-    const body = (await res.json()) as { schema: string };
-    return body.schema;
+    const body = await this.request(`GET /schemas/ids/${id}`, `/schemas/ids/${id}`, {}, `schema id ${id} is not in the registry`);
+    const schema = (body as { schema?: unknown } | null)?.schema;
+    if (typeof schema !== 'string') throw registryFailure(`GET /schemas/ids/${id}`, undefined, 'the answer has no schema text');
+    return schema;
   }
+
+  /**
+   * One request with the timeout covering the body too, and its outcome classified (see the
+   * header). Returns the parsed JSON body; `unknown` is the message for a 404.
+   */
+  private async request(what: string, path: string, init: RequestInit, unknown?: string): Promise<unknown> {
+    let res: Response;
+    let text: string;
+    try {
+      res = await fetch(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      text = await res.text();
+    } catch (err) {
+      const detail = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describe(err);
+      throw registryFailure(what, undefined, detail, err);
+    }
+    if (res.status === 404 && unknown !== undefined) throw new StsError('STS_SCHEMA_UNKNOWN', unknown, { context: { component: 'schema-registry' } });
+    if (!res.ok) throw registryFailure(what, res.status, text.slice(0, 300));
+    if (text === '') return null;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw registryFailure(what, undefined, `the answer is not JSON: ${text.slice(0, 100)}`, err);
+    }
+  }
+}
+
+/**
+ * The one classification of a failed registry call. `status` undefined: no usable answer at all
+ * (network, timeout, garbage), which is retriable like a 5xx.
+ */
+export function registryFailure(what: string, status: number | undefined, detail: string, cause?: unknown): StsError {
+  const retriable = status === undefined || status >= 500 || status === 408 || status === 429;
+  const message = `schema registry, ${what}: ${status === undefined ? '' : `HTTP ${status} `}${detail}`;
+  return new StsError('STS_REGISTRY_ERROR', message, {
+    retriable,
+    context: { component: 'schema-registry', ...(status === undefined ? {} : { status }) },
+    fix: retriable ? FIX : 'the request was refused as malformed; check the subject name and schema text',
+    cause,
+  });
+}
+
+/** fetch() reports "fetch failed" and hides the reason (ECONNREFUSED, ...) in `cause`. */
+function describe(err: unknown): string {
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = e.cause?.code ?? e.cause?.message;
+  return cause ? `${e.message ?? 'request failed'} (${cause})` : String(e.message ?? err);
 }
