@@ -21,13 +21,12 @@ export type ClawbackKey = RegionKey<string>;
 
 /**
  * The in-memory key of a clawback, equal exactly when the primary key is. request_id is compared
- * under utf8mb4_bin, which is PAD SPACE: 'r1' and 'r1 ' are the same key to the server. Keyed on
- * the raw string instead, a request 'r1 ' would miss the stored 'r1', and its INSERT would then
- * hit the duplicate key on every retry, forever, instead of being judged a redelivery or a
- * conflict.
+ * byte for byte, NO PAD (migration 0011): 'r1' and 'r1 ' are two requests to the server, so they
+ * are two here. (Under the old PAD SPACE collation this trimmed trailing spaces to match the
+ * server; with a binary key a trimmed one would take 'r1 ' for a redelivery of 'r1'.)
  */
 export const clawbackKey = (region: string, requestId: string): string =>
-  `${region}\u0000${requestId.replace(/ +$/, '')}`;
+  `${region}\u0000${requestId}`;
 
 interface ClawbackRow {
   region: string;

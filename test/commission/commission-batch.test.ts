@@ -32,7 +32,11 @@ async function setup() {
   return { db, apply };
 }
 
-test('a refund whose id differs from a recorded one only by trailing spaces is judged against it, not retried forever', async () => {
+test('refunds whose ids differ only by trailing spaces are distinct refunds, each applied once, never retried forever', async () => {
+  // Request ids compare byte for byte (migration 0011, NO PAD). This test used to expect 'evt-r '
+  // to be a redelivery of 'evt-r', as the PAD SPACE collation had it; two ids JavaScript sees as
+  // different are now two requests in the database and in the processor alike. (Upstream, the
+  // order-event edge refuses ids with leading or trailing whitespace.)
   const { db, apply } = await setup();
   const order = ORDER_BASE + 1n;
   const refund = (id: string, amount: bigint) =>
@@ -43,17 +47,20 @@ test('a refund whose id differs from a recorded one only by trailing spaces is j
       refund('evt-r', 400n),
     ]),
   ).toEqual(['evt-c:FEE', 'evt-r:FEE_CLAWBACK']);
-  // utf8mb4_bin pads with spaces: 'evt-r ' IS 'evt-r' to the primary key. A lookup keyed on the
-  // raw string would miss the row and hit the duplicate key on every retry.
-  expect(await apply(db, [refund('evt-r ', 400n)])).toEqual([]);
-  expect(await apply(db, [refund('evt-r  ', 300n)])).toBe('STS_COMMISSION_CONFLICT');
-  // The same inside one batch: the second is the first one's redelivery.
+  expect(await apply(db, [refund('evt-r ', 100n)])).toEqual(['evt-r :FEE_CLAWBACK']);
+  // Each is found again by its exact id: a redelivery changes nothing, another amount conflicts.
+  expect(await apply(db, [refund('evt-r ', 100n)])).toEqual([]);
+  expect(await apply(db, [refund('evt-r', 400n)])).toEqual([]);
+  expect(await apply(db, [refund('evt-r ', 300n)])).toBe('STS_COMMISSION_CONFLICT');
+  // The same inside one batch: two refunds, not a refund and its redelivery.
   expect(await apply(db, [refund('evt-s', 100n), refund('evt-s ', 100n)])).toEqual([
     'evt-s:FEE_CLAWBACK',
+    'evt-s :FEE_CLAWBACK',
   ]);
   expect(
     await db('commission_charge').where({ region: 'SG', order_id: order }).first(),
-  ).toMatchObject({ refunded_minor: '500', fee_clawed_back_minor: '50' });
+  ).toMatchObject({ refunded_minor: '700', fee_clawed_back_minor: '70' });
+  expect(((await db('commission_clawback').pluck('request_id')) as string[]).sort()).toEqual(['evt-r', 'evt-r ', 'evt-s', 'evt-s ']);
 });
 
 test('requests apply in offset order: a refund before its charge in the same batch is unknown', async () => {
