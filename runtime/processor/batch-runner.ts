@@ -138,10 +138,18 @@ export class BatchRunner<T> {
         dead.push(...(await this.apply(good, logger, control)));
         if (dead.length > 0) {
           // Dead letters are durable before the offsets move past them, or they would be lost.
-          await this.withRetry(logger, control, () => this.deps.dlq.publish(dead), {
-            kind: 'escalate',
-            what: 'publishing dead letters',
-          });
+          // Heartbeating while it runs: the producer's own retries (a missing DLQ topic, a broker
+          // failing over) can take longer than sessionTimeout, and an evicted member would hand
+          // the partition back and start over, never reaching the escalation below.
+          await this.withRetry(
+            logger,
+            control,
+            () => this.heartbeating(control, logger, () => this.deps.dlq.publish(dead)),
+            {
+              kind: 'escalate',
+              what: 'publishing dead letters',
+            },
+          );
           for (const d of dead) {
             metrics.dlq.inc({ ...labels, code: errorCode(d.error) });
             logger.warn(
@@ -237,21 +245,34 @@ export class BatchRunner<T> {
     // this member evicted mid-batch. A failed heartbeat (rebalance) is only logged: the
     // transaction still commits, and its offset commit then fails, so the next owner of the
     // partition redelivers records whose effects are already there (a no-op by their keys).
-    const beat = setInterval(() => {
-      control
-        .heartbeat()
-        .catch((err: unknown) => logger.warn({ err }, 'heartbeat failed during a transaction'));
-    }, this.deps.options.heartbeatInterval);
     try {
-      await this.deps.db.transaction(async (trx) => {
-        await this.def.handleBatch(
-          createBatchContext(trx, this.deps.outbox, logger),
-          items.map((d) => d.record),
-        );
-      });
+      await this.heartbeating(control, logger, () =>
+        this.deps.db.transaction(async (trx) => {
+          await this.def.handleBatch(
+            createBatchContext(trx, this.deps.outbox, logger),
+            items.map((d) => d.record),
+          );
+        }),
+      );
     } catch (err) {
       if (isRetriable(err)) throw err;
       return new AttemptFailed(err);
+    }
+  }
+
+  /** Runs `fn` while heartbeating the group every heartbeatInterval; a failed beat is logged. */
+  private async heartbeating<R>(
+    control: PartitionControl,
+    logger: Logger,
+    fn: () => Promise<R>,
+  ): Promise<R> {
+    const beat = setInterval(() => {
+      control
+        .heartbeat()
+        .catch((err: unknown) => logger.warn({ err }, 'heartbeat failed during a long step'));
+    }, this.deps.options.heartbeatInterval);
+    try {
+      return await fn();
     } finally {
       clearInterval(beat);
     }

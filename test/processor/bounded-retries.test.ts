@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { withDatabase } from '../../runtime/config';
 import { createDb } from '../../runtime/db/knex';
 import { StsError } from '../../runtime/errors';
+import { ensureTopicList } from '../../runtime/kafka/topic-admin';
 import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
 import { useTestResources } from '../helpers/resources';
 import { TcpProxy } from '../helpers/tcp-proxy';
@@ -20,6 +21,7 @@ import {
   startInProcess,
   waitFor,
 } from '../fixtures/processor-harness';
+import { sampleUntil, testMonitor } from '../fixtures/lag-harness';
 
 /**
  * "Retriable" is bounded: a record that fails with a retriable error for a reason that never
@@ -92,9 +94,9 @@ describe('bounded retries', () => {
     expect(text).toMatch(/sts_processor_stalled_partitions\{processor="test-effects"\} 0/);
   }, 60_000);
 
-  test('the same failure during a real database outage dead-letters nothing: the partition stalls, then everything applies once the database is back', async () => {
+  test('records failing retriably because the database is unreachable are never dead-lettered: the partition stalls (metric and lag STALLED), then everything applies once the database is back', async () => {
     const s = await effectSetup(r, 1);
-    const total = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, 30);
+    const first = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, 10);
 
     const mysql = new URL(r.config.mysqlUrl);
     const proxy = new TcpProxy(mysql.hostname, Number(mysql.port || 3306));
@@ -106,7 +108,6 @@ describe('bounded retries', () => {
       pool: 2,
     });
     r.defer(() => db.destroy());
-    await proxy.cut();
 
     const metrics = new Registry();
     const handle = await startInProcess(
@@ -116,6 +117,11 @@ describe('bounded retries', () => {
       { ...FAST, dependencyProbeTimeoutMs: 500 },
       metrics,
     );
+    await waitFor('the first records', () => offsetsAtEnd(r.kafka, s.group, s.topic));
+    await proxy.cut();
+    const rest = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 10, 20);
+    const total = first + rest;
+
     // Well past the bound, several times over: the probe fails, so nothing may be dead-lettered.
     await waitFor(
       'the outage verdict',
@@ -128,7 +134,18 @@ describe('bounded retries', () => {
     expect(await metrics.metrics()).toMatch(
       /sts_processor_stalled_partitions\{processor="test-effects"\} 1/,
     );
-    expect((await effectSummary(s.db)).rows).toBe(0);
+    // The lag monitor sees the partition held: members present, lag > 0, offset standing still.
+    const monitor = testMonitor(r, [{ group: s.group, topic: s.topic }], {
+      intervalMs: 250,
+      windowMs: 60_000,
+      stallAfterMs: 2000,
+      minSamples: 3,
+      minWindowMs: 1000,
+    });
+    const stalled = await sampleUntil(monitor, s.group, (g) => g.status === 'STALLED', 'STALLED');
+    expect(stalled.lag).toBe(20n);
+    expect(stalled.members).toBe(1);
+    expect((await effectSummary(s.db)).rows).toBe(10);
     expect([...(await endOffsets(r.kafka, s.dlq)).values()]).toEqual([0n]);
 
     await proxy.restore();
@@ -139,5 +156,63 @@ describe('bounded retries', () => {
     const text = await metrics.metrics();
     expect(text).not.toMatch(/outcome="dead_lettered"/);
     expect(text).toMatch(/sts_processor_stalled_partitions\{processor="test-effects"\} 0/);
+  }, 120_000);
+
+  test('a dead letter that cannot be published (its DLQ topic is missing) is escalated, not skipped: the offset stays before it until the DLQ exists', async () => {
+    const s = await effectSetup(r, 1);
+    const admin = r.kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [s.dlq] });
+    await admin.disconnect();
+    await waitFor('the DLQ topic gone', async () => {
+      const a = r.kafka.admin();
+      await a.connect();
+      try {
+        return !(await a.listTopics()).includes(s.dlq);
+      } finally {
+        await a.disconnect();
+      }
+    });
+    const before = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, 5);
+    const producer = r.kafka.producer();
+    await producer.connect();
+    const poison = await s.codec.encode(s.schemaId, {
+      effect_key: KEY_BASE + 999n,
+      amount_minor: 0n,
+      note: 'zero',
+    });
+    await producer.send({ topic: s.topic, acks: -1, messages: [{ key: 'poison', value: poison }] });
+    await producer.disconnect();
+    const after = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 5, 5);
+
+    const metrics = new Registry();
+    const handle = await startInProcess(r, effectProcessor(s.topic, s.group), s, FAST, metrics);
+    await waitFor(
+      'the escalation',
+      async () =>
+        /sts_processor_retries_exhausted_total\{[^}]*code="STS_DLQ_PUBLISH_FAILED",outcome="escalated"\} [1-9]/.test(
+          await metrics.metrics(),
+        ),
+      60_000,
+    );
+    expect(await metrics.metrics()).toMatch(
+      /sts_processor_stalled_partitions\{processor="test-effects"\} 1/,
+    );
+    // The sub-batch holding the poison record is not committed while its letter is unwritten.
+    expect(await offsetsAtEnd(r.kafka, s.group, s.topic)).toBe(false);
+
+    await ensureTopicList(r.kafka, [{ topic: s.dlq, numPartitions: 1 }]);
+    await waitFor('offsets at the end', () => offsetsAtEnd(r.kafka, s.group, s.topic), 60_000);
+    await handle.stop();
+    expect(await effectSummary(s.db)).toEqual({
+      rows: 10,
+      total: before + after,
+      balance: before + after,
+    });
+    const [letter] = await readAll(s.dlq, 1);
+    expect(header(letter!, DLQ_HEADERS.code)).toBe('STS_VALIDATION_FAILED');
+    expect(await metrics.metrics()).toMatch(
+      /sts_processor_stalled_partitions\{processor="test-effects"\} 0/,
+    );
   }, 120_000);
 });
