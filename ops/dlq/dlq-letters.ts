@@ -5,7 +5,10 @@ import { PartitionReader, type VisibleRecord } from '../../runtime/kafka/partiti
 import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
 import type { AvroCodec } from '../../runtime/registry/avro-codec';
 import { dlqTopic, type Topology } from '../../runtime/topology/types';
-import { viewPayload, type PayloadView } from './payload-view';
+import { capText, PAYLOAD_VIEW_LIMITS, viewPayload, type PayloadView } from './payload-view';
+
+/** Headers of the original record shown per letter. */
+const MAX_HEADERS_SHOWN = 32;
 
 /**
  * Reading dead letters: which DLQ topics there are, and each letter with its DLQ coordinates, its
@@ -80,22 +83,24 @@ export async function listDeadLetters(
   try {
     const out: DeadLetterView[] = [];
     for (const topic of topics) {
-      const records: VisibleRecord[] = [];
+      // Each record is turned into its bounded view as it is read and its bytes dropped, so a
+      // listing holds views of a few KiB each, not up to `limit` megabyte records per partition.
+      const views: DeadLetterView[] = [];
       for (const p of await reader.offsets(topic)) {
         // The newest `limit` offsets of each partition hold at least the newest `limit` letters.
         const from = p.stable - BigInt(limit) > p.start ? p.stable - BigInt(limit) : p.start;
-        for await (const r of reader.read(topic, p.partition, from, p.stable)) records.push(r);
+        for await (const r of reader.read(topic, p.partition, from, p.stable))
+          views.push(await view(deps.codec, topic, r, null));
       }
-      records.sort(
+      views.sort(
         (a, b) =>
-          a.timestamp - b.timestamp || a.partition - b.partition || (a.offset < b.offset ? -1 : 1),
+          a.dlq.timestamp.localeCompare(b.dlq.timestamp) ||
+          a.dlq.partition - b.dlq.partition ||
+          (a.dlq.offset < b.dlq.offset ? -1 : 1),
       );
-      const kept = records.slice(Math.max(0, records.length - limit));
-      const replays = await replaysOf(deps.db, topic, kept);
-      for (const r of kept)
-        out.push(
-          await view(deps.codec, topic, r, replays.get(`${r.partition}/${r.offset}`) ?? null),
-        );
+      const kept = views.slice(Math.max(0, views.length - limit));
+      const replays = await replaysOf(deps.db, topic, kept.map((v) => v.dlq.offset));
+      for (const v of kept) out.push({ ...v, replayed: replays.get(`${v.dlq.partition}/${v.dlq.offset}`) ?? null });
     }
     return out;
   } finally {
@@ -122,7 +127,10 @@ async function view(
   r: VisibleRecord,
   replayed: DeadLetterView['replayed'],
 ): Promise<DeadLetterView> {
-  const h = (name: string) => headerString(r.headers, name);
+  const h = (name: string) => {
+    const v = headerString(r.headers, name);
+    return v === null ? null : capText(v);
+  };
   const origTs = h(DLQ_HEADERS.timestamp);
   const origPartition = h(DLQ_HEADERS.partition);
   const origOffset = h(DLQ_HEADERS.offset);
@@ -143,9 +151,12 @@ async function view(
     },
     error: { code: h(DLQ_HEADERS.code), message: h(DLQ_HEADERS.message) },
     processor: h(DLQ_HEADERS.processor),
-    key: r.key === null ? null : r.key.toString(),
+    key: r.key === null ? null : capText(r.key.subarray(0, 4 * PAYLOAD_VIEW_LIMITS.messageChars).toString()),
+    // The producer's own headers are as untrusted as its value: a bounded number, each capped.
     headers: Object.fromEntries(
-      Object.keys(originalHeaders(r.headers)).map((k) => [k, headerString(r.headers, k) ?? '']),
+      Object.keys(originalHeaders(r.headers))
+        .slice(0, MAX_HEADERS_SHOWN)
+        .map((k) => [capText(k, 100), capText(headerString(r.headers, k) ?? '')]),
     ),
     payload: await viewPayload(codec, r.value),
     replayed,
@@ -155,11 +166,11 @@ async function view(
 async function replaysOf(
   db: Knex,
   topic: string,
-  records: VisibleRecord[],
+  offsets: bigint[],
 ): Promise<Map<string, DeadLetterView['replayed']>> {
   const out = new Map<string, DeadLetterView['replayed']>();
-  if (records.length === 0) return out;
-  const min = records.reduce((m, r) => (r.offset < m ? r.offset : m), records[0]!.offset);
+  if (offsets.length === 0) return out;
+  const min = offsets.reduce((m, o) => (o < m ? o : m), offsets[0]!);
   // Typed parameters: the offset is compared as a BIGINT, never as a string (DESIGN lesson 9).
   const rows = (await db('dlq_replay')
     .where('dlq_topic', topic)

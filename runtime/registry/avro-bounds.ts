@@ -92,7 +92,9 @@ export function checkAvroBounds(
     s.w = undefined;
     if (err instanceof Refusal) {
       const where = err.path.length === 0 ? '(root)' : err.path.join('').replace(/^\./, '');
-      throw new DecodeError(`${where}: ${err.reason}`, context);
+      // Worded like avsc's own refusals through the codec ("does not match schema N"), then where.
+      const schema = context.schemaId === undefined ? '' : `Avro body does not match schema ${String(context.schemaId)}: `;
+      throw new DecodeError(`${schema}${where}: ${err.reason}`, context);
     }
     // A RangeError from a walker would be a bug here, never the input's fault to retry; but it
     // must still be a decode failure, not an unclassified crash of the consumer.

@@ -220,7 +220,7 @@ describe('the codec against the real registry', () => {
     const hostile = Buffer.concat([header, varint(1n), varint(1n), varint(2n ** 31n)]);
     await expect(codec.decode(hostile, { offset: '9' })).rejects.toMatchObject({
       code: 'STS_DECODE_FAILED',
-      message: 'cannot decode message: columns: array block at byte 2 claims 2147483648 items of at least 1 byte(s) each, 0 bytes left',
+      message: `cannot decode message: Avro body does not match schema ${id}: columns: array block at byte 2 claims 2147483648 items of at least 1 byte(s) each, 0 bytes left`,
       context: { offset: '9', schemaId: id },
     });
     const value = { upload_id: 652024209997893632n, chunk_index: 3, columns: ['external_ref'], rows: [{ row_number: INT64_MAX, raw: 'a,b', problem: null }] };

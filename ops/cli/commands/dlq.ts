@@ -87,12 +87,16 @@ function printLetters(letters: DeadLetterView[]) {
     const origin = l.original.topic
       ? `${l.original.topic}/${l.original.partition ?? '?'}/${l.original.offset ?? '?'} at ${l.original.timestamp ?? '?'}`
       : 'unknown origin';
+    // Every part of a view is already capped (ops/dlq/payload-view.ts): a letter prints a few KiB.
+    const p = l.payload;
     const payload =
-      l.payload.format === 'avro'
-        ? JSON.stringify(l.payload.value)
-        : l.payload.format === 'base64'
-          ? `base64 ${l.payload.base64} (${l.payload.error.code}: ${l.payload.error.message})`
-          : '(empty)';
+      p.format === 'avro'
+        ? JSON.stringify(p.value)
+        : p.format === 'avro-preview'
+          ? `${p.preview}… (${p.jsonChars} chars of JSON, cut)`
+          : p.format === 'base64'
+            ? `base64 ${p.base64}${p.truncated ? `… (first ${Buffer.from(p.base64, 'base64').length} of ${p.bytes} bytes)` : ''} (${p.error.code}: ${p.error.message})`
+            : '(empty)';
     process.stdout.write(
       [
         `${l.dlq.topic}/${l.dlq.partition}/${l.dlq.offset}  ${l.dlq.timestamp}${l.replayed ? `  REPLAYED ${l.replayed.at} by ${l.replayed.by}` : ''}`,
