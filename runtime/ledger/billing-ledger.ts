@@ -154,10 +154,14 @@ export async function appendBillingItems(trx: Knex.Transaction, allItems: Billin
     else result.conflicts.push({ item, existing: prior });
   }
 
-  const balances = opts.balances ?? new BalanceIncrements();
-  const refused = await balances.admit(trx, result.inserted, opts.mandatory === true);
+  let refused: RefusedItem[];
+  if (opts.balances) refused = await opts.balances.admit(trx, result.inserted, opts.mandatory === true);
+  else if (opts.mandatory) {
+    const balances = new BalanceIncrements();
+    refused = await balances.admit(trx, result.inserted, true);
+    await balances.apply(trx);
+  } else refused = await new BalanceIncrements().admitAndApply(trx, result.inserted);
   if (refused.length > 0) await unbook(trx, result, refused);
-  if (!opts.balances) await balances.apply(trx);
   return result;
 }
 
@@ -309,9 +313,11 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
  *
  * The balance read is a plain read (no locks: upload partitions write the same sellers side by
  * side, and locking reads of absent rows would deadlock them), so a concurrent writer can move an
- * account after it. apply() therefore reads back every account it left beyond the bound and, if
- * one is not the balance admit() planned, fails the batch as retriable: the rerun reads the
- * committed balance and refuses what no longer fits.
+ * account after it. apply()'s upsert therefore refuses to leave any balance past its bound; only
+ * when one would (an account carried past it, or a concurrent writer's doing) does it write
+ * unchecked and read back those accounts, and if one is not the balance admit() planned, fail the
+ * batch as retriable: the rerun reads the committed balance and refuses what no longer fits. A
+ * transaction that appends once needs no read at all in the common case: see admitAndApply().
  */
 export class BalanceIncrements {
   // By seller first: a seller has one account per batch almost always, so the list is one long,
@@ -323,10 +329,57 @@ export class BalanceIncrements {
    * rest are added to the increments. `mandatory` items are never refused.
    */
   async admit(trx: Knex.Transaction, items: BillingItemInput[], mandatory = false): Promise<RefusedItem[]> {
-    const touched: Array<{ account: Account; items: BillingItemInput[] }> = [];
+    const { touched, unread } = this.group(items);
+    if (unread.length > 0) await readBalances(trx, unread);
+    return decide(touched, mandatory);
+  }
+
+  /**
+   * admit() and apply() in one go, for a transaction that appends once (aggregation, commission),
+   * without reading any balance in the common case. The upsert itself carries the check: it adds
+   * the increments only if every account's balance before them lies where none of this batch's
+   * accounts could cross its bound, i.e. within [-bound - debits, bound - credits] for the largest
+   * credits and debits of any account in the batch (a new account starts at 0). The check runs on
+   * the locked, current row, so no concurrent writer can slip past it. Should any account be that
+   * close to its bound, the statement fails as a whole (a NULL into a NOT NULL column, which MariaDB
+   * and MySQL both refuse) and changes nothing; then it is admit() and apply(), reading balances.
+   */
+  async admitAndApply(trx: Knex.Transaction, items: BillingItemInput[]): Promise<RefusedItem[]> {
+    if (items.length === 0) return [];
+    const { touched, unread } = this.group(items);
+    let credits = 0n;
+    let debits = 0n;
+    let bound: bigint | undefined;
+    const increments = touched.map(({ account, items: its }) => {
+      const side = sides(its);
+      if (side.credits > credits) credits = side.credits;
+      if (side.debits < debits) debits = side.debits;
+      const b = moneyBounds(account.currency).maxPayoutMinor;
+      if (bound === undefined || b < bound) bound = b;
+      return { account, amount: side.credits + side.debits, count: its.length };
+    });
+    if (unread.length === touched.length && credits <= bound! && -debits <= bound!) {
+      const written = await upsert(trx, increments, { low: -bound! - debits, high: bound! - credits });
+      if (written) {
+        for (const inc of increments) {
+          inc.account.amount = 0n;
+          inc.account.count = 0;
+        }
+        return [];
+      }
+    }
+    if (unread.length > 0) await readBalances(trx, unread);
+    const refused = decide(touched, false);
+    await this.apply(trx);
+    return refused;
+  }
+
+  /** The accounts of `items`, each with its items in order; `unread` are new to this object. */
+  private group(items: BillingItemInput[]): { touched: Touched[]; unread: Account[] } {
+    const touched: Touched[] = [];
     const unread: Account[] = [];
-    let last: { account: Account; items: BillingItemInput[] } | undefined;
-    const batchOf = new Map<Account, { account: Account; items: BillingItemInput[] }>();
+    let last: Touched | undefined;
+    const batchOf = new Map<Account, Touched>();
     for (const it of items) {
       let account: Account;
       if (last && last.account.shop === it.shopUserId && last.account.cycle === it.cycleId && last.account.region === it.region && last.account.currency === it.currency) account = last.account;
@@ -350,62 +403,25 @@ export class BalanceIncrements {
       batch.items.push(it);
       last = batch;
     }
-    if (unread.length > 0) await readBalances(trx, unread);
-
-    const refused: RefusedItem[] = [];
-    for (const { account, items: its } of touched) {
-      const start = account.base! + account.amount;
-      // The credits and the debits apart: no running balance, in whatever order, can go above
-      // start + credits or below start + debits, so when both are inside the bound every item is.
-      let credits = 0n;
-      let debits = 0n;
-      for (const it of its) {
-        if (it.amountMinor > 0n) credits += it.amountMinor;
-        else debits += it.amountMinor;
-      }
-      const { maxPayoutMinor } = moneyBounds(account.currency);
-      if (mandatory || (start + credits <= maxPayoutMinor && start + debits >= -maxPayoutMinor)) {
-        const end = start + credits + debits;
-        if (end > INT64_MAX || end < -INT64_MAX) throw balanceOverflow(account, end);
-        account.amount += credits + debits;
-        account.count += its.length;
-        continue;
-      }
-      // Crosses the bound: item by item. |balance| never grows past max(bound, |start|), so every
-      // value here fits a signed BIGINT.
-      let balance = start;
-      for (const it of its) {
-        const next = balance + it.amountMinor;
-        const out = next > maxPayoutMinor || next < -maxPayoutMinor;
-        if (out && abs(next) > abs(balance)) {
-          refused.push({
-            item: it,
-            code: 'BALANCE_LIMIT',
-            reason: `seller ${it.shopUserId}'s ${it.currency} balance in cycle ${it.cycleId} is ${balance} minor units; ${it.amountMinor} more would make it ${next}, beyond the payout bound of ${maxPayoutMinor}`,
-          });
-          continue;
-        }
-        balance = next;
-        account.count++;
-      }
-      account.amount = balance - account.base!;
-    }
-    return refused;
+    return { touched, unread };
   }
 
   async apply(trx: Knex.Transaction): Promise<void> {
-    // Primary-key order, so concurrent batches lock accounts in the same order and cannot deadlock
-    // on each other as often.
-    const rows = [...this.sums.values()].flat().filter((a) => a.count > 0).sort((a, b) => (a.region === b.region ? (a.shop < b.shop ? -1 : a.shop > b.shop ? 1 : 0) : a.region < b.region ? -1 : 1));
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.slice(i, i + CHUNK);
-      const values = chunk.map((r) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(r.amount)},${r.count})`).join(',');
-      await trx.raw(
-        `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
-         ON DUPLICATE KEY UPDATE balance_minor = balance_minor + VALUES(balance_minor), item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
-      );
+    const rows = [...this.sums.values()].flat().filter((a) => a.count > 0);
+    if (rows.length === 0) return;
+    const increments = rows.map((account) => ({ account, amount: account.amount, count: account.count }));
+    // The upsert checks that no balance ends past its bound (the smallest bound of the batch); if
+    // one would, it changes nothing, and the unchecked upsert is followed by a read of the accounts
+    // past the bound: one carried past it legitimately, or a concurrent writer's doing.
+    let bound: bigint | undefined;
+    for (const a of rows) {
+      const b = moneyBounds(a.currency).maxPayoutMinor;
+      if (bound === undefined || b < bound) bound = b;
     }
-    await confirmBalances(trx, rows);
+    if (!(await upsert(trx, increments, { endWithin: bound! }))) {
+      await upsert(trx, increments);
+      await confirmBalances(trx, rows);
+    }
     // Written: what was admitted is now part of the balance, and nothing is left to write.
     for (const a of rows) {
       a.base = a.base! + a.amount;
@@ -414,6 +430,107 @@ export class BalanceIncrements {
     }
   }
 }
+
+interface Touched {
+  account: Account;
+  items: BillingItemInput[];
+}
+
+/** The credits and the debits of some items, apart. */
+function sides(items: BillingItemInput[]): { credits: bigint; debits: bigint } {
+  let credits = 0n;
+  let debits = 0n;
+  for (const it of items) {
+    if (it.amountMinor > 0n) credits += it.amountMinor;
+    else debits += it.amountMinor;
+  }
+  return { credits, debits };
+}
+
+/**
+ * Admits each account's items against its bound, from its balance so far (base + amount), and
+ * returns those refused; the admitted ones are added to `amount` and `count`.
+ */
+function decide(touched: Touched[], mandatory: boolean): RefusedItem[] {
+  const refused: RefusedItem[] = [];
+  for (const { account, items: its } of touched) {
+    const start = account.base! + account.amount;
+    // No running balance, in whatever order, can go above start + credits or below
+    // start + debits, so when both are inside the bound every item is.
+    const { credits, debits } = sides(its);
+    const { maxPayoutMinor } = moneyBounds(account.currency);
+    if (mandatory || (start + credits <= maxPayoutMinor && start + debits >= -maxPayoutMinor)) {
+      const end = start + credits + debits;
+      if (end > INT64_MAX || end < -INT64_MAX) throw balanceOverflow(account, end);
+      account.amount += credits + debits;
+      account.count += its.length;
+      continue;
+    }
+    // Could cross the bound: item by item. |balance| never grows past max(bound, |start|), so
+    // every value here fits a signed BIGINT.
+    let balance = start;
+    for (const it of its) {
+      const next = balance + it.amountMinor;
+      const out = next > maxPayoutMinor || next < -maxPayoutMinor;
+      if (out && abs(next) > abs(balance)) {
+        refused.push({
+          item: it,
+          code: 'BALANCE_LIMIT',
+          reason: `seller ${it.shopUserId}'s ${it.currency} balance in cycle ${it.cycleId} is ${balance} minor units; ${it.amountMinor} more would make it ${next}, beyond the payout bound of ${maxPayoutMinor}`,
+        });
+        continue;
+      }
+      balance = next;
+      account.count++;
+    }
+    account.amount = balance - account.base!;
+  }
+  return refused;
+}
+
+/**
+ * A guard for upsert(): the balance before (`low`..`high`) or after (`endWithin`) the increment
+ * that every updated account must have, or the statement changes nothing.
+ */
+type Guard = { low: bigint; high: bigint } | { endWithin: bigint };
+
+/**
+ * The multi-row upsert of increments, in primary-key order (concurrent batches then lock accounts
+ * in the same order and deadlock less). With a guard, false (and nothing written, the statement
+ * rolled back by the server) when an account fails it.
+ */
+async function upsert(trx: Knex.Transaction, increments: Array<{ account: Account; amount: bigint; count: number }>, guard?: Guard): Promise<boolean> {
+  const rows = increments.filter((r) => r.count > 0).sort((a, b) => (a.account.region === b.account.region ? (a.account.shop < b.account.shop ? -1 : a.account.shop > b.account.shop ? 1 : 0) : a.account.region < b.account.region ? -1 : 1));
+  const sum = 'balance_minor + VALUES(balance_minor)';
+  const balance = !guard
+    ? sum
+    : 'low' in guard
+      ? `IF(balance_minor BETWEEN ${int64(guard.low)} AND ${int64(guard.high)}, ${sum}, NULL)`
+      : `IF(${sum} BETWEEN ${int64(-guard.endWithin)} AND ${int64(guard.endWithin)}, ${sum}, NULL)`;
+  // One statement is undone by the server when the guard fails it; several need a savepoint, so
+  // that "false" still means "nothing written".
+  const savepoint = guard !== undefined && rows.length > CHUNK;
+  if (savepoint) await trx.raw('SAVEPOINT sts_balance_guard');
+  try {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.slice(i, i + CHUNK);
+      const values = chunk.map(({ account: r, amount, count }) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(amount)},${count})`).join(',');
+      await trx.raw(
+        `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
+         ON DUPLICATE KEY UPDATE balance_minor = ${balance}, item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
+      );
+    }
+  } catch (err) {
+    if (!guard || (err as { errno?: number }).errno !== 1048 /* ER_BAD_NULL_ERROR: the guard */) throw err;
+    if (savepoint) await trx.raw('ROLLBACK TO SAVEPOINT sts_balance_guard');
+    return false;
+  }
+  if (savepoint) await trx.raw('RELEASE SAVEPOINT sts_balance_guard');
+  return true;
+}
+
+const balanceMoved = (a: Account) =>
+  new StsError('STS_CONCURRENT_WRITE', `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} changed while this batch was admitted against it; retrying the batch`, { retriable: true });
 
 interface Account {
   region: string;
@@ -449,7 +566,7 @@ async function readBalances(trx: Knex.Transaction, accounts: Account[]): Promise
       const slice = group.slice(i, i + IN_LIST_MAX);
       const bySeller = new Map(slice.map((a) => [a.shop, a]));
       const [rows] = (await trx.raw(
-        `SELECT shop_user_id, balance_minor FROM settlement_account WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))})`,
+        `SELECT shop_user_id, balance_minor FROM settlement_account FORCE INDEX (PRIMARY) WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))})`,
       )) as [Array<{ shop_user_id: string; balance_minor: string }>];
       for (const r of rows) bySeller.get(BigInt(r.shop_user_id))!.base = BigInt(r.balance_minor);
       for (const a of slice) a.base ??= 0n;
@@ -470,15 +587,13 @@ async function confirmBalances(trx: Knex.Transaction, accounts: Account[]): Prom
     for (let i = 0; i < group.length; i += IN_LIST_MAX) {
       const slice = group.slice(i, i + IN_LIST_MAX);
       const [rows] = (await trx.raw(
-        `SELECT shop_user_id, balance_minor FROM settlement_account WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))}) AND (balance_minor > ${bound} OR balance_minor < ${-bound})`,
+        `SELECT shop_user_id, balance_minor FROM settlement_account FORCE INDEX (PRIMARY) WHERE region = ${escape(region)} AND currency = ${escape(currency)} AND cycle_id = ${int64(cycle)} AND shop_user_id IN (${intList(slice.map((a) => a.shop))}) AND (balance_minor > ${bound} OR balance_minor < ${-bound})`,
       )) as [Array<{ shop_user_id: string; balance_minor: string }>];
       if (rows.length === 0) continue;
       const bySeller = new Map(slice.map((a) => [a.shop, a]));
       for (const r of rows) {
         const a = bySeller.get(BigInt(r.shop_user_id))!;
-        if (BigInt(r.balance_minor) !== a.base! + a.amount) {
-          throw new StsError('STS_CONCURRENT_WRITE', `seller ${a.shop}'s ${currency} balance in cycle ${cycle} changed while this batch was admitted against it; retrying the batch`, { retriable: true });
-        }
+        if (BigInt(r.balance_minor) !== a.base! + a.amount) throw balanceMoved(a);
       }
     }
   }
