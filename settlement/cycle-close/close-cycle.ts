@@ -20,7 +20,8 @@ import { waitForWatermark, type WatermarkPlan } from './watermark';
  *      and committed, or the close fails with the lagging partitions; it never pays short;
  *   1. the cycle becomes CLOSING (from here on, new items of this cycle go to the next one, late);
  *   2. payouts from settlement_account, carry-forward items, payout.created events in the outbox;
- *   3. the pain.001 files, written, verified against the database and released;
+ *   3. the pain.001 files, written, verified against the database and released (a currency whose
+ *      payouts add up past a control sum's 18 digits in several parts, so no amount stops here);
  *   4. the cycle becomes CLOSED.
  * Closing a CLOSED cycle changes nothing and says so.
  */
@@ -120,7 +121,7 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
       fix: 'the cycle stays CLOSING and no file is released; fix the cause and run the close again',
     });
   }
-  for (const f of files.files) say(`  ${f.currency}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} → ${f.relativePath}`);
+  for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} → ${f.relativePath}`);
 
   await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });
   deps.logger.info({ region, cycleId, payouts: snapshot.created, byStatus: snapshot.byStatus }, 'cycle closed');
