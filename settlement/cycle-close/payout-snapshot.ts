@@ -4,6 +4,7 @@ import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
+import { INT64_MAX, moneyBounds } from '../../runtime/money/money-bounds';
 import type { OutboxMessage, OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { payoutStatusFor } from './payout-policy';
 
@@ -99,6 +100,7 @@ export async function snapshotPayouts(
           ).map((h) => h.shop_user_id),
         );
         const next = await new CycleResolver(trx).resolve(region, cutoffAt);
+        const unsafe = await carriesPastInt64(trx, region, next.cycleId, page, existing);
         const now = new Date();
         const nowSql = escape(now, false, 'Z');
         const regionSql = escape(region);
@@ -108,7 +110,9 @@ export async function snapshotPayouts(
         for (const a of page) {
           if (existing.has(`${a.shop_user_id}|${a.currency}`)) continue;
           const net = BigInt(a.balance_minor);
-          const status = payoutStatusFor(net, a.currency, held.has(a.shop_user_id));
+          // A carry that would take the next cycle's balance past int64 is held instead: the debt
+          // stays, exactly, on this payout for an operator, and the close still completes.
+          const status = unsafe.has(`${a.shop_user_id}|${a.currency}`) ? 'ON_HOLD' : payoutStatusFor(net, a.currency, held.has(a.shop_user_id));
           const id = deps.ids.next();
           payouts.push(
             `(${id},${cycleId},${regionSql},${BigInt(a.shop_user_id)},${escape(a.currency)},${net},${escape(status)},${nowSql},${nowSql})`,
@@ -169,6 +173,41 @@ export async function snapshotPayouts(
     }
     while (inFlight.length > 0) await settleFirst(inFlight);
   }
+}
+
+/**
+ * The accounts of a page whose carry-forward could take the next cycle's balance past a signed
+ * 64-bit integer. A carry adds one balance to another, so that needs one of them past half of
+ * int64, far beyond anything a payout bound lets items produce: only debt carried forward over
+ * many cycles gets there. One range read of the next cycle over the page's sellers (early in that
+ * cycle, few accounts), and a lookup per page account past half.
+ */
+async function carriesPastInt64(trx: Knex.Transaction, region: string, nextCycle: bigint, page: AccountRow[], existing: Set<string>): Promise<Set<string>> {
+  const half = INT64_MAX / 2n;
+  const key = (shop: string, currency: string) => `${shop}|${currency}`;
+  const [far] = (await trx.raw(
+    'SELECT shop_user_id, currency, balance_minor FROM settlement_account WHERE region = ? AND cycle_id = ? AND shop_user_id BETWEEN ? AND ? AND (balance_minor > ? OR balance_minor < ?)',
+    [region, nextCycle, BigInt(page[0]!.shop_user_id), BigInt(page[page.length - 1]!.shop_user_id), half, -half] as unknown as string[],
+  )) as [AccountRow[]];
+  const farNext = new Map(far.map((r) => [key(r.shop_user_id, r.currency), BigInt(r.balance_minor)]));
+  const unsafe = new Set<string>();
+  for (const a of page) {
+    const k = key(a.shop_user_id, a.currency);
+    const net = BigInt(a.balance_minor);
+    // Only a debt is carried forward (a positive remainder is below the minimum payout).
+    if (existing.has(k) || net >= 0n || (net >= -half && !farNext.has(k))) continue;
+    let later = farNext.get(k);
+    if (later === undefined) {
+      const row = (await trx('settlement_account').where({ region, shop_user_id: a.shop_user_id, currency: a.currency, cycle_id: nextCycle.toString() }).first('balance_minor')) as { balance_minor: string } | undefined;
+      later = row ? BigInt(row.balance_minor) : 0n;
+    }
+    // The next cycle's balance can still move until it closes, but never further out than the
+    // larger of its bound and where it is now.
+    const bound = moneyBounds(a.currency).maxPayoutMinor;
+    const worst = later > bound || later < -bound ? (later < 0n ? -later : later) : bound;
+    if (-net + worst > INT64_MAX) unsafe.add(k);
+  }
+  return unsafe;
 }
 
 /** Awaits the oldest page; on failure waits for the others too, so none runs on unobserved. */

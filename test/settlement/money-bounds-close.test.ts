@@ -4,6 +4,7 @@ import { closeCycle } from '../../settlement/cycle-close/close-cycle';
 import { writePayoutFiles } from '../../settlement/payout-file/payout-files';
 import { verifyPayoutFile } from '../../settlement/payout-file/payout-file-verify';
 import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { nextCycleId } from '../../runtime/ledger/cycle-bounds';
 import { DEFAULT_MONEY_BOUNDS, PAIN001_MAX_MINOR } from '../../runtime/money/money-bounds';
 import { createLogger } from '../../runtime/logger';
 import { dlqTopic } from '../../runtime/topology/types';
@@ -30,6 +31,8 @@ const UPLOADER = 652024209997893700n;
 const UPLOADER_2 = 652024209997893701n;
 const EVENT_SELLER = 652024209997893800n;
 const EXACT_SELLER = 652024209997893900n;
+const DEBTOR = 652024209997895000n;
+const SMALL_DEBTOR = 652024209997895001n;
 const BIG_SELLERS = Array.from({ length: 20 }, (_, i) => 652024209997894000n + BigInt(i));
 
 let s: Awaited<ReturnType<typeof settlementSetup>>;
@@ -123,7 +126,7 @@ test('in an order-event batch, only the event that would pass its seller\'s payo
   expect(await balance(EVENT_SELLER)).toBe(10n * ITEM - 100n);
 }, 180_000);
 
-test('a close whose payouts total more than 18 digits ends CLOSED, with parts whose every CtrlSum fits, that verify and regenerate byte for byte', async () => {
+test('a close whose payouts total more than 18 digits ends CLOSED, with parts whose every CtrlSum fits, that verify and regenerate byte for byte; a debt whose carry would pass int64 is held, not carried', async () => {
   // 20 sellers each a little under the payout bound: together about 2 * 10^18.
   const items: BillingItemInput[] = [];
   for (const [i, seller] of BIG_SELLERS.entries()) {
@@ -143,12 +146,24 @@ test('a close whose payouts total more than 18 digits ends CLOSED, with parts wh
   }
   const appended = await s.db.transaction((trx) => appendBillingItems(trx, items));
   expect(appended.refused).toEqual([]);
+  // A debt carried over many cycles (seeded as it would stand), whose carry into the next cycle,
+  // which already owes as much, would pass int64; and an ordinary small debt.
+  const next = nextCycleId('SG', s.closing.cycleId).toString();
+  const account = (seller: bigint, cycle: string, balance: bigint) => ({ region: 'SG', shop_user_id: seller.toString(), currency: 'SGD', cycle_id: cycle, balance_minor: balance.toString(), item_count: 1 });
+  await s.db('settlement_account').insert([account(DEBTOR, s.closing.cycleId.toString(), -(2n ** 62n) - 10n), account(DEBTOR, next, -(2n ** 62n)), account(SMALL_DEBTOR, s.closing.cycleId.toString(), -250n)]);
 
   const logger = createLogger('test-close', 'warn');
   const deps = { db: s.db, kafka: r.kafka, ids: s.ids, outbox: s.outbox, dataDir: s.dataDir, logger };
   const result = await closeCycle(deps, { region: 'SG', cutoff: s.closing.cutoffAt, plan: s.plan, payoutsTopic: s.topics.payouts, watermarkTimeoutMs: 120_000 });
   const cycle = (await s.db('settlement_cycle').where({ region: 'SG', cycle_id: s.closing.cycleId.toString() }).first('status')) as { status: string };
   expect(cycle.status).toBe('CLOSED');
+
+  // The debt that cannot be carried is held, exactly, on its payout; the small one is carried.
+  const held = (await s.db('payout').where({ cycle_id: s.closing.cycleId.toString(), shop_user_id: DEBTOR.toString() }).first('status', 'amount_minor')) as { status: string; amount_minor: string };
+  expect(held).toEqual({ status: 'ON_HOLD', amount_minor: (-(2n ** 62n) - 10n).toString() });
+  const carried = (await s.db('billing_item').where({ source: 'CARRY_FORWARD' }).whereIn('shop_user_id', [DEBTOR.toString(), SMALL_DEBTOR.toString()]).select('shop_user_id', 'amount_minor', 'cycle_id')) as Array<Record<string, string>>;
+  expect(carried).toEqual([{ shop_user_id: SMALL_DEBTOR.toString(), amount_minor: '-250', cycle_id: next }]);
+  expect((await s.db('settlement_account').where({ shop_user_id: DEBTOR.toString(), cycle_id: next }).first('balance_minor'))?.balance_minor).toBe((-(2n ** 62n)).toString());
 
   const payouts = (await s.db('payout').where({ region: 'SG', cycle_id: s.closing.cycleId.toString(), status: 'PENDING' })) as Array<{ shop_user_id: string; amount_minor: string }>;
   const total = payouts.reduce((a, p) => a + BigInt(p.amount_minor), 0n);
