@@ -33,6 +33,9 @@ export interface CompensatorDeps {
   options: PaymentNotifyOptions;
 }
 
+/** Failed rounds in a row after which the compensator logs at error level. */
+const ESCALATE_AFTER_FAILURES = 5;
+
 /** How often the queue's marker is checked for a flush, in ms. */
 const MARKER_CHECK_MS = 1000;
 
@@ -105,7 +108,16 @@ export class Compensator {
         failures = 0;
       } catch (err) {
         failures++;
-        logger.warn({ err, failures }, 'compensator round failed (Redis or database); retrying');
+        // A dependency outage, not a payout's fault: nothing to dead-letter, so it keeps
+        // retrying (capped at 10 s), but past ESCALATE_AFTER_FAILURES rounds in a row it says so
+        // at error level: no queued payout is being finalised meanwhile.
+        if (failures >= ESCALATE_AFTER_FAILURES)
+          logger.error(
+            { err, failures, code: 'STS_COMPENSATOR_STALLED' },
+            'compensator rounds keep failing (Redis or database unreachable); no queued payout is finalised until they answer; still retrying',
+          );
+        else
+          logger.warn({ err, failures }, 'compensator round failed (Redis or database); retrying');
         await this.sleep(Math.min(10_000, options.compensatorPollMs * 2 ** Math.min(failures, 6)));
       }
     }

@@ -1,3 +1,4 @@
+import { Gauge, register } from 'prom-client';
 import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
@@ -8,36 +9,64 @@ import { closeCycle, type CloseDeps, type CloseOptions } from './close-cycle';
  * `sts settle close` takes. A tick that finds the watermark not yet reached, or another close
  * running, tries again at the next tick; anything else is logged as an error and retried too, so
  * a scheduler never gives up on a cycle silently.
+ *
+ * Bounded in effect: a close that keeps failing is retried (giving up would leave the cycle's
+ * sellers unpaid) but not quietly. After `escalateAfterTicks` failed ticks in a row the region is
+ * overdue: every further failure logs at error level with code STS_CLOSE_OVERDUE, the
+ * `sts_close_overdue_ticks{region}` gauge counts the failed ticks, and overdue() lists it. The
+ * usual cause, a partition held back (the watermark), shows in `sts lag` as STALLED.
  */
 export const CLOSE_SCHEDULER_DEFAULTS = {
   /** How often each region is checked (ms). */
   intervalMs: 60_000,
   /** How long one tick waits for the watermark before trying again next tick (ms). */
   watermarkTimeoutMs: 30_000,
+  /** Failed ticks in a row after which a region's close is overdue and escalated. Default 15. */
+  escalateAfterTicks: 15,
 };
+
+/** Failed ticks in a row per region; 0 once a close succeeds. One gauge per process. */
+function overdueGauge(): Gauge<'region'> {
+  return (
+    (register.getSingleMetric('sts_close_overdue_ticks') as Gauge<'region'> | undefined) ??
+    new Gauge({
+      name: 'sts_close_overdue_ticks',
+      help: 'Scheduled close ticks that failed in a row, per region (0 once the close succeeds)',
+      labelNames: ['region'],
+    })
+  );
+}
 
 export class CloseScheduler {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private readonly opts: typeof CLOSE_SCHEDULER_DEFAULTS;
+  private readonly failures = new Map<string, { ticks: number; since: Date; lastError: string }>();
+  private readonly gauge = overdueGauge();
 
   constructor(
     private readonly deps: CloseDeps,
     private readonly regions: string[],
-    opts: Partial<typeof CLOSE_SCHEDULER_DEFAULTS> & Pick<CloseOptions, 'plan' | 'payoutsTopic'> = {},
-    private readonly extra: Pick<CloseOptions, 'plan' | 'payoutsTopic'> = { plan: opts.plan, payoutsTopic: opts.payoutsTopic },
+    opts: Partial<typeof CLOSE_SCHEDULER_DEFAULTS> &
+      Pick<CloseOptions, 'plan' | 'payoutsTopic'> = {},
+    private readonly extra: Pick<CloseOptions, 'plan' | 'payoutsTopic'> = {
+      plan: opts.plan,
+      payoutsTopic: opts.payoutsTopic,
+    },
   ) {
     this.opts = { ...CLOSE_SCHEDULER_DEFAULTS, ...opts };
   }
 
   start(): void {
     const loop = () => {
-      this.running = this.tick().then(
-        () => undefined,
-        () => undefined,
-      ).finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(loop, this.opts.intervalMs);
-      });
+      this.running = this.tick()
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          if (this.timer !== undefined) this.timer = setTimeout(loop, this.opts.intervalMs);
+        });
     };
     this.timer = setTimeout(loop, 0);
   }
@@ -48,21 +77,69 @@ export class CloseScheduler {
     await this.running;
   }
 
+  /** Regions whose close failed at least escalateAfterTicks ticks in a row, with the last error. */
+  overdue(): Array<{ region: string; failedTicks: number; since: Date; lastError: string }> {
+    return [...this.failures]
+      .filter(([, f]) => f.ticks >= this.opts.escalateAfterTicks)
+      .map(([region, f]) => ({
+        region,
+        failedTicks: f.ticks,
+        since: f.since,
+        lastError: f.lastError,
+      }));
+  }
+
   /** One pass over the regions; returns the cycles it closed. */
   async tick(now = new Date()): Promise<Array<{ region: string; cycleId: bigint }>> {
     const closed: Array<{ region: string; cycleId: bigint }> = [];
     for (const region of this.regions) {
       const cutoff = cycleBounds(region, cycleIdFor(region, now)).startsAt;
       const cycleId = cycleIdFor(region, new Date(cutoff.getTime() - 1));
-      const row = (await this.deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString() }).first('status')) as { status: string } | undefined;
+      const row = (await this.deps
+        .db('settlement_cycle')
+        .where({ region, cycle_id: cycleId.toString() })
+        .first('status')) as { status: string } | undefined;
       if (row?.status === 'CLOSED') continue;
       try {
         // Drained to the tick: events of the cycle published a little after its cutoff are still paid in it.
-        const result = await closeCycle(this.deps, { region, cutoff, now, drainUntil: new Date(), watermarkTimeoutMs: this.opts.watermarkTimeoutMs, ...this.extra });
+        const result = await closeCycle(this.deps, {
+          region,
+          cutoff,
+          now,
+          drainUntil: new Date(),
+          watermarkTimeoutMs: this.opts.watermarkTimeoutMs,
+          ...this.extra,
+        });
         if (!result.alreadyClosed) closed.push({ region, cycleId });
+        this.failures.delete(region);
+        this.gauge.set({ region }, 0);
       } catch (err) {
-        const expected = err instanceof WatermarkNotReachedError || err instanceof LockUnavailableError;
-        this.deps.logger[expected ? 'warn' : 'error']({ err, region, cycleId }, expected ? 'scheduled close postponed to the next tick' : 'scheduled close failed; retrying next tick');
+        const f = this.failures.get(region) ?? { ticks: 0, since: now, lastError: '' };
+        f.ticks++;
+        f.lastError = err instanceof Error ? err.message : String(err);
+        this.failures.set(region, f);
+        this.gauge.set({ region }, f.ticks);
+        const expected =
+          err instanceof WatermarkNotReachedError || err instanceof LockUnavailableError;
+        if (f.ticks >= this.opts.escalateAfterTicks)
+          this.deps.logger.error(
+            {
+              err,
+              region,
+              cycleId,
+              code: 'STS_CLOSE_OVERDUE',
+              failedTicks: f.ticks,
+              since: f.since.toISOString(),
+            },
+            `scheduled close of ${region} failed ${f.ticks} ticks in a row; still retrying. Fix: \`sts lag\` shows a STALLED partition holding the watermark, the error names anything else`,
+          );
+        else
+          this.deps.logger[expected ? 'warn' : 'error'](
+            { err, region, cycleId },
+            expected
+              ? 'scheduled close postponed to the next tick'
+              : 'scheduled close failed; retrying next tick',
+          );
       }
     }
     return closed;
