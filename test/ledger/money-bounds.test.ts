@@ -142,6 +142,25 @@ describe('money bounds in the billing ledger', () => {
     expect(await balanceOf(db)).toEqual({ balance: 10n * ITEM, count: 10n });
   });
 
+  test('one balance write over more than 5,000 accounts, the last carried past the bound: the checked upsert is undone whole and every balance is exact', async () => {
+    const { db } = await r.database();
+    const last = SELLER + 6000n;
+    await db.transaction((trx) => appendBillingItems(trx, [item({ shopUserId: last, amountMinor: -(PAYOUT + 7n) })], { mandatory: true }));
+    const items = Array.from({ length: 6001 }, (_, i) => item({ shopUserId: SELLER + BigInt(i), amountMinor: 3n }));
+    await db.transaction(async (trx) => {
+      const balances = new BalanceIncrements();
+      await appendBillingItems(trx, items.slice(0, 3000), { balances });
+      await appendBillingItems(trx, items.slice(3000), { balances });
+      await balances.apply(trx);
+    });
+    const rows = (await db('settlement_account').select('shop_user_id', 'balance_minor', 'item_count')) as Array<{ shop_user_id: string; balance_minor: string; item_count: string }>;
+    expect(rows).toHaveLength(6001);
+    for (const row of rows) {
+      const expected = BigInt(row.shop_user_id) === last ? [-(PAYOUT + 4n), '2'] : [3n, '1'];
+      expect([row.shop_user_id, BigInt(row.balance_minor), row.item_count]).toEqual([row.shop_user_id, ...expected]);
+    }
+  });
+
   test('9,007,199,254,740,993 minor units (past 2^53) is booked and summed exactly', async () => {
     const { db } = await r.database();
     const amount = 9_007_199_254_740_993n;
