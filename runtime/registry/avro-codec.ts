@@ -69,7 +69,10 @@ export class AvroCodec {
       if (!type.isValid(value)) {
         const errors: string[] = [];
         type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') });
-        throw new StsError('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${errors.join(', ')}`);
+        throw new StsError(
+          'STS_ENCODE_FAILED',
+          `value does not match schema ${schemaId} at ${errors.join(', ')}`,
+        );
       }
       let end = type.encode(value, scratch, 5);
       if (end < 0) {
@@ -84,12 +87,27 @@ export class AvroCodec {
   }
 
   /** Decodes with the writer's schema; when `reader` is given, resolves into the reader's shape. */
-  async decode<T = unknown>(buf: Buffer | null, context: ErrorContext = {}, reader?: avro.Type): Promise<{ schemaId: number; value: T }> {
-    if (!buf || buf.length < 5) throw new DecodeError(`message is ${buf ? buf.length : 0} bytes, shorter than the 5-byte header`, context);
+  async decode<T = unknown>(
+    buf: Buffer | null,
+    context: ErrorContext = {},
+    reader?: avro.Type,
+  ): Promise<{ schemaId: number; value: T }> {
+    if (!buf || buf.length < 5)
+      throw new DecodeError(
+        `message is ${buf ? buf.length : 0} bytes, shorter than the 5-byte header`,
+        context,
+      );
     // Refused before anything is read, the schema id included: the size alone is the verdict.
     if (buf.length > this.maxRecordBytes)
-      throw new DecodeError(`message is ${buf.length} bytes, larger than the ${this.maxRecordBytes}-byte limit (STS_MAX_RECORD_BYTES)`, context);
-    if (buf.readUInt8(0) !== 0) throw new DecodeError(`unknown magic byte ${buf.readUInt8(0)} (expected 0, the Confluent wire format)`, context);
+      throw new DecodeError(
+        `message is ${buf.length} bytes, larger than the ${this.maxRecordBytes}-byte limit (STS_MAX_RECORD_BYTES)`,
+        context,
+      );
+    if (buf.readUInt8(0) !== 0)
+      throw new DecodeError(
+        `unknown magic byte ${buf.readUInt8(0)} (expected 0, the Confluent wire format)`,
+        context,
+      );
     const schemaId = buf.readUInt32BE(1);
     let writer: avro.Type;
     try {
@@ -100,10 +118,14 @@ export class AvroCodec {
       // is this record's schema id being wrong, a decode failure.
       if (err instanceof StsError && err.retriable) throw err;
       const why = err instanceof Error ? `: ${err.message}` : '';
-      throw new DecodeError(`schema id ${schemaId} cannot be resolved${why}`, { ...context, schemaId }, err);
+      throw new DecodeError(
+        `schema id ${schemaId} cannot be resolved${why}`,
+        { ...context, schemaId },
+        err,
+      );
     }
     const body = buf.subarray(5);
-    checkAvroBounds(writer, body, { ...context, schemaId }, this.bounds);
+    checkAvroBounds(writer, body, context, this.bounds, schemaId);
     try {
       if (!reader) return { schemaId, value: writer.fromBuffer(body) as T };
       const key = `${schemaId}:${reader.name ?? ''}:${reader.fingerprint().toString('hex')}`;
@@ -114,11 +136,17 @@ export class AvroCodec {
       }
       return { schemaId, value: reader.fromBuffer(body, resolver) as T };
     } catch (err) {
-      throw new DecodeError(`Avro body does not match schema ${schemaId}: ${(err as Error).message}`, { ...context, schemaId }, err);
+      throw new DecodeError(
+        `Avro body does not match schema ${schemaId}: ${(err as Error).message}`,
+        { ...context, schemaId },
+        err,
+      );
     }
   }
 
   typeFor(schemaId: number): Promise<avro.Type> {
-    return this.typeById.get(schemaId, async () => parseAvro(await this.registry.rawSchema(schemaId)));
+    return this.typeById.get(schemaId, async () =>
+      parseAvro(await this.registry.rawSchema(schemaId)),
+    );
   }
 }
