@@ -40,12 +40,16 @@ import {
   type Target,
 } from './report-section-model';
 import { SECTIONS } from './report-sections';
+import { renderCompare } from './report-compare';
+import type { CompareResult } from './compare-model';
 
 export interface ReportInput {
   mode: BenchMode;
   run?: RunRecord;
   /** Each benchmark's kept JSON, by name. */
   results: Readonly<Record<string, unknown>>;
+  /** The last `npm run bench:compare` (full mode only). */
+  compare?: CompareResult;
 }
 
 export function reportPath(dataDir: string, mode: BenchMode): string {
@@ -65,6 +69,7 @@ export function writeReport(
     mode,
     run: readRunRecord(dir),
     results: readResults(dir, BENCH_NAMES),
+    compare: mode === 'full' ? readCompare(dir) : undefined,
   });
   const file = reportPath(dataDir, mode);
   if (write) {
@@ -72,6 +77,16 @@ export function writeReport(
     fs.writeFileSync(file, text);
   }
   return { file, text };
+}
+
+function readCompare(dir: string): CompareResult | undefined {
+  try {
+    return JSON.parse(
+      fs.readFileSync(path.join(dir, 'compare-revisions.json'), 'utf8'),
+    ) as CompareResult;
+  } catch {
+    return undefined;
+  }
 }
 
 export function renderBenchmarks(input: ReportInput): string {
@@ -82,7 +97,9 @@ export function renderBenchmarks(input: ReportInput): string {
     '## Summary',
     summaryTable(built, input.mode),
     ...built.map((b) => b.markdown),
-    ...(input.mode === 'full' ? [STATIC_SECTIONS] : []),
+    ...(input.mode === 'full'
+      ? [renderCompare(input.compare), STATIC_SECTIONS].filter((p) => p !== undefined)
+      : []),
   ];
   return `${parts.join('\n\n')}\n`;
 }

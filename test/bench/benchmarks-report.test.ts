@@ -1,5 +1,6 @@
 import { renderBenchmarks } from '../../bench/benchmarks-report';
 import type { RunRecord } from '../../bench/bench-run-record';
+import type { CompareResult } from '../../bench/compare-model';
 
 /**
  * The report is a pure function of the kept JSON: these tests feed it sample figures and read the
@@ -167,6 +168,56 @@ describe('renderBenchmarks', () => {
     const m = section(md, 'Machine');
     expect(m).toContain('| CPU | AMD EPYC × 2 |');
     expect(m).toContain('| load average at start (1 / 5 / 15 min) | 1.50 / 1.25 / 1.00 |');
+  });
+
+  it("renders a comparison against an earlier revision with each side's median and the ratio", () => {
+    const compare: CompareResult = {
+      startedAt: '2026-12-06T10:00:00.000Z',
+      finishedAt: '2026-12-06T10:30:00.000Z',
+      loadAvgStart: [1, 1, 1],
+      loadAvgEnd: [2, 2, 2],
+      base: { rev: 'abc1234', sha: 'abc1234def5678900000' },
+      head: { sha: 'fedcba9876543210aaaa', dirty: false },
+      benches: [
+        {
+          name: 'settlement-aggregation',
+          command: 'npx tsx bench/settlement-aggregation.ts 1000000 5000',
+          runs: [
+            {
+              side: 'base',
+              pair: 1,
+              seconds: 100,
+              exitCode: 0,
+              figures: { 'aggregation.eventsPerSecond': 30_000 },
+            },
+            {
+              side: 'head',
+              pair: 1,
+              seconds: 101,
+              exitCode: 0,
+              figures: { 'aggregation.eventsPerSecond': 29_000 },
+            },
+          ],
+          measures: [
+            {
+              label: 'aggregation events/s',
+              path: 'aggregation.eventsPerSecond',
+              better: 'higher',
+              digits: 0,
+              base: 30_000,
+              head: 29_000,
+              ratio: 29_000 / 30_000,
+            },
+          ],
+        },
+      ],
+    };
+    const withCompare = renderBenchmarks({ mode: 'full', results, compare });
+    const s = section(withCompare, 'Against an earlier revision');
+    expect(s).toContain('revision abc1234def56 (`abc1234`) and on fedcba987654');
+    expect(s).toContain('| aggregation events/s | 30,000 | 29,000 | **0.967** | higher |');
+    expect(s).toContain('| 2 | head | 0 | 101 | 29,000 |');
+    expect(md).not.toContain('## Against an earlier revision');
   });
 
   it('heads a quick run as not the issue sizes and leaves the hand-measured figures out', () => {
