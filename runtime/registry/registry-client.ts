@@ -10,7 +10,8 @@ import { PromiseCache } from './promise-cache';
  *
  * Every failure is classified the same way, whichever call met it:
  *  - no answer (refused, reset, DNS, a request or body slower than `timeoutMs`), HTTP 5xx, 408 or
- *    429, an answer that is not the JSON the API documents: STS_REGISTRY_ERROR, retriable. The
+ *    429, an answer longer than `maxResponseBytes` or not the JSON the API documents:
+ *    STS_REGISTRY_ERROR, retriable. The
  *    registry being down or slow says nothing about the record that needed it, so a consumer waits
  *    and retries instead of dead-lettering good input;
  *  - 404 for a schema id or subject: STS_SCHEMA_UNKNOWN, not retriable (the id a record carries
@@ -21,19 +22,25 @@ import { PromiseCache } from './promise-cache';
 export const REGISTRY_DEFAULTS = {
   /** Per request, body included. A registry slower than this counts as down (retriable). */
   timeoutMs: 5_000,
+  /** Per answer. A schema is kilobytes; a registry (or something posing as one) that streams more
+   * is cut off here instead of filling the consumer's heap. */
+  maxResponseBytes: 4 * 1024 * 1024,
 };
 
-const FIX = 'check that the schema registry answers (`npx sts status`) at STS_SCHEMA_REGISTRY_URL; consumers retry until it does';
+const FIX =
+  'check that the schema registry answers (`npx sts status`) at STS_SCHEMA_REGISTRY_URL; consumers retry until it does';
 
 export class RegistryClient {
   readonly url: string;
   private readonly lib: SchemaRegistry;
   private readonly rawById = new PromiseCache<number, string>();
   private readonly timeoutMs: number;
+  private readonly maxResponseBytes: number;
 
-  constructor(url: string, opts: { timeoutMs?: number } = {}) {
+  constructor(url: string, opts: { timeoutMs?: number; maxResponseBytes?: number } = {}) {
     this.url = url.replace(/\/+$/, '');
     this.timeoutMs = opts.timeoutMs ?? REGISTRY_DEFAULTS.timeoutMs;
+    this.maxResponseBytes = opts.maxResponseBytes ?? REGISTRY_DEFAULTS.maxResponseBytes;
     this.lib = new SchemaRegistry({ host: this.url, retry: { retries: 3 } });
   }
 
@@ -49,7 +56,10 @@ export class RegistryClient {
       const status = (err as { status?: unknown }).status;
       // mappersmith reports a request that got no answer as a 400 of its own; only a real 4xx
       // answer (with the registry's JSON message) is the request's fault.
-      const answered = typeof status === 'number' && status > 0 && !/ECONN|ETIMEDOUT|socket|network|timeout/i.test(message);
+      const answered =
+        typeof status === 'number' &&
+        status > 0 &&
+        !/ECONN|ETIMEDOUT|socket|network|timeout/i.test(message);
       throw registryFailure(`registering ${subject}`, answered ? status : undefined, message, err);
     }
   }
@@ -69,10 +79,19 @@ export class RegistryClient {
 
   /** Latest registered id for a subject. */
   async latestId(subject: string): Promise<number> {
-    const body = await this.request(`GET /subjects/${subject}/versions/latest`, `/subjects/${encodeURIComponent(subject)}/versions/latest`, {}, `subject ${subject} is not in the registry`);
+    const body = await this.request(
+      `GET /subjects/${subject}/versions/latest`,
+      `/subjects/${encodeURIComponent(subject)}/versions/latest`,
+      {},
+      `subject ${subject} is not in the registry`,
+    );
     const id = (body as { id?: unknown } | null)?.id;
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
-      throw registryFailure(`GET /subjects/${subject}/versions/latest`, undefined, 'the answer has no schema id');
+      throw registryFailure(
+        `GET /subjects/${subject}/versions/latest`,
+        undefined,
+        'the answer has no schema id',
+      );
     return id;
   }
 
@@ -82,9 +101,15 @@ export class RegistryClient {
   }
 
   private async fetchRaw(id: number): Promise<string> {
-    const body = await this.request(`GET /schemas/ids/${id}`, `/schemas/ids/${id}`, {}, `schema id ${id} is not in the registry`);
+    const body = await this.request(
+      `GET /schemas/ids/${id}`,
+      `/schemas/ids/${id}`,
+      {},
+      `schema id ${id} is not in the registry`,
+    );
     const schema = (body as { schema?: unknown } | null)?.schema;
-    if (typeof schema !== 'string') throw registryFailure(`GET /schemas/ids/${id}`, undefined, 'the answer has no schema text');
+    if (typeof schema !== 'string')
+      throw registryFailure(`GET /schemas/ids/${id}`, undefined, 'the answer has no schema text');
     return schema;
   }
 
@@ -92,17 +117,31 @@ export class RegistryClient {
    * One request with the timeout covering the body too, and its outcome classified (see the
    * header). Returns the parsed JSON body; `unknown` is the message for a 404.
    */
-  private async request(what: string, path: string, init: RequestInit, unknown?: string): Promise<unknown> {
+  private async request(
+    what: string,
+    path: string,
+    init: RequestInit,
+    unknown?: string,
+  ): Promise<unknown> {
     let res: Response;
     let text: string;
     try {
-      res = await fetch(`${this.url}${path}`, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
-      text = await res.text();
+      res = await fetch(`${this.url}${path}`, {
+        ...init,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      text = await readCapped(res, this.maxResponseBytes);
     } catch (err) {
-      const detail = (err as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : describe(err);
+      const detail =
+        (err as Error).name === 'TimeoutError'
+          ? `no answer within ${this.timeoutMs} ms`
+          : describe(err);
       throw registryFailure(what, undefined, detail, err);
     }
-    if (res.status === 404 && unknown !== undefined) throw new StsError('STS_SCHEMA_UNKNOWN', unknown, { context: { component: 'schema-registry' } });
+    if (res.status === 404 && unknown !== undefined)
+      throw new StsError('STS_SCHEMA_UNKNOWN', unknown, {
+        context: { component: 'schema-registry' },
+      });
     if (!res.ok) throw registryFailure(what, res.status, text.slice(0, 300));
     if (text === '') return null;
     try {
@@ -117,15 +156,50 @@ export class RegistryClient {
  * The one classification of a failed registry call. `status` undefined: no usable answer at all
  * (network, timeout, garbage), which is retriable like a 5xx.
  */
-export function registryFailure(what: string, status: number | undefined, detail: string, cause?: unknown): StsError {
+export function registryFailure(
+  what: string,
+  status: number | undefined,
+  detail: string,
+  cause?: unknown,
+): StsError {
   const retriable = status === undefined || status >= 500 || status === 408 || status === 429;
   const message = `schema registry, ${what}: ${status === undefined ? '' : `HTTP ${status} `}${detail}`;
   return new StsError('STS_REGISTRY_ERROR', message, {
     retriable,
     context: { component: 'schema-registry', ...(status === undefined ? {} : { status }) },
-    fix: retriable ? FIX : 'the request was refused as malformed; check the subject name and schema text',
+    fix: retriable
+      ? FIX
+      : 'the request was refused as malformed; check the subject name and schema text',
     cause,
   });
+}
+
+/**
+ * The body as UTF-8 text, refused once it passes `maxBytes` (declared or received) without reading
+ * further: `res.text()` would buffer whatever the server sends.
+ */
+async function readCapped(res: Response, maxBytes: number): Promise<string> {
+  const tooLong = (n: string) => new Error(`the answer is longer than ${maxBytes} bytes (${n})`);
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooLong(`content-length ${declared}`);
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    received += value.byteLength;
+    if (received > maxBytes) {
+      await reader.cancel();
+      throw tooLong(`${received} bytes received so far`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** fetch() reports "fetch failed" and hides the reason (ECONNREFUSED, ...) in `cause`. */

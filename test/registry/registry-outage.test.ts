@@ -4,7 +4,13 @@ import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { useTestResources } from '../helpers/resources';
 import { effectProcessor, effectSummary, produceEffects } from '../fixtures/effect-processor';
-import { effectSetup, endOffsets, offsetsAtEnd, startInProcess, waitFor } from '../fixtures/processor-harness';
+import {
+  effectSetup,
+  endOffsets,
+  offsetsAtEnd,
+  startInProcess,
+  waitFor,
+} from '../fixtures/processor-harness';
 
 /**
  * A registry that is down, slow or failing is the registry's problem, not the record's: every
@@ -18,7 +24,7 @@ import { effectSetup, endOffsets, offsetsAtEnd, startInProcess, waitFor } from '
  */
 const r = useTestResources();
 
-type Mode = 'forward' | '503' | 'hang' | 'garbage';
+type Mode = 'forward' | '503' | 'hang' | 'garbage' | 'huge' | 'endless';
 
 async function frontRegistry(upstream: string) {
   let mode: Mode = '503';
@@ -26,9 +32,32 @@ async function frontRegistry(upstream: string) {
   const hung: http.ServerResponse[] = [];
   const server = http.createServer((req, res) => {
     requests++;
-    if (mode === '503') return void res.writeHead(503, { 'content-type': 'text/plain' }).end('registry is starting');
+    if (mode === '503')
+      return void res.writeHead(503, { 'content-type': 'text/plain' }).end('registry is starting');
     if (mode === 'hang') return void hung.push(res);
-    if (mode === 'garbage') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>proxy login</html>');
+    if (mode === 'garbage')
+      return void res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<html>proxy login</html>');
+    // Declares a body past the client's limit (and would send it).
+    if (mode === 'huge')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': String(8 << 20) })
+        .end(' '.repeat(8 << 20));
+    // Streams without a declared length until the client hangs up (at most 64 MiB, so the test ends).
+    if (mode === 'endless') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 1024 && !res.destroyed) {
+          sent++;
+          if (!res.write(chunk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      return void pump();
+    }
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -36,7 +65,9 @@ async function frontRegistry(upstream: string) {
         method: req.method,
         headers: { 'content-type': req.headers['content-type'] ?? 'application/json' },
         body: req.method === 'GET' ? undefined : Buffer.concat(chunks),
-      }).then(async (up) => res.writeHead(up.status, { 'content-type': 'application/json' }).end(await up.text()));
+      }).then(async (up) =>
+        res.writeHead(up.status, { 'content-type': 'application/json' }).end(await up.text()),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -66,38 +97,68 @@ async function closedPort(): Promise<number> {
 }
 
 describe('registry failures are classified once, everywhere', () => {
-  test('refused, 503, timed out and unparseable answers are retriable; 404 is not', async () => {
+  test('refused, 503, timed out, oversized and unparseable answers are retriable; 404 is not', async () => {
     const s = await effectSetup(r, 1);
     const front = await frontRegistry(r.config.schemaRegistryUrl);
-    const client = new RegistryClient(front.url, { timeoutMs: 300 });
-    const refused = new RegistryClient(`http://127.0.0.1:${await closedPort()}/apis/ccompat/v7`, { timeoutMs: 300 });
-    const retriable = { code: 'STS_REGISTRY_ERROR', retriable: true, fix: expect.stringMatching(/sts status/) };
+    const client = new RegistryClient(front.url, { timeoutMs: 300, maxResponseBytes: 256 * 1024 });
+    const refused = new RegistryClient(`http://127.0.0.1:${await closedPort()}/apis/ccompat/v7`, {
+      timeoutMs: 300,
+    });
+    const retriable = {
+      code: 'STS_REGISTRY_ERROR',
+      retriable: true,
+      fix: expect.stringMatching(/sts status/),
+    };
     const subject = `${s.topic}-value`;
     for (const call of [
       () => refused.rawSchema(s.schemaId),
       () => refused.latestId(subject),
       () => refused.setCompatibility(subject, 'BACKWARD'),
     ])
-      await expect(call()).rejects.toMatchObject({ ...retriable, message: expect.stringMatching(/ECONNREFUSED/) });
+      await expect(call()).rejects.toMatchObject({
+        ...retriable,
+        message: expect.stringMatching(/ECONNREFUSED/),
+      });
     for (const [mode, detail] of [
       ['503', /HTTP 503 registry is starting/],
       ['hang', /no answer within 300 ms/],
       ['garbage', /not JSON/],
+      ['huge', /longer than 262144 bytes \(content-length 8388608\)/],
+      ['endless', /longer than 262144 bytes \(\d+ bytes received so far\)/],
     ] as const) {
       front.set(mode);
-      await expect(client.rawSchema(s.schemaId)).rejects.toMatchObject({ ...retriable, message: expect.stringMatching(detail) });
-      await expect(client.latestId(subject)).rejects.toMatchObject({ ...retriable, message: expect.stringMatching(detail) });
+      await expect(client.rawSchema(s.schemaId)).rejects.toMatchObject({
+        ...retriable,
+        message: expect.stringMatching(detail),
+      });
+      await expect(client.latestId(subject)).rejects.toMatchObject({
+        ...retriable,
+        message: expect.stringMatching(detail),
+      });
       // The codec passes a registry outage on as retriable: the record is not blamed.
-      await expect(new AvroCodec(client).decode(await s.codec.encode(s.schemaId, { effect_key: 1n, amount_minor: 1n, note: 'x' }))).rejects.toMatchObject(retriable);
+      await expect(
+        new AvroCodec(client).decode(
+          await s.codec.encode(s.schemaId, { effect_key: 1n, amount_minor: 1n, note: 'x' }),
+        ),
+      ).rejects.toMatchObject(retriable);
     }
     front.set('forward');
     // A failed lookup is not cached: the same client succeeds once the registry answers.
     expect(await client.rawSchema(s.schemaId)).toContain('EffectEvent');
     expect(await client.latestId(subject)).toBe(s.schemaId);
-    await expect(client.rawSchema(2_000_000_000)).rejects.toMatchObject({ code: 'STS_SCHEMA_UNKNOWN', retriable: false });
-    await expect(client.latestId(`${s.topic}-nothing-value`)).rejects.toMatchObject({ code: 'STS_SCHEMA_UNKNOWN', retriable: false });
+    await expect(client.rawSchema(2_000_000_000)).rejects.toMatchObject({
+      code: 'STS_SCHEMA_UNKNOWN',
+      retriable: false,
+    });
+    await expect(client.latestId(`${s.topic}-nothing-value`)).rejects.toMatchObject({
+      code: 'STS_SCHEMA_UNKNOWN',
+      retriable: false,
+    });
     const unknownId = Buffer.from([0, 0x77, 0x35, 0x94, 0x00, 0x02]); // id 2,000,000,000
-    await expect(new AvroCodec(client).decode(unknownId)).rejects.toMatchObject({ code: 'STS_DECODE_FAILED', retriable: false });
+    await expect(new AvroCodec(client).decode(unknownId)).rejects.toMatchObject({
+      code: 'STS_DECODE_FAILED',
+      retriable: false,
+    });
   });
 });
 
@@ -107,7 +168,12 @@ test('a processor whose registry hangs, then answers 503, retries, dead-letters 
   const front = await frontRegistry(r.config.schemaRegistryUrl);
   const registry = new RegistryClient(front.url, { timeoutMs: 1000 });
   const codec = new AvroCodec(registry);
-  await startInProcess(r, effectProcessor(s.topic, s.group), { db: s.db, codec, registry }, { retryInitialDelayMs: 100, retryMaxDelayMs: 500, retryMaxAttempts: 3 });
+  await startInProcess(
+    r,
+    effectProcessor(s.topic, s.group),
+    { db: s.db, codec, registry },
+    { retryInitialDelayMs: 100, retryMaxDelayMs: 500, retryMaxAttempts: 3 },
+  );
   // First it hangs (every lookup times out), then it answers 503: several retry bounds of 3
   // attempts each pass in both, and nothing is dead-lettered. Before the registry client
   // classified its failures, the timeout's AbortError reached the codec unclassified and every
@@ -116,7 +182,11 @@ test('a processor whose registry hangs, then answers 503, retries, dead-letters 
   await waitFor('retries against the hanging registry', async () => front.requests() >= 5, 30_000);
   front.set('503');
   const seen = front.requests();
-  await waitFor('retries against the failing registry', async () => front.requests() >= seen + 5, 30_000);
+  await waitFor(
+    'retries against the failing registry',
+    async () => front.requests() >= seen + 5,
+    30_000,
+  );
   expect((await effectSummary(s.db)).rows).toBe(0);
   expect([...(await endOffsets(r.kafka, s.dlq)).values()].reduce((a, b) => a + b, 0n)).toBe(0n);
   front.set('forward');
