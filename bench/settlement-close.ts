@@ -11,7 +11,7 @@
  *   and its settings are not ours to change. The JSON's `mysql` field says which server ran.
  * Setup (not timed): the items of one ended SG cycle are bulk-loaded with LOAD DATA, and the
  *   balances are built from them with one INSERT ... SELECT ... GROUP BY, exactly the state the
- *   processors leave behind (aggregation is continuous, DESIGN lesson 3).
+ *   processors leave behind (aggregation is continuous, docs/DESIGN.md, lesson 3).
  * Timed: closeCycle as `sts settle close` runs it (watermark, CLOSING, payouts with carry-forward
  *   and payout.created in the outbox, the pain.001 file written, verified against the database and
  *   released, CLOSED), then the outbox relay publishing every payout event to Kafka.

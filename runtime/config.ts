@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { parseMoneyBounds } from './money/money-bounds';
 import { REGIONS } from './money/regions';
 
 /**
@@ -20,7 +21,7 @@ export const CONFIG_DEFAULTS = {
    * Raise it when the working set outgrows it: at 10M billing items the close waits on disk reads.
    */
   STS_MYSQL_BUFFER_POOL: '512M',
-  /** Redis URL. Redis only ever holds derived state (see DESIGN.md, guarantees). */
+  /** Redis URL. Redis only ever holds derived state (docs/DESIGN.md, "Guarantees"). */
   STS_REDIS_URL: 'redis://127.0.0.1:6379',
   /** Base URL of the payment gateway (the simulator by default). */
   STS_GATEWAY_URL: 'http://127.0.0.1:7071',
@@ -71,6 +72,12 @@ export const CONFIG_DEFAULTS = {
    * record, about 600 KiB at most) fits, and so does anything the broker accepts.
    */
   STS_MAX_RECORD_BYTES: '1048588',
+  /**
+   * Per-currency money bounds in minor units, `CUR:item=N,payout=N;...` (runtime/money/money-bounds.ts
+   * reads it; empty keeps the defaults). Checked here so that a process with a malformed value
+   * refuses to start, instead of failing on the first amount it checks.
+   */
+  STS_MONEY_BOUNDS: '',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -81,7 +88,12 @@ const hostPort = /^[^\s:,]+:\d{1,5}$/;
 const schema = z.object({
   STS_KAFKA_BROKERS: z
     .string()
-    .transform((s) => s.split(',').map((b) => b.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((b) => b.trim())
+        .filter(Boolean),
+    )
     .refine((bs) => bs.length > 0 && bs.every((b) => hostPort.test(b)), {
       message: 'STS_KAFKA_BROKERS must be host:port[,host:port...], for example 127.0.0.1:9092',
     }),
@@ -101,20 +113,73 @@ const schema = z.object({
   STS_OPS_TOKENS: z.string(),
   STS_OPS_PORT: z.coerce.number().int().min(1).max(65535),
   STS_DATA_DIR: z.string().min(1),
-  STS_PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000, 'STS_PROCESSOR_SESSION_TIMEOUT_MS must be at least 6000 (the broker minimum)').max(300_000),
+  STS_PROCESSOR_SESSION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(6000, 'STS_PROCESSOR_SESSION_TIMEOUT_MS must be at least 6000 (the broker minimum)')
+    .max(300_000),
   STS_CLOSE_SCHEDULE: z
     .string()
-    .transform((v) => (v.trim().toLowerCase() === 'all' ? Object.keys(REGIONS) : v.split(',').map((r) => r.trim().toUpperCase()).filter(Boolean)))
-    .refine((rs) => rs.every((r) => r in REGIONS), { message: 'STS_CLOSE_SCHEDULE must list regions (SG,MY,...) or be "all"' }),
-  STS_ALERT_WEBHOOK_URL: z.union([z.literal(''), z.string().url('STS_ALERT_WEBHOOK_URL must be an http(s) URL or empty')]),
-  STS_LAG_ALERT_AFTER_MS: z.coerce.number().int().min(0, 'STS_LAG_ALERT_AFTER_MS must be 0 or more (milliseconds)'),
-  STS_RECON_INTERVAL_MS: z.coerce.number().int().refine((ms) => ms === 0 || ms >= 1000, { message: 'STS_RECON_INTERVAL_MS must be 0 (off) or at least 1000 ms' }),
-  STS_PAYOUT_SLA_MS: z.coerce.number().int().min(1000, 'STS_PAYOUT_SLA_MS must be at least 1000 ms'),
-  STS_OUTBOX_MAX_AGE_MS: z.coerce.number().int().min(1000, 'STS_OUTBOX_MAX_AGE_MS must be at least 1000 ms'),
-  STS_EVENT_MAX_AGE_DAYS: z.coerce.number().int().min(1, 'STS_EVENT_MAX_AGE_DAYS must be at least 1 (days)').max(3650, 'STS_EVENT_MAX_AGE_DAYS must be at most 3650 (days)'),
-  STS_EVENT_MAX_FUTURE_MS: z.coerce.number().int().min(0, 'STS_EVENT_MAX_FUTURE_MS must be 0 or more (milliseconds)').max(31 * 86_400_000, 'STS_EVENT_MAX_FUTURE_MS must be at most 31 days'),
+    .transform((v) =>
+      v.trim().toLowerCase() === 'all'
+        ? Object.keys(REGIONS)
+        : v
+            .split(',')
+            .map((r) => r.trim().toUpperCase())
+            .filter(Boolean),
+    )
+    .refine((rs) => rs.every((r) => r in REGIONS), {
+      message: 'STS_CLOSE_SCHEDULE must list regions (SG,MY,...) or be "all"',
+    }),
+  STS_ALERT_WEBHOOK_URL: z.union([
+    z.literal(''),
+    z.string().url('STS_ALERT_WEBHOOK_URL must be an http(s) URL or empty'),
+  ]),
+  STS_LAG_ALERT_AFTER_MS: z.coerce
+    .number()
+    .int()
+    .min(0, 'STS_LAG_ALERT_AFTER_MS must be 0 or more (milliseconds)'),
+  STS_RECON_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || ms >= 1000, {
+      message: 'STS_RECON_INTERVAL_MS must be 0 (off) or at least 1000 ms',
+    }),
+  STS_PAYOUT_SLA_MS: z.coerce
+    .number()
+    .int()
+    .min(1000, 'STS_PAYOUT_SLA_MS must be at least 1000 ms'),
+  STS_OUTBOX_MAX_AGE_MS: z.coerce
+    .number()
+    .int()
+    .min(1000, 'STS_OUTBOX_MAX_AGE_MS must be at least 1000 ms'),
+  STS_EVENT_MAX_AGE_DAYS: z.coerce
+    .number()
+    .int()
+    .min(1, 'STS_EVENT_MAX_AGE_DAYS must be at least 1 (days)')
+    .max(3650, 'STS_EVENT_MAX_AGE_DAYS must be at most 3650 (days)'),
+  STS_EVENT_MAX_FUTURE_MS: z.coerce
+    .number()
+    .int()
+    .min(0, 'STS_EVENT_MAX_FUTURE_MS must be 0 or more (milliseconds)')
+    .max(31 * 86_400_000, 'STS_EVENT_MAX_FUTURE_MS must be at most 31 days'),
   STS_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-  STS_MAX_RECORD_BYTES: z.coerce.number().int().min(1024, 'STS_MAX_RECORD_BYTES must be at least 1024 (bytes)').max(64 * 1024 * 1024, 'STS_MAX_RECORD_BYTES must be at most 64 MiB'),
+  STS_MAX_RECORD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024, 'STS_MAX_RECORD_BYTES must be at least 1024 (bytes)')
+    .max(64 * 1024 * 1024, 'STS_MAX_RECORD_BYTES must be at most 64 MiB'),
+  STS_MONEY_BOUNDS: z.string().superRefine((v, ctx) => {
+    try {
+      parseMoneyBounds(v);
+    } catch (err) {
+      const e = err as { message: string; fix?: string };
+      ctx.addIssue({
+        code: 'custom',
+        message: `${e.message.replace(/^STS_MONEY_BOUNDS /, '')}${e.fix ? ` (${e.fix})` : ''}`,
+      });
+    }
+  }),
 });
 
 export interface StsConfig {
@@ -159,7 +224,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     const field = String(first?.path[0] ?? 'environment');
-    throw new ConfigError(`${field}: ${first?.message ?? 'invalid'}`, `set ${field} correctly or unset it to use the local stack`);
+    throw new ConfigError(
+      `${field}: ${first?.message ?? 'invalid'}`,
+      `set ${field} correctly or unset it to use the local stack`,
+    );
   }
   const c = parsed.data;
   return {

@@ -149,7 +149,7 @@ export class LockUnavailableError extends StsError {
 }
 
 /** The id generator's worker lease expired, was taken over, or was released. Never retriable:
- * the generator must stop for good and a new lease be acquired (DESIGN lesson 1). */
+ * the generator must stop for good and a new lease be acquired (docs/DESIGN.md, lesson 1). */
 export class IdLeaseLostError extends StsError {
   constructor(detail: string, context: ErrorContext = {}) {
     super('STS_ID_LEASE_LOST', `id worker lease lost: ${detail}`, {
@@ -237,7 +237,7 @@ export class CommissionChargeUnknownError extends StsError {
 }
 
 /** A commission request disagrees with what is recorded for its order (another seller, currency,
- * or a second CHARGE). Rejected, never guessed (DESIGN lesson 2). */
+ * or a second CHARGE). Rejected, never guessed (docs/DESIGN.md, lesson 2). */
 export class CommissionConflictError extends StsError {
   constructor(detail: string, context: ErrorContext = {}) {
     super('STS_COMMISSION_CONFLICT', detail, {
@@ -296,7 +296,7 @@ export class GatewayJournalCorruptError extends StsError {
 
 /** A payout cannot go into a payout file (zero or negative amount, unknown currency, a payout of
  * another region, cycle or currency, more digits than ISO 20022 allows). Not retriable: the data
- * must be fixed, and a file is never written with a line left out (DESIGN lesson 5). */
+ * must be fixed, and a file is never written with a line left out (docs/DESIGN.md, lesson 5). */
 export class PayoutFileInvalidError extends StsError {
   constructor(detail: string, context: ErrorContext = {}) {
     super('STS_PAYOUT_FILE_INVALID', `payout file: ${detail}`, {
@@ -307,7 +307,7 @@ export class PayoutFileInvalidError extends StsError {
 }
 
 /** A payout file already exists with other bytes. Never retriable: a released file must never
- * silently change, so regeneration refuses instead of replacing it (DESIGN lesson 5). */
+ * silently change, so regeneration refuses instead of replacing it (docs/DESIGN.md, lesson 5). */
 export class PayoutFileConflictError extends StsError {
   constructor(filePath: string, detail: string) {
     super('STS_PAYOUT_FILE_CONFLICT', `${filePath}: ${detail}`, {

@@ -1,7 +1,7 @@
 import type { Topology } from '../runtime/topology/types';
 
 /**
- * The settlement pipeline (DESIGN.md section 3). Keys on every topic are the seller's
+ * The settlement pipeline (docs/DESIGN.md, "Topology"). Keys on every topic are the seller's
  * shop_user_id as a decimal string, so one seller's events stay in order on one partition.
  */
 const PARTITIONS = 12;

@@ -1,7 +1,7 @@
 /**
  * Counters the simulator exposes on GET /_sim/stats, so a test or chaos run can prove what
  * happened on the gateway's side: how many payouts executed, how many duplicates were refused,
- * and how many TCP connections the clients opened (keep-alive reuse, DESIGN lesson 7).
+ * and how many TCP connections the clients opened (keep-alive reuse, docs/DESIGN.md, lesson 7).
  * Counts start at zero with each process; per-key execution counts come from the journal and
  * survive restarts.
  */

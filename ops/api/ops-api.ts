@@ -16,8 +16,8 @@ import { reconRoutes } from './routes/recon';
 import { uploadRoutes } from './routes/uploads';
 
 /**
- * The ops HTTP API (DESIGN.md section 5): token auth with viewer, operator and admin roles, JSON
- * with ids and amounts as decimal strings, and a stable error body `{ error, message, fix }`.
+ * The ops HTTP API (docs/DESIGN.md, "Contracts"): token auth with viewer, operator and admin roles,
+ * JSON with ids and amounts as decimal strings, and a stable error body `{ error, message, fix }`.
  * Request logging is ours, not fastify's, and records the principal's name, never a header.
  */
 export const OPS_API_DEFAULTS = {

@@ -171,7 +171,8 @@ async function replaysOf(
   const out = new Map<string, DeadLetterView['replayed']>();
   if (offsets.length === 0) return out;
   const min = offsets.reduce((m, o) => (o < m ? o : m), offsets[0]!);
-  // Typed parameters: the offset is compared as a BIGINT, never as a string (DESIGN lesson 9).
+  // Typed parameters: the offset is compared as a BIGINT, never as a string
+  // (docs/DESIGN.md, lesson 9).
   const rows = (await db('dlq_replay')
     .where('dlq_topic', topic)
     .andWhere('dlq_offset', '>=', db.raw('CAST(? AS SIGNED)', [min.toString()]))

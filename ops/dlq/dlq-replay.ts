@@ -14,8 +14,9 @@ import { headerString, originalHeaders, readDeadLetter, REPLAYED_FROM_HEADER } f
  * that wraps the publish, so a concurrent replay of the same coordinate waits on the row lock and
  * then finds it taken, and a later one finds it at once; both report it as skipped. A crash
  * between publish and commit leaves no row, so a rerun publishes again: that copy is a no-op,
- * because every processor applies an effect once per business idempotency key (DESIGN.md 4).
- * A replay that fails again lands in the DLQ at a NEW coordinate, which can be replayed in turn.
+ * because every processor applies an effect once per business idempotency key
+ * (docs/DESIGN.md, "Guarantees"). A replay that fails again lands in the DLQ at a NEW coordinate,
+ * which can be replayed in turn.
  *
  * Failure codes: STS_DLQ_REPLAY_REFUSED (bad arguments, no original topic), STS_NOT_FOUND (no
  * record at the coordinate), STS_KAFKA_READ_FAILED.

@@ -5,7 +5,7 @@ import { valueSubject } from '../../runtime/topology/types';
 import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
 
 /**
- * Publishes order events the way upstream must (DESIGN, order-event contract): Avro through the
+ * Publishes order events the way upstream must (docs/DESIGN.md, "Contracts"): Avro through the
  * registry, keyed by seller so one seller's events stay in order on one partition, from an
  * idempotent producer, 5,000 per request. For `sts orders produce`, the demo and the chaos run.
  *

@@ -8,10 +8,10 @@ import { exchange, type ExchangeReply } from '../../runtime/gateway/http-exchang
 /**
  * Reads the gateway's settlement report (`GET /v1/payouts?since&limit&cursor`, wire types in
  * runtime/gateway/gateway-wire.ts) and looks single keys up (`GET /v1/payouts/:key`), for the
- * gateway-report rule. One keep-alive agent with a small pool (DESIGN lesson 7), separate from the
- * payment client's: a report of thousands of pages must never take the sockets payments need, and
- * no circuit breaker, because reconciliation that cannot read the report simply fails this run
- * and says so.
+ * gateway-report rule. One keep-alive agent with a small pool (docs/DESIGN.md, lesson 7), separate
+ * from the payment client's: a report of thousands of pages must never take the sockets payments
+ * need, and no circuit breaker, because reconciliation that cannot read the report simply fails
+ * this run and says so.
  */
 export const REPORT_READER_DEFAULTS = {
   /** Connections to the gateway at once. Default 2. */

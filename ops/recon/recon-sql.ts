@@ -14,8 +14,8 @@ import type { Finding, Severity } from './recon-types';
 
 /**
  * Rows of one raw statement. Bindings may be bigint: mysql2 sends a bigint unquoted, so a BIGINT
- * column is compared with a number and its index stays usable (DESIGN lesson 9); knex's types
- * only lack bigint, hence the cast.
+ * column is compared with a number and its index stays usable (docs/DESIGN.md, lesson 9); knex's
+ * types only lack bigint, hence the cast.
  */
 export async function rows<T>(
   db: Knex,

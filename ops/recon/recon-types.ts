@@ -5,9 +5,9 @@ import { ConfigError } from '../../runtime/errors';
 import type { GatewayReportReader } from './gateway-report-reader';
 
 /**
- * The vocabulary of reconciliation (DESIGN lesson 10: check by results, not by code paths). A rule
- * reads source-of-truth data beside the data derived from it and returns what disagrees, as
- * findings keyed by (rule, entity); the runner keeps them in recon_finding.
+ * The vocabulary of reconciliation (docs/DESIGN.md, lesson 10: check by results, not by code
+ * paths). A rule reads source-of-truth data beside the data derived from it and returns what
+ * disagrees, as findings keyed by (rule, entity); the runner keeps them in recon_finding.
  */
 
 export type Severity = 'INFO' | 'WARNING' | 'CRITICAL';

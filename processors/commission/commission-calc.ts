@@ -3,9 +3,10 @@ import { INT64_MAX } from '../../runtime/money/money-bounds';
 import { BPS_SCALE, type CommissionRule } from './commission-rule';
 
 /**
- * Commission arithmetic: integer minor units in bigint only, no float anywhere (DESIGN section 4).
- * Every division rounds half up, i.e. to the nearest minor unit with exact halves going up; all
- * operands are non-negative here, so "half up" and "half away from zero" agree.
+ * Commission arithmetic: integer minor units in bigint only, no float anywhere
+ * (docs/DESIGN.md, "Guarantees"). Every division rounds half up, i.e. to the nearest minor unit
+ * with exact halves going up; all operands are non-negative here, so "half up" and "half away from
+ * zero" agree.
  */
 
 /** round(a * b / c), halves up, for a, b >= 0 and c > 0. Exact for any size: no intermediate float. */

@@ -12,7 +12,7 @@ import type { Knex } from '../../runtime/db/knex';
  * (see charge-store.ts).
  *
  * Bound values keep their type: a bigint id goes to the server as an integer literal, so a BIGINT
- * key is compared as an integer and stays usable (DESIGN lesson 9).
+ * key is compared as an integer and stays usable (docs/DESIGN.md, lesson 9).
  */
 export interface RegionKey<V> {
   region: string;

@@ -3,7 +3,7 @@ import type { Logger } from '../../runtime/logger';
 import type { PaymentMetrics } from './payment-metrics';
 
 /**
- * Turns the gateway breaker's transitions into flow control (DESIGN lesson 7):
+ * Turns the gateway breaker's transitions into flow control (docs/DESIGN.md, lesson 7):
  *   open      pause consumption of the payout topic: every call would fail fast, and TRYing more
  *             payouts would only fill the delay queue
  *   halfOpen  send ONE trial request (a lookup of a key that is never used, so it executes

@@ -7,9 +7,9 @@ import type { PaymentNotifyOptions } from './payment-options';
 import type { QueueSweeper } from './queue-sweeper';
 
 /**
- * The delay-queue compensator (DESIGN lesson 6): drives every payout the lane could not finish to
- * PAID or FAILED. It takes due entries from the queue (each hidden for a lease while it is
- * checked), asks the gateway by key, finalises or backs off (payment-attempts.ts), and keeps the
+ * The delay-queue compensator (docs/DESIGN.md, lesson 6): drives every payout the lane could not
+ * finish to PAID or FAILED. It takes due entries from the queue (each hidden for a lease while it
+ * is checked), asks the gateway by key, finalises or backs off (payment-attempts.ts), and keeps the
  * queue whole with the sweeper.
  *
  * States of a queued payout, as the compensator sees them:

@@ -18,7 +18,7 @@ import { paymentNotify } from './processor';
  * tag, so every key of one namespace lives in one slot and the queue scripts stay atomic.
  *
  * The gateway pool has a socket for every call that can be in flight: four partitions' lanes,
- * the compensator's checks and the breaker's trial request (DESIGN lesson 7).
+ * the compensator's checks and the breaker's trial request (docs/DESIGN.md, lesson 7).
  */
 export function paymentNotifyFromConfig(config: StsConfig): ProcessorDefinition<PayoutEvent> {
   // Not connected until the processor first uses it, so listing the catalog opens nothing.

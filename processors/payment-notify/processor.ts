@@ -7,7 +7,8 @@ import { submitPayouts } from './payout-submit';
 
 /**
  * payment-notify: pays every PENDING payout of `sts.payouts.v1` exactly once through the payment
- * gateway, and publishes its PAID or FAILED result to `sts.payout-results.v1` (DESIGN lesson 6).
+ * gateway, and publishes its PAID or FAILED result to `sts.payout-results.v1`
+ * (docs/DESIGN.md, lesson 6).
  *
  * Offsets vs. SUBMITTED. The runtime commits a sub-batch's offsets right after the sub-batch's
  * transaction commits. That transaction does only the first, durable step: TCC TRY (settlement

@@ -18,9 +18,9 @@ export interface AggregationOptions {
 
 /**
  * settlement-aggregation: each order event becomes one billing item and moves its seller's running
- * balance, in the batch's transaction (DESIGN lesson 3: aggregate as events arrive, so a cycle
- * close only snapshots balances that already exist). An event of a cycle that is closing or closed
- * lands in the next open cycle, flagged late. Completed and refunded orders put a commission
+ * balance, in the batch's transaction (docs/DESIGN.md, lesson 3: aggregate as events arrive, so a
+ * cycle close only snapshots balances that already exist). An event of a cycle that is closing or
+ * closed lands in the next open cycle, flagged late. Completed and refunded orders put a commission
  * request in the outbox in the same transaction, only when their item is new: a redelivered event
  * causes nothing twice.
  */

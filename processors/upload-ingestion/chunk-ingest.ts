@@ -152,8 +152,8 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
 }
 
 /**
- * DESIGN lesson 2: a row naming an order must name the seller the ledger already has for that
- * order. A disagreement is rejected, never guessed; so is a second seller for one order within
+ * docs/DESIGN.md, lesson 2: a row naming an order must name the seller the ledger already has for
+ * that order. A disagreement is rejected, never guessed; so is a second seller for one order within
  * the chunk.
  */
 async function checkOrderSellers<C extends { row: ValidRow }>(trx: Knex.Transaction, candidates: C[], onMismatch: (c: C, owner: string) => void): Promise<C[]> {

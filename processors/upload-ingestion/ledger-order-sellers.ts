@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { IN_LIST_MAX, intList } from '../../runtime/db/int-list';
 
 /**
- * The sellers the ledger already holds for a set of orders: what DESIGN lesson 2's check compares
- * an upload's rows with.
+ * The sellers the ledger already holds for a set of orders: what the seller check of
+ * docs/DESIGN.md, lesson 2 compares an upload's rows with.
  *
  * Read by id, every order costs one dive into ix_billing_item_order. For a 1M-row upload that was
  * the largest piece of server work LOAD DATA does not do (about 2 of the server's 20 CPU-s). Order
@@ -67,8 +67,8 @@ async function ordersInRange(trx: Knex.Transaction, from: bigint, to: bigint, li
 }
 
 /**
- * Integer literals, never string parameters (DESIGN lesson 9), and the index named, so no table
- * statistics can turn either statement into a scan. Exported so a test can EXPLAIN them.
+ * Integer literals, never string parameters (docs/DESIGN.md, lesson 9), and the index named, so no
+ * table statistics can turn either statement into a scan. Exported so a test can EXPLAIN them.
  */
 export function orderRangeSql(from: bigint, to: bigint, limit: number): string {
   return `SELECT order_id FROM billing_item FORCE INDEX (ix_billing_item_order) WHERE order_id BETWEEN ${intList([from])} AND ${intList([to])} LIMIT ${Math.trunc(limit)}`;

@@ -5,9 +5,9 @@ import type { UploadChunk } from './upload-chunk';
 
 /**
  * upload-ingestion: one chunk of an ops upload per record, on its own topic so a million-row file
- * never queues in front of order events (DESIGN lesson 4). A chunk is thousands of rows, so a
- * transaction holds a few chunks, and more partitions than usual run side by side: the database,
- * not this process, is the bottleneck.
+ * never queues in front of order events (docs/DESIGN.md, lesson 4). A chunk is thousands of rows,
+ * so a transaction holds a few chunks, and more partitions than usual run side by side: the
+ * database, not this process, is the bottleneck.
  */
 /** Rows are booked into the cycle open at `clock()`: an upload is an adjustment made now. */
 export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chunks.v1', clock: () => Date = () => new Date()): ProcessorDefinition<UploadChunk> {

@@ -1,8 +1,8 @@
 import { EDGE_LIMITS } from '../../runtime/edge-limits';
 
 /**
- * The upload CSV contract (DESIGN.md section 5), in one place for intake and ingestion: which
- * columns exist, which are required, and the limits a row must respect.
+ * The upload CSV contract (docs/DESIGN.md, "Contracts"), in one place for intake and ingestion:
+ * which columns exist, which are required, and the limits a row must respect.
  */
 export const REQUIRED_COLUMNS = ['external_ref', 'shop_user_id', 'region', 'currency', 'amount', 'item_type'] as const;
 export const OPTIONAL_COLUMNS = ['order_id', 'memo'] as const;

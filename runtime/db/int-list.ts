@@ -3,8 +3,9 @@
  *
  * Why not bound parameters: knex and mysql2 send a bigint as a quoted string, and MariaDB then
  * compares the BIGINT key with strings, which turns an IN lookup on the primary key into a full
- * index scan (DESIGN lesson 9; EXPLAIN shows type=index instead of range). Every element goes
- * through BigInt, so the list can only ever hold integer literals; nothing else reaches the SQL.
+ * index scan (docs/DESIGN.md, lesson 9; EXPLAIN shows type=index instead of range). Every element
+ * goes through BigInt, so the list can only ever hold integer literals; nothing else reaches the
+ * SQL.
  */
 export function intList(ids: Iterable<bigint>): string {
   const parts: string[] = [];

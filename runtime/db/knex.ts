@@ -9,7 +9,7 @@ export type { Knex };
 /**
  * A knex pool for one database. `supportBigNumbers` + `bigNumberStrings` make mysql2 return
  * BIGINT and DECIMAL as strings, which callers turn into bigint; a JS number would silently round
- * 18-digit ids (DESIGN lesson 8).
+ * 18-digit ids (docs/DESIGN.md, lesson 8).
  */
 export interface DbOptions {
   pool?: number;

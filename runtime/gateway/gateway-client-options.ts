@@ -11,7 +11,7 @@ export const GATEWAY_CLIENT_DEFAULTS = {
   /** Base URL of the gateway. Default http://127.0.0.1:7071 (pass loadConfig().gatewayUrl). */
   baseUrl: 'http://127.0.0.1:7071',
   /** Most connections open to the gateway at once; further requests queue for a socket
-   * (DESIGN lesson 7: a connection per request under load exhausted ports). Default 32. */
+   * (docs/DESIGN.md, lesson 7: a connection per request under load exhausted ports). Default 32. */
   maxSockets: 32,
   /** Idle connections kept for reuse; at most maxSockets. Default 32. */
   maxFreeSockets: 32,

@@ -18,7 +18,7 @@ import {
 import { exchange, type Exchange, type ExchangeReply, type TransportReason } from './http-exchange';
 
 /**
- * The client payment-notify uses to pay through the gateway (DESIGN lessons 6 and 7): one
+ * The client payment-notify uses to pay through the gateway (docs/DESIGN.md, lessons 6 and 7): one
  * keep-alive agent with a bounded pool, connect and response timeouts, and a circuit breaker that
  * fails fast during an outage and tells its owner so a consumer can pause instead of piling up
  * timeouts.

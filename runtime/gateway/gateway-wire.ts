@@ -1,7 +1,7 @@
 /**
  * The payment gateway's HTTP contract, as both our client and the local simulator speak it.
- * Every id and amount travels as a decimal string (DESIGN lesson 8): an 18-digit payout id or a
- * large amount in minor units would lose digits as a JSON number.
+ * Every id and amount travels as a decimal string (docs/DESIGN.md, lesson 8): an 18-digit payout id
+ * or a large amount in minor units would lose digits as a JSON number.
  *
  *   POST /v1/payouts            header Idempotency-Key, body PayoutInstructionWire -> PayoutResultWire
  *   GET  /v1/payouts/:key       -> PayoutResultWire, or 404 when the key was never executed

@@ -4,7 +4,8 @@ import { StsError } from '../errors';
 
 /**
  * Redis idempotency keys for EXTERNAL effects (a gateway call, say): the first worker to claim a
- * key makes the call; everyone else sees `in-progress` or the stored result (DESIGN.md section 4).
+ * key makes the call; everyone else sees `in-progress` or the stored result
+ * (docs/DESIGN.md, "Guarantees").
  *
  * Redis is NEVER the system of record. A key can vanish at any moment (TTL, eviction, FLUSHALL),
  * so an absent key means "Redis does not know", never "not done yet". That is why `claim` takes a
@@ -14,7 +15,7 @@ import { StsError } from '../errors';
  * Idempotency-Key header and tracked in the database, so even a lost claim cannot pay twice.
  *
  * Values: `P:<token>` while a claim is in progress, `C:<result>` once completed. Results are
- * strings; encode bigint as decimal strings (DESIGN lesson 8), never through a JS number.
+ * strings; encode bigint as decimal strings (docs/DESIGN.md, lesson 8), never through a JS number.
  */
 
 export type ClaimOutcome =

@@ -8,16 +8,18 @@
  *   bits 11..0  12 bits  sequence: 4096 ids per millisecond per worker (~4M/s); more waits a ms
  *
  * Ids have 18 digits from October 2024 and 19 from mid-2031 (2^63-1 is 19 digits). They are
- * `bigint` in code and decimal strings on the wire: a JS number rounds them (DESIGN lesson 8).
+ * `bigint` in code and decimal strings on the wire: a JS number rounds them
+ * (docs/DESIGN.md, lesson 8).
  *
  * The layout is fixed, not configurable: an id is decoded and compared by code that does not know
  * which generator made it, and two layouts in one table can collide.
  *
- * Why the worker id comes from a lease (DESIGN lesson 1): a generator that used the pod index as
- * its worker bits minted the same ids as its twin in a second datacenter. Here the only way to
- * build a generator is from an `IdLease`, which it checks on every mint, and each lease carries a
- * timestamp window (floorMs, ceilingMs] that never overlaps the window of the slot's previous or
- * next holder, so a handover cannot repeat an id even when the two hosts' clocks disagree.
+ * Why the worker id comes from a lease (docs/DESIGN.md, lesson 1): a generator that used the pod
+ * index as its worker bits minted the same ids as its twin in a second datacenter. Here the only
+ * way to build a generator is from an `IdLease`, which it checks on every mint, and each lease
+ * carries a timestamp window (floorMs, ceilingMs] that never overlaps the window of the slot's
+ * previous or next holder, so a handover cannot repeat an id even when the two hosts' clocks
+ * disagree.
  */
 import { z } from 'zod';
 import { ClockBackwardsError, ConfigError, StsError } from '../errors';

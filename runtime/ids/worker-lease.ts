@@ -1,8 +1,8 @@
 /**
  * A lease on one (datacenter_id, worker_id) row of `id_worker_lease`, so that no two live id
- * generators anywhere share worker bits (DESIGN lesson 1: two datacenters that derived worker ids
- * from pod indexes minted identical ids). The pod index, hostname or any other instance identity
- * is only ever the `owner` label, never the worker id.
+ * generators anywhere share worker bits (docs/DESIGN.md, lesson 1: two datacenters that derived
+ * worker ids from pod indexes minted identical ids). The pod index, hostname or any other instance
+ * identity is only ever the `owner` label, never the worker id.
  *
  * SQL (portable MySQL, all times from the database clock via NOW(3)):
  *   acquire  INSERT a never-used slot (fence 1; a duplicate primary key means taken), else

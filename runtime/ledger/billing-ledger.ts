@@ -248,8 +248,9 @@ function tsvOf(items: BillingItemInput[]): string {
 async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Promise<boolean> {
   // The statement text is built here rather than by knex's insert builder and mysql2's placeholder
   // formatting of 12 bindings a row: those two were about 1 s of CPU per 200k uploaded rows, a
-  // fifth of the ingestion process. Integers go in as integer literals (typed, DESIGN lesson 9),
-  // text through mysql2's own escape(), the function its placeholder formatting applies.
+  // fifth of the ingestion process. Integers go in as integer literals
+  // (typed: docs/DESIGN.md, lesson 9), text through mysql2's own escape(), the function its
+  // placeholder formatting applies.
   const values = new Array<string>(items.length);
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;

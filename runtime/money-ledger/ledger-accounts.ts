@@ -1,6 +1,6 @@
 /**
  * The accounts of the payment ledger (one set per currency) and which account each TCC phase
- * debits and credits (DESIGN lesson 6).
+ * debits and credits (docs/DESIGN.md, lesson 6).
  *
  *   SELLER_SETTLEMENT  liability: what the marketplace owes sellers and has not sent
  *   PAYOUT_IN_FLIGHT   liability: sent to the gateway, outcome not yet known

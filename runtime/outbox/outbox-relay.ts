@@ -58,7 +58,7 @@ export function pendingQuery(
     .whereNull('published_at')
     .whereNull('parked_at');
   // Integer literals through BigInt, as in the mark: a string bound against the BIGINT key would
-  // compare as DOUBLE and lose the low digits of an 18-digit id (DESIGN lesson 9).
+  // compare as DOUBLE and lose the low digits of an 18-digit id (docs/DESIGN.md, lesson 9).
   if (inFlight.length > 0)
     q.whereRaw(`id NOT IN (${inFlight.map((id) => BigInt(id).toString()).join(',')})`);
   return q.orderBy('id').limit(limit);
@@ -272,8 +272,8 @@ export class OutboxRelay {
         if (failed !== undefined) throw failed;
         // Only after the ack, and after the previous batch is marked (see the class comment).
         // The id list is rebuilt through BigInt so it can only hold integer literals (typed
-        // comparison on the BIGINT key, DESIGN lesson 9), and it names exactly the rows sent: a
-        // range would also mark a row that committed inside it after our SELECT.
+        // comparison on the BIGINT key, docs/DESIGN.md, lesson 9), and it names exactly the rows
+        // sent: a range would also mark a row that committed inside it after our SELECT.
         inFlight = batch.map((r) => BigInt(r.id).toString());
         const ids = sent.map((r) => BigInt(r.id).toString()).join(',');
         const t3 = performance.now();

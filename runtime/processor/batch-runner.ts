@@ -85,8 +85,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Runs one fetched partition batch: decode, validate, dead-letter the bad records, apply the good
  * ones in one transaction per sub-batch, and only THEN commit the offsets. The order is the
- * exactly-once argument (DESIGN.md section 4): a crash at any point either loses an uncommitted
- * transaction (the records come back) or repeats a committed one (its unique keys make it a no-op).
+ * exactly-once argument (docs/DESIGN.md, "Guarantees"): a crash at any point either loses an
+ * uncommitted transaction (the records come back) or repeats a committed one (its unique keys make
+ * it a no-op).
  */
 export class BatchRunner<T> {
   private readonly reader?: avro.Type;

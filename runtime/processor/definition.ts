@@ -30,7 +30,7 @@ export interface BatchContext {
 }
 
 /**
- * A processor: one consumer group over its own input topic (DESIGN.md section 3).
+ * A processor: one consumer group over its own input topic (docs/DESIGN.md, "Topology").
  *
  * `handleBatch` MUST be idempotent per record through the database's unique keys: a batch cut
  * off by a crash or a rebalance after its transaction committed but before its offsets did is

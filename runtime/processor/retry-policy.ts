@@ -6,8 +6,9 @@ import { StsError } from '../errors';
  * Retriable means "the same input will succeed once the world heals": a deadlock, a lock wait
  * timeout, a lost or refused database connection, an exhausted knex pool. Everything else is a
  * property of the record and would fail forever, so it goes to the DLQ instead. Unknown errors
- * are NOT retriable (STYLE.md, kafkajs#1271): an endless retry of a poison record stalls the
- * partition, while a wrongly dead-lettered record can be replayed with `sts dlq replay`.
+ * are NOT retriable (docs/DESIGN.md, "How the code reads"; kafkajs#1271): an endless retry of a
+ * poison record stalls the partition, while a wrongly dead-lettered record can be replayed with
+ * `sts dlq replay`.
  *
  * The one exception to "unknown is not retriable" is a mysql2 error flagged `fatal`: mysql2 sets
  * it only for connection-level failures, and dead-lettering a whole batch because the database

@@ -2,7 +2,7 @@ import avro from 'avsc';
 
 /**
  * avsc types for our contracts: Avro `long` is a JS `bigint` (ids are 18 digits, and a JS number
- * loses precision above 2^53 — DESIGN lesson 8), and timestamp-millis is a Date.
+ * loses precision above 2^53 — docs/DESIGN.md, lesson 8), and timestamp-millis is a Date.
  *
  * Every parse gets a FRESH registry object. avsc records named types into the registry it is
  * given; sharing one across parses (as a schema-registry client does with its options) makes the

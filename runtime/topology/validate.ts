@@ -5,8 +5,8 @@ import type { Topology } from './types';
 
 /**
  * Checks the declaration: every topic has a schema file and a DLQ, every processor reads a
- * declared topic that no other processor reads (DESIGN lesson 4: one topic per processor), and
- * groups follow `sts.<processor>`. Returns the problems; `assertTopology` throws them.
+ * declared topic that no other processor reads (docs/DESIGN.md, lesson 4: one topic per processor),
+ * and groups follow `sts.<processor>`. Returns the problems; `assertTopology` throws them.
  */
 export function topologyProblems(t: Topology, schemasDir: string): string[] {
   const problems: string[] = [];

@@ -5,7 +5,7 @@ import { AtomicWriteError } from '../../runtime/errors';
 
 /**
  * Writes a file so that a reader sees either the old file or the whole new one, never a part,
- * even across a crash or power loss (DESIGN lesson 5):
+ * even across a crash or power loss (docs/DESIGN.md, lesson 5):
  *   1. write a temp file in the SAME directory (a rename is only atomic within one file system);
  *   2. fsync it, so its bytes are on disk before any name points at them;
  *   3. rename it over the target (or, with overwrite: false, hard-link it to the target name,

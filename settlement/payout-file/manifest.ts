@@ -8,7 +8,7 @@ import { z } from 'zod';
  *
  * Deterministic like the file itself: keys in a fixed order, two-space indentation, LF and a
  * trailing newline, and no wall-clock time, so regenerating a cycle gives identical manifests.
- * Amounts and ids are decimal strings (DESIGN lesson 8).
+ * Amounts and ids are decimal strings (docs/DESIGN.md, lesson 8).
  *
  * payoutIds.sha256 is the SHA-256 of the payout ids as decimal text, each followed by "\n", in
  * file order: two files paying the same amounts to different payouts differ here even where the

@@ -6,8 +6,8 @@ import { debtorAccount, type DebtorAccount } from './debtor-accounts';
 
 /**
  * Renders an ISO 20022 pain.001.001.09 CustomerCreditTransferInitiation for ONE region, currency
- * and cycle (DESIGN lesson 5). Every byte is a function of the payouts alone, so regenerating a
- * file gives identical bytes and the same SHA-256:
+ * and cycle (docs/DESIGN.md, lesson 5). Every byte is a function of the payouts alone, so
+ * regenerating a file gives identical bytes and the same SHA-256:
  *   - MsgId and PmtInfId are STS-<region>-<cycle>-<currency> (with -P<n> for part n of a
  *     currency split over several files, each file's CtrlSum within the 18 digits ISO allows);
  *   - CreDtTm is the cycle's cutoff instant in UTC (next Monday 00:00 local), never the wall

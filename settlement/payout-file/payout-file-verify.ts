@@ -23,10 +23,10 @@ import { Findings, type VerifyCheck } from './verify-findings';
 export type { VerifyCheck } from './verify-findings';
 
 /**
- * Re-checks a payout file from its bytes, without trusting the code that wrote it (DESIGN
- * lesson 5): re-parse, recount, resum, and compare with the group header, the manifest and its
- * SHA-256; with a database, compare every line with its payout and look for payable payouts the
- * file left out.
+ * Re-checks a payout file from its bytes, without trusting the code that wrote it
+ * (docs/DESIGN.md, lesson 5): re-parse, recount, resum, and compare with the group header, the
+ * manifest and its SHA-256; with a database, compare every line with its payout and look for
+ * payable payouts the file left out.
  *
  * A bad file is a result ({ ok: false } with the failed checks), never an exception: the caller
  * (writePayoutFiles, `sts payout-file verify`) must be able to list everything that is wrong.

@@ -15,9 +15,10 @@ import { Findings, IdList, type VerifyCheck } from './verify-findings';
 const MISSING_EXAMPLES = 5;
 
 /**
- * The database side of verification (DESIGN lesson 5: "verified against the database before
- * release"): every line of the file is a payable payout of this region, cycle and currency with
- * the same seller and amount, and no payable payout of that file is missing from it.
+ * The database side of verification (docs/DESIGN.md, lesson 5: a file is checked against the
+ * database before it is released): every line of the file is a payable payout of this region, cycle
+ * and currency with the same seller and amount, and no payable payout of that file is missing from
+ * it.
  *
  * A merge join: the file's lines arrive in id order (the writer's order, which verify checks), and
  * the payable payouts of the file's key are read in id order too, in large keyset pages. One walk

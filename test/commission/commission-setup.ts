@@ -14,7 +14,7 @@ import type { TestResources } from '../helpers/resources';
 import { offsetsAtEnd, startInProcess, waitFor } from '../fixtures/processor-harness';
 import { commission } from '../../processors/commission/processor';
 
-/** 18-digit ids, like production (DESIGN lesson 8). */
+/** 18-digit ids, like production (docs/DESIGN.md, lesson 8). */
 export const SELLER = 652024209997893632n;
 export const AFFILIATE = 652024209997893633n;
 export const ORDER_BASE = 652024209997900000n;

@@ -8,7 +8,7 @@ import { RegistryClient } from '../../runtime/registry/registry-client';
 import { useTestResources } from '../helpers/resources';
 
 /**
- * The contract downstream and upstream teams rely on (DESIGN.md section 5): subjects are
+ * The contract downstream and upstream teams rely on (docs/DESIGN.md, "Contracts"): subjects are
  * `<topic>-value` with BACKWARD compatibility, and a schema changes only by adding an optional
  * field with a default.
  */
@@ -55,7 +55,8 @@ const event = {
   occurred_at: new Date('2024-05-02T00:00:00.000Z'),
 };
 
-describe('schemas/order-event.avsc is the DESIGN.md OrderEvent v1 contract', () => {
+// What upstream publishes: docs/DESIGN.md, "Contracts"; field by field in docs/CONTRACTS.md.
+describe('schemas/order-event.avsc is the documented OrderEvent v1 contract', () => {
   const byName = new Map(v1.fields.map((f) => [f.name, f]));
 
   it('is the record sts.orders.OrderEvent with exactly the contract fields, in order', () => {

@@ -13,7 +13,7 @@ describe('sts demo', () => {
     const items = await db('billing_item').where({ source: 'ORDER', source_ref: summary.eventId });
     expect(items).toHaveLength(1);
     const item = items[0] as Record<string, string>;
-    // 18-digit ids survive Avro, Kafka and MySQL exactly (DESIGN lesson 8).
+    // 18-digit ids survive Avro, Kafka and MySQL exactly (docs/DESIGN.md, lesson 8).
     expect(item.shop_user_id).toBe('652024209997893632');
     expect(item.order_id).toBe(summary.orderId);
     expect(item.order_id).toMatch(/^\d{18}$/);

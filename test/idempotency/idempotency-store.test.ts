@@ -9,7 +9,7 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 describe('IdempotencyStore', () => {
   const redis = r.redis();
   const store = new IdempotencyStore(redis, { prefix: `${r.unique('idem')}:` });
-  // 18-digit payout id: keys are decimal strings, never a JS number (DESIGN lesson 8).
+  // 18-digit payout id: keys are decimal strings, never a JS number (docs/DESIGN.md, lesson 8).
   const key = (name: string) => `payout:652024209997893632:${r.unique(name)}`;
 
   it('makes a second claim of the same key see in-progress', async () => {

@@ -13,8 +13,8 @@ interface ExplainRow {
 }
 
 /**
- * DESIGN lesson 9: payment's hot queries must use their index. Ids go in as integer literals
- * (intList), never as quoted strings, which turn a primary-key IN into a full index scan.
+ * docs/DESIGN.md, lesson 9: payment's hot queries must use their index. Ids go in as integer
+ * literals (intList), never as quoted strings, which turn a primary-key IN into a full index scan.
  */
 test('the payment hot queries use their indexes: payout and tcc_state by primary key, the sweep by (status, id)', async () => {
   const { db } = await r.database();

@@ -16,7 +16,7 @@ export interface SeedPayout {
 }
 
 export const CYCLE = 20261116n;
-/** 18-digit ids, as in production (DESIGN lesson 8). */
+/** 18-digit ids, as in production (docs/DESIGN.md, lesson 8). */
 export const BASE_ID = 652024209997893632n;
 
 export async function seedPayouts(db: Knex, payouts: readonly SeedPayout[]): Promise<void> {

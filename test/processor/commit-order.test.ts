@@ -73,7 +73,8 @@ describe('processor commit order', () => {
       { maxRecordsPerTransaction: 100 },
     );
     await waitFor('the first effects', async () => (await effectSummary(s.db)).rows > 0);
-    // Redis is never the system of record (DESIGN.md section 4): wiping it mid-run must not matter.
+    // Redis is never the system of record (docs/DESIGN.md, "Guarantees"): wiping it mid-run must
+    // not matter.
     expect(await r.redis().flushall()).toBe('OK');
     await handle.stop();
     // Restarting in the same group redelivers whatever was in flight: still exactly once.

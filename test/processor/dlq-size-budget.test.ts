@@ -1,5 +1,6 @@
 import { ConfigResourceTypes, type KafkaMessage } from 'kafkajs';
 import { DLQ_HEADERS, fitLetter, letterBytes } from '../../runtime/processor/dlq-publisher';
+import { replayDeadLetters } from '../../ops/dlq/dlq-replay';
 import { useTestResources } from '../helpers/resources';
 import {
   effectProcessor,
@@ -113,6 +114,25 @@ describe('DLQ size budget', () => {
     expect(Buffer.compare(hdr.value!, smallValue)).toBe(0);
     expect(header(hdr, 'trace')).toBeUndefined();
     expect(header(hdr, DLQ_HEADERS.truncated)).toMatch(/^dropped headers:/);
+
+    // A cut letter is no longer the input: replay refuses both, publishes nothing, and names where
+    // the original still is.
+    const replay = await replayDeadLetters(
+      { kafka: r.kafka, db: s.db },
+      { dlqTopic: s.dlq, all: true, actor: 'test' },
+    );
+    expect(replay.replayed).toEqual([]);
+    expect(replay.skipped).toHaveLength(2);
+    const cut =
+      /was cut to fit the DLQ \(dropped (value|headers)[^)]*\); re-produce the original from (\S+)\/0 at offset (\d+)$/;
+    const named = replay.skipped.map((k) => {
+      const m = cut.exec(k.reason);
+      expect(m).not.toBeNull();
+      expect(m![2]).toBe(s.topic);
+      return m![3];
+    });
+    expect(named.sort()).toEqual([bigMeta!.baseOffset, hdrMeta!.baseOffset].sort());
+    expect(String((await s.db('dlq_replay').count({ n: '*' }).first())?.n)).toBe('0');
   }, 120_000);
 
   test('fitLetter: a huge key and error text still end within budget with the coordinates', () => {

@@ -14,12 +14,13 @@ import type { Knex } from '../../runtime/db/knex';
 import { useTestResources } from '../helpers/resources';
 
 /**
- * DESIGN lesson 9: hot queries are proven to use their indexes. The two heaviest rules each sum a
- * whole cycle of billing items per seller; on a table of several regions and cycles, EXPLAIN must
- * show every billing_item access as an index range or lookup (ix_billing_item_cycle, a key), never
- * a full table scan (ALL) or a full index scan (index). The duplicate-order, late-payout and stuck
- * outbox queries are held to the same standard. Bindings are typed exactly as the rules send them
- * (bigint cycle ids), so an implicit string-to-BIGINT conversion would show here too.
+ * docs/DESIGN.md, lesson 9: hot queries are proven to use their indexes. The two heaviest rules
+ * each sum a whole cycle of billing items per seller; on a table of several regions and cycles,
+ * EXPLAIN must show every billing_item access as an index range or lookup (ix_billing_item_cycle, a
+ * key), never a full table scan (ALL) or a full index scan (index). The duplicate-order,
+ * late-payout and stuck outbox queries are held to the same standard. Bindings are typed exactly as
+ * the rules send them (bigint cycle ids), so an implicit string-to-BIGINT conversion would show
+ * here too.
  */
 const r = useTestResources();
 let db: Knex;

@@ -6,8 +6,8 @@ import { useTestResources } from '../helpers/resources';
 import { keysOf, reconDataset, SELLERS, type ReconDataset } from './recon-dataset';
 
 /**
- * Reconciliation verifies by results (DESIGN lesson 10): a clean history has no findings; each
- * rule is then shown one corruption of exactly the kind it exists for, and must report exactly
+ * Reconciliation verifies by results (docs/DESIGN.md, lesson 10): a clean history has no findings;
+ * each rule is then shown one corruption of exactly the kind it exists for, and must report exactly
  * that, keep it across runs with its first_seen, and resolve it once the fix or the undo lands.
  */
 const r = useTestResources();

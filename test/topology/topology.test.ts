@@ -9,7 +9,10 @@ import { runCli } from '../helpers/cli';
 
 const schemasDir = path.join(PROJECT_ROOT, 'schemas');
 
-/** The declared topology with three mistakes, each one a production lesson (DESIGN.md 2.4). */
+/**
+ * The declared topology with three mistakes its check must catch: a topic without a DLQ, an
+ * undeclared input and a shared input (docs/DESIGN.md, "Topology" and lesson 4).
+ */
 function brokenTopology(): Topology {
   const t = structuredClone(settlementTopology);
   t.topics.find((x) => x.name === 'sts.payouts.v1')!.dlq = false;

@@ -7,7 +7,7 @@ import { uploadInto, uploadSetup, waitForUpload } from '../fixtures/upload-harne
 import { readUploadStatus } from '../../ops/uploads/upload-status';
 
 /**
- * DESIGN lesson 4: a consumer failure must not restart a file from its first row. The real
+ * docs/DESIGN.md, lesson 4: a consumer failure must not restart a file from its first row. The real
  * upload-ingestion processor runs in its own process and is SIGKILLed five times mid-file; every
  * restart resumes at the unfinished chunks, and the final counts and sums are exact.
  */

@@ -7,8 +7,9 @@ import { useTestResources } from '../helpers/resources';
 import { startIngestion, uploadInto, uploadSetup, waitForUpload, type UploadSetup } from '../fixtures/upload-harness';
 
 /**
- * The upload contract (DESIGN.md section 5) case by case, end to end: real intake, real chunk
- * topic, the real upload-ingestion processor, real MariaDB. Every case states its exact counts.
+ * The upload contract (docs/DESIGN.md, "Contracts") case by case, end to end: real intake, real
+ * chunk topic, the real upload-ingestion processor, real MariaDB. Every case states its exact
+ * counts.
  */
 const r = useTestResources();
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'uploads');

@@ -10,9 +10,9 @@ import { writeUploadCsv } from '../fixtures/upload-files';
 import { uploadInto, uploadSetup, waitForUpload } from '../fixtures/upload-harness';
 
 /**
- * DESIGN lesson 4: on a shared topic, a big file blocked every other task. Uploads have their own
- * topic and group, so order events published while a 300k-row file is loading are all applied
- * before that file finishes. (The throughput ratio is in bench/, not here.)
+ * docs/DESIGN.md, lesson 4: on a shared topic, a big file blocked every other task. Uploads have
+ * their own topic and group, so order events published while a 300k-row file is loading are all
+ * applied before that file finishes. (The throughput ratio is in bench/, not here.)
  *
  * The events go out once the file's first chunk is committed, while the intake is still
  * splitting it: ingestion now loads 300k rows in seconds, and events published only after the

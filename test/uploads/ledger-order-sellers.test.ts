@@ -4,9 +4,9 @@ import { denseRuns, ledgerSellersOf } from '../../processors/upload-ingestion/le
 import type { Knex } from '../../runtime/db/knex';
 
 /**
- * The seller check's lookup (DESIGN lesson 2): a long run of close order ids is one range read of
- * ix_billing_item_order, a crowded range or a sparse set is read by id, and every way gives the
- * ledger's sellers exactly.
+ * The seller check's lookup (docs/DESIGN.md, lesson 2): a long run of close order ids is one range
+ * read of ix_billing_item_order, a crowded range or a sparse set is read by id, and every way gives
+ * the ledger's sellers exactly.
  */
 const r = useTestResources();
 

@@ -6,7 +6,8 @@ import type { Severity } from '../../recon/recon-types';
 import type { AppContext } from '../../run/app-context';
 
 /**
- * Reconciliation findings (DESIGN lesson 10: "findings appear in a UI with a way to fix them").
+ * Reconciliation findings (docs/DESIGN.md, lesson 10: each finding is shown to ops, with its fix
+ * where one exists).
  *   GET  /recon/findings?all&rule&severity&limit  viewer    open findings (all: resolved too)
  *   POST /recon/run                               operator  run every rule now; the run's result
  *   POST /recon/fix {rule, entity}                operator  apply the finding's documented fix

@@ -122,7 +122,8 @@ function wholeNumber(flag: string, text: string): number {
   return Number(text.trim());
 }
 
-/** Minor units are parsed straight into bigint: never through a float (DESIGN lesson 8). */
+/** Minor units are parsed straight into bigint, never through a float
+ * (docs/DESIGN.md, lesson 8). */
 function minorUnits(flag: string, text: string): bigint {
   if (!/^-?\d{1,19}$/.test(text.trim()))
     throw new CommissionRuleInvalidError([

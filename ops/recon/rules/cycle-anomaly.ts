@@ -3,8 +3,8 @@ import { cyclesFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
 /**
- * Rule 9 (DESIGN lesson 10, period-over-period): a region's newest closed cycle pays about what
- * the cycles before it paid. Its payout total, and its average payout per seller, are compared
+ * Rule 9 (docs/DESIGN.md, lesson 10: period over period): a region's newest closed cycle pays about
+ * what the cycles before it paid. Its payout total, and its average payout per seller, are compared
  * with the mean of the previous up to `anomalyHistory` closed cycles (default 4); beyond
  * `anomalyFactor` (default 3: above ×3 or below ÷3) is a WARNING, because a tenfold week is far
  * more often a bug (a doubled feed, a unit slip) than a sale. No history is an INFO.

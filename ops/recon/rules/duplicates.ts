@@ -3,8 +3,8 @@ import { capped, idFloorAt, idsFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule, RuleContext } from '../recon-types';
 
 /**
- * Rule 3 (DESIGN lesson 1): no id minted twice, no business key stored twice, no order counted
- * twice.
+ * Rule 3 (docs/DESIGN.md, lesson 1): no id minted twice, no business key stored twice, no order
+ * counted twice.
  *
  * - Keys: billing_item's primary key and uq_billing_item_source, and payout's, make an in-table
  *   duplicate impossible, so the rule checks that those unique keys still exist (a migration to

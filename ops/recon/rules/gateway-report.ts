@@ -5,11 +5,11 @@ import { capped, existingTables, idFloorAt, idsFromEntities, rows } from '../rec
 import type { Finding, ReconRule } from '../recon-types';
 
 /**
- * Rule 5 (DESIGN lesson 6): what we think we paid is what the gateway says it executed. Every
- * PAID payout minted in the recent window (PK range over ix_payout_status_id) must appear in the
- * gateway's settlement report as EXECUTED with the same seller, amount, currency and payee account
- * (the one frozen in payout_submission, else the seller id); every execution in the report must
- * map to a payout (its Idempotency-Key is the payout id) whose state agrees with it.
+ * Rule 5 (docs/DESIGN.md, lesson 6): what we think we paid is what the gateway says it executed.
+ * Every PAID payout minted in the recent window (PK range over ix_payout_status_id) must appear in
+ * the gateway's settlement report as EXECUTED with the same seller, amount, currency and payee
+ * account (the one frozen in payout_submission, else the seller id); every execution in the report
+ * must map to a payout (its Idempotency-Key is the payout id) whose state agrees with it.
  *
  * The report is read from the earliest decided_at of those payouts (less an hour for clock skew),
  * so it covers all of them; it is streamed a page at a time, and each page's payouts are fetched

@@ -3,8 +3,9 @@ import type { Finding, ReconRule } from '../recon-types';
 
 /**
  * Rule 2: in every OPEN cycle, each settlement_account row's balance and item_count equal the sum
- * and count of its billing items (DESIGN lesson 3: the close only snapshots these balances, so a
- * drifted balance would be paid as it stands). Fix: `resync-account` recomputes the row.
+ * and count of its billing items (docs/DESIGN.md, lesson 3: the close only snapshots these
+ * balances, so a drifted balance would be paid as it stands). Fix: `resync-account` recomputes the
+ * row.
  *
  * Consistency: items and their balance increments commit in one transaction, and the comparison
  * is ONE statement, so InnoDB reads both sides from one snapshot; a batch committing meanwhile is

@@ -2,10 +2,10 @@ import { rows } from '../recon-sql';
 import type { ReconRule } from '../recon-types';
 
 /**
- * Rule 8 (DESIGN lesson 6): an event written to the outbox reaches Kafka within `outboxMaxAgeMs`
- * (STS_OUTBOX_MAX_AGE_MS, default 60 s). An older unpublished row means no relay is publishing,
- * so downstream teams never hear about payouts that exist. One finding per topic, with the count
- * and the oldest row. Fix: `republish-outbox` runs one relay pass.
+ * Rule 8 (docs/DESIGN.md, lesson 6): an event written to the outbox reaches Kafka within
+ * `outboxMaxAgeMs` (STS_OUTBOX_MAX_AGE_MS, default 60 s). An older unpublished row means no relay
+ * is publishing, so downstream teams never hear about payouts that exist. One finding per topic,
+ * with the count and the oldest row. Fix: `republish-outbox` runs one relay pass.
  *
  * Rows the relay parked (too large for the broker, broken headers, or held behind such a row of
  * their key; outbox.parked_at and park_reason) are unpublished too and counted here: a relay

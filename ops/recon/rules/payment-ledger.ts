@@ -2,7 +2,7 @@ import { capped, existingTables, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
 /**
- * Rule 6 (DESIGN lesson 6): the double-entry payment ledger of payment-notify
+ * Rule 6 (docs/DESIGN.md, lesson 6): the double-entry payment ledger of payment-notify
  * (runtime/money-ledger/, migration 0006_payment_ledger) holds together:
  *   - per currency, Σ debit_total = Σ credit_total over ledger_account;
  *   - each account's running totals equal the sums of its fund_movement rows (one finding per

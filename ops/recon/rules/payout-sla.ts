@@ -2,9 +2,9 @@ import { capped, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
 /**
- * Rule 4 (DESIGN lesson 6): every payout reaches a final state (PAID or FAILED) within its SLA,
- * `payoutSlaMs` after created_at (STS_PAYOUT_SLA_MS, default 24 h). The compensator exists to make
- * that true; a payout past the SLA means it did not, and a seller is waiting for money.
+ * Rule 4 (docs/DESIGN.md, lesson 6): every payout reaches a final state (PAID or FAILED) within its
+ * SLA, `payoutSlaMs` after created_at (STS_PAYOUT_SLA_MS, default 24 h). The compensator exists to
+ * make that true; a payout past the SLA means it did not, and a seller is waiting for money.
  *
  * PENDING (never sent) and SUBMITTED (sent, outcome unknown) are the states that must move on.
  * ON_HOLD waits for a human on purpose and CARRIED_FORWARD is settled by the next cycle, so

@@ -3,7 +3,8 @@ import { idFloorAt, idsFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
 /**
- * Rule 7 (DESIGN lesson 4, "bad input loses nothing"): a COMPLETED upload accounts for every row.
+ * Rule 7 (docs/DESIGN.md, lesson 4 and "Guarantees": bad input loses nothing): a COMPLETED upload
+ * accounts for every row.
  *   - accepted + rejected + duplicate = total_rows;
  *   - its chunks are all DONE, as many as chunk_count, their row_count sums to total_rows, and
  *     their accepted/rejected/duplicate sums equal the upload's;

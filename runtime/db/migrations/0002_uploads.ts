@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 
 /**
- * Upload ingestion (DESIGN lesson 4): an upload, its chunks as checkpoints, and its rejected rows.
- * A chunk's status flips to DONE in the same transaction as its billing items, so a restarted
- * processor skips exactly the chunks whose effects exist.
+ * Upload ingestion (docs/DESIGN.md, lesson 4): an upload, its chunks as checkpoints, and its
+ * rejected rows. A chunk's status flips to DONE in the same transaction as its billing items, so a
+ * restarted processor skips exactly the chunks whose effects exist.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('upload', (t) => {

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * Settlement cycles, payouts, commission rules, seller holds and payout files (DESIGN lessons 3
- * and 5). Keys lead with region and seller, as everywhere.
+ * Settlement cycles, payouts, commission rules, seller holds and payout files
+ * (docs/DESIGN.md, lessons 3 and 5). Keys lead with region and seller, as everywhere.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('settlement_cycle', (t) => {

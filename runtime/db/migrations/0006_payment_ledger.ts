@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * Paying payouts exactly once (issue 6, DESIGN lesson 6): a double-entry ledger moved by TCC
- * (try, confirm, cancel), and what payment-notify records about each submission.
+ * Paying payouts exactly once (issue 6; docs/DESIGN.md, lesson 6): a double-entry ledger moved by
+ * TCC (try, confirm, cancel), and what payment-notify records about each submission.
  *
  * - ledger_account: running debit and credit totals per currency and account. Every movement adds
  *   the same amount to one account's debits and another's credits, so per currency the sum of

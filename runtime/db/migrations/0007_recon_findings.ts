@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 
 /**
- * Reconciliation (issue 7, DESIGN lesson 10): what the rules found, and the index they read
- * billing items through.
+ * Reconciliation (issue 7; docs/DESIGN.md, lesson 10): what the rules found, and the index they
+ * read billing items through.
  *
  * - recon_finding: one row per (rule, entity). A run upserts what it found (first_seen kept,
  *   last_seen bumped) and stamps resolved_at on what it no longer finds; a finding that comes back
