@@ -159,6 +159,23 @@ export class IdLeaseLostError extends StsError {
   }
 }
 
+/** A new row's generated id is already taken by another row: the id generator minted one id
+ * twice (docs/DESIGN.md, lesson 1). Never retriable and never read as "already booked": a
+ * duplicate is only ever judged by the business key. The record is dead-lettered with this code. */
+export class IdCollisionError extends StsError {
+  constructor(table: string, detail: string, cause?: unknown) {
+    super(
+      'STS_ID_COLLISION',
+      `${table}: a generated id is already taken by another row: ${detail}`,
+      {
+        context: { table },
+        fix: 'two id generators share a worker id; check the worker leases (id_worker_lease) and clocks, then replay the letter',
+        cause,
+      },
+    );
+  }
+}
+
 /** Every worker id of a datacenter is leased. Retriable: a lease may expire or be released. */
 export class IdLeasesExhaustedError extends StsError {
   constructor(datacenterId: number, slots: number) {
@@ -207,10 +224,14 @@ export class CommissionRuleInvalidError extends StsError {
 /** A new rule version's dates overlap another version of the same region and category. */
 export class CommissionRuleOverlapError extends StsError {
   constructor(region: string, category: string, otherVersion: number, context: ErrorContext = {}) {
-    super('STS_COMMISSION_RULE_OVERLAP', `the dates overlap version ${otherVersion} of ${region}/${category}`, {
-      context: { ...context, region, category, otherVersion },
-      fix: `pick dates outside version ${otherVersion} (sts rules list --region ${region})`,
-    });
+    super(
+      'STS_COMMISSION_RULE_OVERLAP',
+      `the dates overlap version ${otherVersion} of ${region}/${category}`,
+      {
+        context: { ...context, region, category, otherVersion },
+        fix: `pick dates outside version ${otherVersion} (sts rules list --region ${region})`,
+      },
+    );
   }
 }
 
@@ -218,10 +239,14 @@ export class CommissionRuleOverlapError extends StsError {
  * retriable: it would stall the partition until someone adds a rule; replay the DLQ instead. */
 export class CommissionRuleMissingError extends StsError {
   constructor(region: string, category: string, at: Date, context: ErrorContext = {}) {
-    super('STS_COMMISSION_RULE_MISSING', `no commission rule for ${region}/${category} (nor ${region}/*) at ${at.toISOString()}`, {
-      context: { ...context, region, category, at: at.toISOString() },
-      fix: `add one with \`sts rules add --region ${region} --category '*' ...\`, then \`sts dlq replay\``,
-    });
+    super(
+      'STS_COMMISSION_RULE_MISSING',
+      `no commission rule for ${region}/${category} (nor ${region}/*) at ${at.toISOString()}`,
+      {
+        context: { ...context, region, category, at: at.toISOString() },
+        fix: `add one with \`sts rules add --region ${region} --category '*' ...\`, then \`sts dlq replay\``,
+      },
+    );
   }
 }
 
@@ -229,10 +254,14 @@ export class CommissionRuleMissingError extends StsError {
  * the system). Not retriable and never guessed: the fee it returns depends on that charge. */
 export class CommissionChargeUnknownError extends StsError {
   constructor(region: string, orderId: bigint, context: ErrorContext = {}) {
-    super('STS_COMMISSION_CHARGE_UNKNOWN', `no commission charge recorded for order ${orderId} in ${region}`, {
-      context: { ...context, region, orderId: orderId.toString() },
-      fix: 'replay it from the DLQ once the order\'s CHARGE is processed (sts dlq replay); if it predates the system, settle it by upload',
-    });
+    super(
+      'STS_COMMISSION_CHARGE_UNKNOWN',
+      `no commission charge recorded for order ${orderId} in ${region}`,
+      {
+        context: { ...context, region, orderId: orderId.toString() },
+        fix: "replay it from the DLQ once the order's CHARGE is processed (sts dlq replay); if it predates the system, settle it by upload",
+      },
+    );
   }
 }
 
@@ -266,20 +295,28 @@ export class GatewayUnavailableError extends StsError {
  * resending would either be refused again or, with a new key, pay twice. */
 export class GatewayKeyConflictError extends StsError {
   constructor(key: string, detail: string) {
-    super('STS_GATEWAY_KEY_CONFLICT', `idempotency key ${key} was used with a different payout: ${detail}`, {
-      context: { component: 'payment-gateway', key },
-      fix: 'derive the key from the payout id only, and never change a payout after it was first sent',
-    });
+    super(
+      'STS_GATEWAY_KEY_CONFLICT',
+      `idempotency key ${key} was used with a different payout: ${detail}`,
+      {
+        context: { component: 'payment-gateway', key },
+        fix: 'derive the key from the payout id only, and never change a payout after it was first sent',
+      },
+    );
   }
 }
 
 /** The gateway refused the request as malformed (400 or another unexpected 4xx). Not retriable. */
 export class GatewayRequestInvalidError extends StsError {
   constructor(status: number, detail: string, context: ErrorContext = {}) {
-    super('STS_GATEWAY_REQUEST_INVALID', `payment gateway refused the request (HTTP ${status}): ${detail}`, {
-      context: { component: 'payment-gateway', status, ...context },
-      fix: 'the request breaks the gateway contract; fix the caller (ids and amounts are decimal strings)',
-    });
+    super(
+      'STS_GATEWAY_REQUEST_INVALID',
+      `payment gateway refused the request (HTTP ${status}): ${detail}`,
+      {
+        context: { component: 'payment-gateway', status, ...context },
+        fix: 'the request breaks the gateway contract; fix the caller (ids and amounts are decimal strings)',
+      },
+    );
   }
 }
 
@@ -343,7 +380,13 @@ export class AtomicWriteError extends StsError {
 /** A whole upload file is refused before anything is written: bad header, no rows, too large. */
 export class UploadRefusedError extends StsError {
   constructor(
-    readonly reason: 'EMPTY_FILE' | 'NO_ROWS' | 'MISSING_COLUMNS' | 'DUPLICATE_COLUMNS' | 'BAD_HEADER' | 'TOO_LARGE',
+    readonly reason:
+      | 'EMPTY_FILE'
+      | 'NO_ROWS'
+      | 'MISSING_COLUMNS'
+      | 'DUPLICATE_COLUMNS'
+      | 'BAD_HEADER'
+      | 'TOO_LARGE',
     detail: string,
     opts: { context?: ErrorContext; fix?: string } = {},
   ) {
@@ -380,10 +423,14 @@ export class CloseRefusedError extends StsError {
  * retriable and never guessed: paying what the event says could pay the wrong seller (lesson 2). */
 export class PayoutMismatchError extends StsError {
   constructor(payoutId: bigint, detail: string, context: ErrorContext = {}) {
-    super('STS_PAYOUT_MISMATCH', `payout ${payoutId}: the event disagrees with the payout row: ${detail}`, {
-      context: { ...context, payoutId: payoutId.toString() },
-      fix: 'compare the event with table payout; fix the producer, then `sts dlq replay` the event',
-    });
+    super(
+      'STS_PAYOUT_MISMATCH',
+      `payout ${payoutId}: the event disagrees with the payout row: ${detail}`,
+      {
+        context: { ...context, payoutId: payoutId.toString() },
+        fix: 'compare the event with table payout; fix the producer, then `sts dlq replay` the event',
+      },
+    );
   }
 }
 
@@ -402,11 +449,15 @@ export class LedgerInvariantError extends StsError {
  * given back and retried with back-off once the breaker lets requests through again. */
 export class PaymentsPausedError extends StsError {
   constructor(breakerState: string) {
-    super('STS_PAYMENTS_PAUSED', `payments paused: the gateway circuit breaker is ${breakerState}`, {
-      retriable: true,
-      context: { component: 'payment-notify', breakerState },
-      fix: 'nothing to do; consumption resumes after a successful trial request (check `npx sts status`)',
-    });
+    super(
+      'STS_PAYMENTS_PAUSED',
+      `payments paused: the gateway circuit breaker is ${breakerState}`,
+      {
+        retriable: true,
+        context: { component: 'payment-notify', breakerState },
+        fix: 'nothing to do; consumption resumes after a successful trial request (check `npx sts status`)',
+      },
+    );
   }
 }
 
@@ -426,11 +477,15 @@ export class PayoutUnresolvedError extends StsError {
  * Not retriable: every attempt would fail the same way until the code is adapted. */
 export class KafkaClientUnsupportedError extends StsError {
   constructor(detail: string, cause?: unknown) {
-    super('STS_KAFKA_CLIENT_UNSUPPORTED', `cannot read partitions directly with this kafkajs: ${detail}`, {
-      context: { component: 'partition-reader' },
-      fix: 'pin kafkajs to 2.2.x (package.json), or adapt runtime/kafka/partition-reader.ts to the new internals',
-      cause,
-    });
+    super(
+      'STS_KAFKA_CLIENT_UNSUPPORTED',
+      `cannot read partitions directly with this kafkajs: ${detail}`,
+      {
+        context: { component: 'partition-reader' },
+        fix: 'pin kafkajs to 2.2.x (package.json), or adapt runtime/kafka/partition-reader.ts to the new internals',
+        cause,
+      },
+    );
   }
 }
 
@@ -450,11 +505,15 @@ export class KafkaReadError extends StsError {
  * still starting or catching up on metadata will elect them. */
 export class TopicsNotReadyError extends StsError {
   constructor(topics: string[], detail: string) {
-    super('STS_TOPICS_NOT_READY', `topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ` and ${topics.length - 3} more` : ''} have no leaders: ${detail}`, {
-      retriable: true,
-      context: { topic: topics[0] },
-      fix: 'check that the broker is up and its controller quorum is healthy (npx sts status; the broker log is kafka/server.log under STS_DATA_DIR)',
-    });
+    super(
+      'STS_TOPICS_NOT_READY',
+      `topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ` and ${topics.length - 3} more` : ''} have no leaders: ${detail}`,
+      {
+        retriable: true,
+        context: { topic: topics[0] },
+        fix: 'check that the broker is up and its controller quorum is healthy (npx sts status; the broker log is kafka/server.log under STS_DATA_DIR)',
+      },
+    );
   }
 }
 
@@ -476,7 +535,9 @@ export class DlqReplayRefusedError extends StsError {
   constructor(detail: string, context: ErrorContext = {}, fix?: string) {
     super('STS_DLQ_REPLAY_REFUSED', detail, {
       context,
-      fix: fix ?? 'list the dead letters with `npx sts dlq list --topic T` and give --partition and --offset of one, or --all',
+      fix:
+        fix ??
+        'list the dead letters with `npx sts dlq list --topic T` and give --partition and --offset of one, or --all',
     });
   }
 }
@@ -522,12 +583,22 @@ export class SqlModeUnsupportedError extends StsError {
  * last error's code and message. Not retriable: replay it once the cause is fixed. */
 export class RetriesExhaustedError extends StsError {
   readonly lastCode: string;
-  constructor(lastCode: string, lastMessage: string, attempts: number, elapsedMs: number, cause?: unknown) {
-    super('STS_RETRIES_EXHAUSTED', `gave up after ${attempts} attempts over ${Math.round(elapsedMs / 1000)} s while the database answered; last error ${lastCode}: ${lastMessage}`, {
-      context: { lastCode, attempts },
-      fix: 'the last error names the cause (sts-error-cause-code header); fix it, then replay the letter with `npx sts dlq replay`',
-      cause,
-    });
+  constructor(
+    lastCode: string,
+    lastMessage: string,
+    attempts: number,
+    elapsedMs: number,
+    cause?: unknown,
+  ) {
+    super(
+      'STS_RETRIES_EXHAUSTED',
+      `gave up after ${attempts} attempts over ${Math.round(elapsedMs / 1000)} s while the database answered; last error ${lastCode}: ${lastMessage}`,
+      {
+        context: { lastCode, attempts },
+        fix: 'the last error names the cause (sts-error-cause-code header); fix it, then replay the letter with `npx sts dlq replay`',
+        cause,
+      },
+    );
     this.lastCode = lastCode;
   }
 }

@@ -6,7 +6,7 @@ import type { SubmittedPayout } from './payout-submit';
  * The PAID or FAILED result downstream teams read on `sts.payout-results.v1`
  * (schemas/payout-result.avsc), keyed by shop_user_id so a seller's results stay in order.
  * The event id is derived from the payout alone: a payout has exactly one final result, so a
- * retried finalisation writes the same outbox row (INSERT IGNORE on event_id) and consumers can
+ * retried finalisation writes the same outbox row (the outbox writer's duplicate check on event_id) and consumers can
  * deduplicate on the `sts-event-id` header.
  */
 export function payoutResultMessage(

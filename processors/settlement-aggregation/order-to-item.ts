@@ -55,7 +55,8 @@ export function validateOrderEvent(e: OrderEvent, window: EventTimeWindow = DEFA
   if (idLength > EDGE_LIMITS.eventIdMaxChars) refuse('event_id', `is ${idLength} characters; at most ${EDGE_LIMITS.eventIdMaxChars}`);
   const bad = idCharProblemAt(id);
   if (bad >= 0) refuse('event_id', `holds ${codePointName(id, bad)} at character ${bad + 1}: control, format and line-separator characters are not allowed`);
-  // The key column compares with trailing spaces ignored, so "e1 " would collide with "e1".
+  // The contract refuses edge whitespace: the key columns compare bytes exactly (NO PAD), but an
+  // upstream that sends "e1 " beside "e1" almost always means one event, not two.
   if (id.trim() !== id) refuse('event_id', 'must not start or end with whitespace');
 
   if (!EVENT_TYPES.has(e.event_type)) refuse('event_type', `"${quoteForReason(String(e.event_type))}" is not one of ${[...EVENT_TYPES].join(', ')}`);

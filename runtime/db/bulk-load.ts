@@ -26,6 +26,9 @@ import type { Knex } from 'knex';
 export interface BulkLoadResult {
   affectedRows: number;
   warnings: number;
+  /** The first three warnings' messages, read straight after the load: the next statement on
+   * the connection clears them, so a caller that reads first would find none. */
+  warningSamples: string[];
 }
 
 /** Refusal errors: MariaDB's 4166, MySQL's 1148, 3948 (client) and 3950 (server). */
@@ -36,17 +39,32 @@ const PIECE_BYTES = 1 << 20;
 /** Pools (by their knex config object, shared by a pool's transactions) whose server refused. */
 const refusedPools = new WeakSet<object>();
 
-export async function bulkLoad(trx: Knex.Transaction, table: string, columns: readonly string[], tsv: string): Promise<BulkLoadResult | null> {
+export async function bulkLoad(
+  trx: Knex.Transaction,
+  table: string,
+  columns: readonly string[],
+  tsv: string,
+): Promise<BulkLoadResult | null> {
   const pool = trx.client.config as object;
   if (refusedPools.has(pool)) return null;
   const data = Buffer.from(tsv, 'utf8');
   const pieces: Buffer[] = [];
-  for (let at = 0; at < data.length; at += PIECE_BYTES) pieces.push(data.subarray(at, at + PIECE_BYTES));
+  for (let at = 0; at < data.length; at += PIECE_BYTES)
+    pieces.push(data.subarray(at, at + PIECE_BYTES));
   try {
     const [header] = (await trx
-      .raw(`LOAD DATA LOCAL INFILE 'rows.tsv' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns.join(', ')})`)
-      .options({ infileStreamFactory: () => Readable.from(pieces) })) as [{ affectedRows: number; warningStatus: number }];
-    return { affectedRows: header.affectedRows, warnings: header.warningStatus };
+      .raw(
+        `LOAD DATA LOCAL INFILE 'rows.tsv' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns.join(', ')})`,
+      )
+      .options({ infileStreamFactory: () => Readable.from(pieces) })) as [
+      { affectedRows: number; warningStatus: number },
+    ];
+    let warningSamples: string[] = [];
+    if (header.warningStatus > 0) {
+      const [rows] = (await trx.raw('SHOW WARNINGS LIMIT 3')) as [Array<{ Message: string }>];
+      warningSamples = rows.map((w) => w.Message);
+    }
+    return { affectedRows: header.affectedRows, warnings: header.warningStatus, warningSamples };
   } catch (err) {
     if (!REFUSED.has((err as { errno?: number }).errno ?? 0)) throw err;
     refusedPools.add(pool);
@@ -65,4 +83,10 @@ export function tsvField(value: string | null): string {
 
 const SPECIAL = /[\\\t\n\r\0]/;
 const SPECIAL_ALL = /[\\\t\n\r\0]/g;
-const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
+const ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '\t': '\\t',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\0': '\\0',
+};

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
-import { StsError } from '../errors';
+import { IdCollisionError, StsError } from '../errors';
+import { isDuplicateKey } from '../db/duplicate-key';
 import { bulkLoad, tsvField } from '../db/bulk-load';
 import { assertBillingItemsFit } from '../db/column-fit';
 import { IN_LIST_MAX, intList } from '../db/int-list';
@@ -88,7 +89,11 @@ export interface AppendOptions {
   mandatory?: boolean;
 }
 
-export async function appendBillingItems(trx: Knex.Transaction, allItems: BillingItemInput[], opts: AppendOptions = {}): Promise<AppendResult> {
+export async function appendBillingItems(
+  trx: Knex.Transaction,
+  allItems: BillingItemInput[],
+  opts: AppendOptions = {},
+): Promise<AppendResult> {
   const result: AppendResult = { inserted: [], duplicates: [], conflicts: [], refused: [] };
   if (allItems.length === 0) return result;
 
@@ -138,9 +143,18 @@ export async function appendBillingItems(trx: Knex.Transaction, allItems: Billin
       }
       const k = keyOf(item.region, item.source, item.sourceRef);
       const prior = existing.get(k);
-      // Turned away, yet not in this transaction's snapshot: another transaction committed the key
-      // meanwhile. Rerunning the batch finds it in the first place it looks.
-      if (!prior) throw concurrentWrite();
+      // Turned away, yet its key is not in this transaction's snapshot: either its id is taken by
+      // another row (LOAD DATA skips that too), or another transaction committed the key
+      // meanwhile, and rerunning the batch finds it in the first place it looks.
+      if (!prior) {
+        const collided = await takenIds(trx, [item]);
+        if (collided.length > 0)
+          throw new IdCollisionError(
+            'billing_item',
+            `id ${item.id} (${item.region}/${item.source}/${item.sourceRef}) is held by another item`,
+          );
+        throw concurrentWrite();
+      }
       stored.set(k, prior);
       if (sameContent(item, prior)) result.duplicates.push(item);
       else result.conflicts.push({ item, existing: prior });
@@ -155,7 +169,8 @@ export async function appendBillingItems(trx: Knex.Transaction, allItems: Billin
   }
 
   let refused: RefusedItem[];
-  if (opts.balances) refused = await opts.balances.admit(trx, result.inserted, opts.mandatory === true);
+  if (opts.balances)
+    refused = await opts.balances.admit(trx, result.inserted, opts.mandatory === true);
   else if (opts.mandatory) {
     const balances = new BalanceIncrements();
     refused = await balances.admit(trx, result.inserted, true);
@@ -171,13 +186,21 @@ export async function appendBillingItems(trx: Knex.Transaction, allItems: Billin
  * transaction; nobody else ever saw them. A repeat of a refused key in the batch, judged a
  * duplicate of it, is refused with it. The rare path, so the plain statements do.
  */
-async function unbook(trx: Knex.Transaction, result: AppendResult, refused: RefusedItem[]): Promise<void> {
+async function unbook(
+  trx: Knex.Transaction,
+  result: AppendResult,
+  refused: RefusedItem[],
+): Promise<void> {
   const gone = new Map(refused.map((r) => [r.item, r]));
   for (let i = 0; i < refused.length; i += IN_LIST_MAX) {
-    await trx.raw(`DELETE FROM billing_item WHERE id IN (${intList(refused.slice(i, i + IN_LIST_MAX).map((r) => r.item.id))})`);
+    await trx.raw(
+      `DELETE FROM billing_item WHERE id IN (${intList(refused.slice(i, i + IN_LIST_MAX).map((r) => r.item.id))})`,
+    );
   }
   result.inserted = result.inserted.filter((it) => !gone.has(it));
-  const byKey = new Map(refused.map((r) => [keyOf(r.item.region, r.item.source, r.item.sourceRef), r]));
+  const byKey = new Map(
+    refused.map((r) => [keyOf(r.item.region, r.item.source, r.item.sourceRef), r]),
+  );
   result.duplicates = result.duplicates.filter((it) => {
     const first = byKey.get(keyOf(it.region, it.source, it.sourceRef));
     if (!first) return true;
@@ -187,7 +210,20 @@ async function unbook(trx: Knex.Transaction, result: AppendResult, refused: Refu
   result.refused.push(...refused);
 }
 
-const COLUMNS = ['id', 'region', 'shop_user_id', 'currency', 'amount_minor', 'item_type', 'source', 'source_ref', 'order_id', 'cycle_id', 'late', 'memo'] as const;
+const COLUMNS = [
+  'id',
+  'region',
+  'shop_user_id',
+  'currency',
+  'amount_minor',
+  'item_type',
+  'source',
+  'source_ref',
+  'order_id',
+  'cycle_id',
+  'late',
+  'memo',
+] as const;
 
 /**
  * Writes the items whose unique key is free and returns those it turned away because the key was
@@ -205,25 +241,38 @@ async function insertFreeKeys(
   if (load !== null) {
     let skipped = new Set<BillingItemInput>();
     if (load.affectedRows < items.length) {
-      const written = new Set<bigint>();
+      // Written means a row with the item's id AND its key: an item whose id another item's row
+      // holds (an id minted twice) is skipped too, and the caller then finds it is no duplicate.
+      const written = new Set<string>();
       for (let i = 0; i < items.length; i += IN_LIST_MAX) {
         const ids = intList(items.slice(i, i + IN_LIST_MAX).map((it) => it.id));
-        const [rows] = (await trx.raw(`SELECT id FROM billing_item FORCE INDEX (PRIMARY) WHERE id IN (${ids})`)) as [Array<{ id: string }>];
-        for (const r of rows) written.add(BigInt(r.id));
+        const [rows] = (await trx.raw(
+          `SELECT id, region, source, source_ref FROM billing_item FORCE INDEX (PRIMARY) WHERE id IN (${ids})`,
+        )) as [Array<{ id: string; region: string; source: string; source_ref: string }>];
+        for (const r of rows)
+          written.add(`${r.id}\u0000${keyOf(r.region, r.source, r.source_ref)}`);
       }
-      skipped = new Set(items.filter((it) => !written.has(it.id)));
+      skipped = new Set(
+        items.filter(
+          (it) => !written.has(`${it.id}\u0000${keyOf(it.region, it.source, it.sourceRef)}`),
+        ),
+      );
     }
     // One warning per skipped row. Any other means the server changed a value to fit a column:
     // fail the batch rather than book an amount or a key other than the one given.
     if (load.warnings !== skipped.size) {
-      const [warnings] = (await trx.raw('SHOW WARNINGS LIMIT 3')) as [Array<{ Message: string }>];
-      throw new StsError('STS_LEDGER_WRITE_ALTERED', `loading ${items.length} billing items gave ${load.warnings} warnings for ${skipped.size} skipped rows: ${warnings.map((w) => w.Message).join('; ')}`);
+      throw new StsError(
+        'STS_LEDGER_WRITE_ALTERED',
+        `loading ${items.length} billing items gave ${load.warnings} warnings for ${skipped.size} skipped rows: ${load.warningSamples.join('; ')}`,
+      );
     }
     return { skipped };
   }
   if (await tryInsert(trx, items)) return { skipped: new Set() };
   const existing = await findExisting(trx, items);
-  const taken = new Set(items.filter((it) => existing.has(keyOf(it.region, it.source, it.sourceRef))));
+  const taken = new Set(
+    items.filter((it) => existing.has(keyOf(it.region, it.source, it.sourceRef))),
+  );
   const fresh = items.filter((it) => !taken.has(it));
   // Not there when read, there now: committed by a concurrent writer.
   if (fresh.length > 0 && !(await tryInsert(trx, fresh))) throw concurrentWrite();
@@ -231,7 +280,12 @@ async function insertFreeKeys(
 }
 
 /** Retriable: the batch reruns and then finds the key where it first looks. */
-const concurrentWrite = () => new StsError('STS_CONCURRENT_WRITE', 'a billing item key was inserted concurrently; retrying the batch', { retriable: true });
+const concurrentWrite = () =>
+  new StsError(
+    'STS_CONCURRENT_WRITE',
+    'a billing item key was inserted concurrently; retrying the batch',
+    { retriable: true },
+  );
 
 /** The items as LOAD DATA rows, in COLUMNS order. */
 function tsvOf(items: BillingItemInput[]): string {
@@ -262,18 +316,45 @@ async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Prom
     await trx.raw(`INSERT INTO billing_item (${COLUMNS.join(', ')}) VALUES ${values.join(',')}`);
     return true;
   } catch (err) {
-    if ((err as { errno?: number }).errno === 1062) return false;
+    // Only the business key means "already booked". A taken id is another fact altogether (two
+    // items minted one id) and must never pass for a redelivery.
+    if (isDuplicateKey(err, 'uq_billing_item_source')) return false;
+    if (isDuplicateKey(err, 'PRIMARY'))
+      throw new IdCollisionError('billing_item', (err as Error).message, err);
     throw err;
   }
 }
 
+/**
+ * The items whose id some row already holds, read when a write turned items away that their
+ * business key does not explain. Ids of this batch only, so the read is by primary key.
+ */
+async function takenIds(
+  trx: Knex.Transaction,
+  items: BillingItemInput[],
+): Promise<BillingItemInput[]> {
+  const taken = new Set<bigint>();
+  for (let i = 0; i < items.length; i += IN_LIST_MAX) {
+    const ids = intList(items.slice(i, i + IN_LIST_MAX).map((it) => it.id));
+    const [rows] = (await trx.raw(
+      `SELECT id FROM billing_item FORCE INDEX (PRIMARY) WHERE id IN (${ids})`,
+    )) as [Array<{ id: string }>];
+    for (const r of rows) taken.add(BigInt(r.id));
+  }
+  return items.filter((it) => taken.has(it.id));
+}
+
 /** A signed 64-bit integer as an SQL literal; anything else never reaches the statement. */
 function int64(n: bigint): string {
-  if (typeof n !== 'bigint' || BigInt.asIntN(64, n) !== n) throw new RangeError(`${String(n)} is not a signed 64-bit integer`);
+  if (typeof n !== 'bigint' || BigInt.asIntN(64, n) !== n)
+    throw new RangeError(`${String(n)} is not a signed 64-bit integer`);
   return n.toString();
 }
 
-async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): Promise<Map<string, ExistingItem>> {
+async function findExisting(
+  trx: Knex.Transaction,
+  items: BillingItemInput[],
+): Promise<Map<string, ExistingItem>> {
   const groups = new Map<string, { region: string; source: string; refs: string[] }>();
   for (const it of items) {
     const g = `${it.region}\u0000${it.source}`;
@@ -287,7 +368,15 @@ async function findExisting(trx: Knex.Transaction, items: BillingItemInput[]): P
       // Typed string parameters against VARCHAR columns keep uq_billing_item_source usable.
       const rows = (await trx
         .from(trx.raw('billing_item FORCE INDEX (uq_billing_item_source)'))
-        .select('region', 'source', 'source_ref', 'shop_user_id', 'currency', 'amount_minor', 'item_type')
+        .select(
+          'region',
+          'source',
+          'source_ref',
+          'shop_user_id',
+          'currency',
+          'amount_minor',
+          'item_type',
+        )
         .where({ region, source })
         .whereIn('source_ref', refs.slice(i, i + IN_LIST_MAX))) as ExistingItem[];
       for (const r of rows) found.set(keyOf(r.region, r.source, r.source_ref), r);
@@ -329,7 +418,11 @@ export class BalanceIncrements {
    * Admits `items` (all new rows) against their accounts' bounds and returns those refused; the
    * rest are added to the increments. `mandatory` items are never refused.
    */
-  async admit(trx: Knex.Transaction, items: BillingItemInput[], mandatory = false): Promise<RefusedItem[]> {
+  async admit(
+    trx: Knex.Transaction,
+    items: BillingItemInput[],
+    mandatory = false,
+  ): Promise<RefusedItem[]> {
     const { touched, unread } = this.group(items);
     if (unread.length > 0) await readBalances(trx, unread);
     return decide(touched, mandatory);
@@ -360,7 +453,10 @@ export class BalanceIncrements {
       return { account, amount: side.credits + side.debits, count: its.length };
     });
     if (unread.length === touched.length && credits <= bound! && -debits <= bound!) {
-      const written = await upsert(trx, increments, { low: -bound! - debits, high: bound! - credits });
+      const written = await upsert(trx, increments, {
+        low: -bound! - debits,
+        high: bound! - credits,
+      });
       if (written) {
         for (const inc of increments) {
           inc.account.amount = 0n;
@@ -383,13 +479,30 @@ export class BalanceIncrements {
     const batchOf = new Map<Account, Touched>();
     for (const it of items) {
       let account: Account;
-      if (last && last.account.shop === it.shopUserId && last.account.cycle === it.cycleId && last.account.region === it.region && last.account.currency === it.currency) account = last.account;
+      if (
+        last &&
+        last.account.shop === it.shopUserId &&
+        last.account.cycle === it.cycleId &&
+        last.account.region === it.region &&
+        last.account.currency === it.currency
+      )
+        account = last.account;
       else {
         const accounts = this.sums.get(it.shopUserId);
-        const found = accounts?.find((a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency);
+        const found = accounts?.find(
+          (a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency,
+        );
         if (found) account = found;
         else {
-          account = { region: it.region, shop: it.shopUserId, currency: it.currency, cycle: it.cycleId, base: undefined, amount: 0n, count: 0 };
+          account = {
+            region: it.region,
+            shop: it.shopUserId,
+            currency: it.currency,
+            cycle: it.cycleId,
+            base: undefined,
+            amount: 0n,
+            count: 0,
+          };
           if (accounts) accounts.push(account);
           else this.sums.set(it.shopUserId, [account]);
           unread.push(account);
@@ -410,7 +523,11 @@ export class BalanceIncrements {
   async apply(trx: Knex.Transaction): Promise<void> {
     const rows = [...this.sums.values()].flat().filter((a) => a.count > 0);
     if (rows.length === 0) return;
-    const increments = rows.map((account) => ({ account, amount: account.amount, count: account.count }));
+    const increments = rows.map((account) => ({
+      account,
+      amount: account.amount,
+      count: account.count,
+    }));
     // The upsert checks that no balance ends past its bound (the smallest bound of the batch); if
     // one would, it changes nothing, and the unchecked upsert is followed by a read of the accounts
     // past the bound: one carried past it legitimately, or a concurrent writer's doing.
@@ -500,8 +617,24 @@ type Guard = { low: bigint; high: bigint } | { endWithin: bigint };
  * in the same order and deadlock less). With a guard, false (and nothing written, the statement
  * rolled back by the server) when an account fails it.
  */
-async function upsert(trx: Knex.Transaction, increments: Array<{ account: Account; amount: bigint; count: number }>, guard?: Guard): Promise<boolean> {
-  const rows = increments.filter((r) => r.count > 0).sort((a, b) => (a.account.region === b.account.region ? (a.account.shop < b.account.shop ? -1 : a.account.shop > b.account.shop ? 1 : 0) : a.account.region < b.account.region ? -1 : 1));
+async function upsert(
+  trx: Knex.Transaction,
+  increments: Array<{ account: Account; amount: bigint; count: number }>,
+  guard?: Guard,
+): Promise<boolean> {
+  const rows = increments
+    .filter((r) => r.count > 0)
+    .sort((a, b) =>
+      a.account.region === b.account.region
+        ? a.account.shop < b.account.shop
+          ? -1
+          : a.account.shop > b.account.shop
+            ? 1
+            : 0
+        : a.account.region < b.account.region
+          ? -1
+          : 1,
+    );
   const sum = 'balance_minor + VALUES(balance_minor)';
   const balance = !guard
     ? sum
@@ -515,14 +648,20 @@ async function upsert(trx: Knex.Transaction, increments: Array<{ account: Accoun
   try {
     for (let i = 0; i < rows.length; i += CHUNK) {
       const chunk = rows.slice(i, i + CHUNK);
-      const values = chunk.map(({ account: r, amount, count }) => `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(amount)},${count})`).join(',');
+      const values = chunk
+        .map(
+          ({ account: r, amount, count }) =>
+            `(${escape(r.region)},${int64(r.shop)},${escape(r.currency)},${int64(r.cycle)},${int64(amount)},${count})`,
+        )
+        .join(',');
       await trx.raw(
         `INSERT INTO settlement_account (region, shop_user_id, currency, cycle_id, balance_minor, item_count) VALUES ${values}
          ON DUPLICATE KEY UPDATE balance_minor = ${balance}, item_count = item_count + VALUES(item_count), updated_at = CURRENT_TIMESTAMP(3)`,
       );
     }
   } catch (err) {
-    if (!guard || (err as { errno?: number }).errno !== 1048 /* ER_BAD_NULL_ERROR: the guard */) throw err;
+    if (!guard || (err as { errno?: number }).errno !== 1048 /* ER_BAD_NULL_ERROR: the guard */)
+      throw err;
     if (savepoint) await trx.raw('ROLLBACK TO SAVEPOINT sts_balance_guard');
     return false;
   }
@@ -531,7 +670,11 @@ async function upsert(trx: Knex.Transaction, increments: Array<{ account: Accoun
 }
 
 const balanceMoved = (a: Account) =>
-  new StsError('STS_CONCURRENT_WRITE', `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} changed while this batch was admitted against it; retrying the batch`, { retriable: true });
+  new StsError(
+    'STS_CONCURRENT_WRITE',
+    `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} changed while this batch was admitted against it; retrying the batch`,
+    { retriable: true },
+  );
 
 interface Account {
   region: string;
@@ -601,10 +744,14 @@ async function confirmBalances(trx: Knex.Transaction, accounts: Account[]): Prom
 }
 
 function balanceOverflow(a: Account, balance: bigint): StsError {
-  return new StsError('STS_BALANCE_OVERFLOW', `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} would be ${balance} minor units, past a signed 64-bit integer`, {
-    context: { region: a.region, shopUserId: a.shop.toString(), cycleId: a.cycle.toString() },
-    fix: 'nothing was written; settle the seller\'s carried debt (a cycle\'s balance beyond the payout bound is carried forward) before closing again',
-  });
+  return new StsError(
+    'STS_BALANCE_OVERFLOW',
+    `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} would be ${balance} minor units, past a signed 64-bit integer`,
+    {
+      context: { region: a.region, shopUserId: a.shop.toString(), cycleId: a.cycle.toString() },
+      fix: "nothing was written; settle the seller's carried debt (a cycle's balance beyond the payout bound is carried forward) before closing again",
+    },
+  );
 }
 
 /**
@@ -655,4 +802,5 @@ function asExisting(it: BillingItemInput): ExistingItem {
   };
 }
 
-const keyOf = (region: string, source: string, ref: string) => `${region}\u0000${source}\u0000${ref}`;
+const keyOf = (region: string, source: string, ref: string) =>
+  `${region}\u0000${source}\u0000${ref}`;

@@ -58,7 +58,11 @@ describe('strict writes', () => {
     const { db } = await r.database();
     await db.raw('CREATE TABLE probe_load (k VARCHAR(3) NOT NULL PRIMARY KEY, v VARCHAR(3) NULL)');
     const result = await db.transaction((trx) => bulkLoad(trx, 'probe_load', ['k', 'v'], `abcd\tx\nxyz   \ty\n${tsvField('ok')}\t\\N\n`));
-    expect(result).toEqual({ affectedRows: 3, warnings: 2 });
+    expect(result).toEqual({
+      affectedRows: 3,
+      warnings: 2,
+      warningSamples: ["Data truncated for column 'k' at row 1", "Data truncated for column 'k' at row 2"],
+    });
     expect(await db('probe_load').orderBy('k').select('k', 'v')).toEqual([{ k: 'abc', v: 'x' }, { k: 'ok', v: null }, { k: 'xyz', v: 'y' }]);
     // And an INSERT in strict mode: too long fails, but trailing spaces past the length are cut
     // with only a Note, in every SQL mode. The ledger therefore checks lengths before it writes.

@@ -115,6 +115,13 @@ const samples: Array<[string, errors.StsError]> = [
     new errors.SqlModeUnsupportedError("SET SESSION sql_mode = 'STRICT_ALL_TABLES' failed"),
   ],
   [
+    'IdCollisionError',
+    new errors.IdCollisionError(
+      'billing_item',
+      "Duplicate entry '900000000000000001' for key 'PRIMARY'",
+    ),
+  ],
+  [
     'RetriesExhaustedError',
     new errors.RetriesExhaustedError('STS_DB_LOCK', 'deadlock found', 8, 41_000),
   ],
