@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
-import { PortInUseError, StartupFailedError, StsError } from '../runtime/errors';
+import { PortInUseError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
 import { probeKafka } from '../runtime/kafka/client';
 import type { ComponentStatus, Reporter } from './component';
 import { findJava } from './java';
@@ -35,10 +35,7 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
   const existing = await kafkaStatus(config);
   if (existing.state === 'up') return existing;
   if (!isLocalKafka(config)) {
-    throw new StsError('STS_SERVICE_UNAVAILABLE', `Kafka at ${config.kafkaBrokers.join(',')} is unreachable`, {
-      retriable: true,
-      fix: 'start that cluster, or unset STS_KAFKA_BROKERS to use the local broker',
-    });
+    throw new ServiceUnavailableError('Kafka', config.kafkaBrokers.join(','), undefined, 'start that cluster, or unset STS_KAFKA_BROKERS to use the local broker');
   }
 
   const { host, port } = parseHostPort(config.kafkaBrokers[0]!);

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
-import { PortInUseError, StartupFailedError, StsError } from '../runtime/errors';
+import { PortInUseError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { registryError } from '../runtime/registry/registry-client';
 import type { ComponentStatus, Reporter } from './component';
 import { findJava } from './java';
 import { fetchWithMaven } from './maven';
@@ -38,10 +39,7 @@ export async function registryUp(config: StsConfig, report: Reporter): Promise<C
   if (existing.state === 'up') return existing;
   const url = new URL(config.schemaRegistryUrl);
   if (!isLocalRegistry(config)) {
-    throw new StsError('STS_SERVICE_UNAVAILABLE', `schema registry at ${config.schemaRegistryUrl} is unreachable`, {
-      retriable: true,
-      fix: 'start that registry, or unset STS_SCHEMA_REGISTRY_URL to use the local one',
-    });
+    throw new ServiceUnavailableError('schema registry', config.schemaRegistryUrl, undefined, 'start that registry, or unset STS_SCHEMA_REGISTRY_URL to use the local one');
   }
   const port = Number(url.port || 80);
   if (await isPortOpen(url.hostname, port)) {
@@ -107,7 +105,7 @@ export async function setGlobalCompatibility(baseUrl: string, level: 'BACKWARD' 
     body: JSON.stringify({ compatibility: level }),
     signal: AbortSignal.timeout(10_000),
   });
-  if (!res.ok) throw new StsError('STS_REGISTRY_ERROR', `setting compatibility failed: HTTP ${res.status} ${await res.text()}`);
+  if (!res.ok) throw registryError(`setting compatibility failed: HTTP ${res.status} ${await res.text()}`, res.status);
 }
 
 async function ccompatProbe(baseUrl: string): Promise<boolean> {

@@ -1,7 +1,11 @@
+import { ERROR_CODES, type ErrorCode } from './error-codes';
+
 /**
- * Every error this system raises on purpose. One root class, a stable string `code` per kind, a
- * `retriable` flag fixed by the constructor, and context fields (topic, partition, offset, upload,
- * row) so a log line or a DLQ header can say exactly where it happened.
+ * Every error this system raises on purpose. One root class, a stable `code` per kind from the
+ * closed set in error-codes.ts, a `retriable` flag that table decides per code, and context fields
+ * (topic, partition, offset, upload, row) so a log line or a DLQ header can say exactly where it
+ * happened. Code outside this file raises a named class below, never the root with a code of its
+ * own choosing.
  *
  * Unknown errors are NOT retriable by default: retrying an error nobody classified is how a
  * consumer ends up in a restart loop on a poison message.
@@ -18,21 +22,23 @@ export interface ErrorContext {
 }
 
 export class StsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retriable: boolean;
   readonly context: ErrorContext;
   /** One line telling an operator what to do about it; shown by the CLI under the cause. */
   readonly fix?: string;
 
   constructor(
-    code: string,
+    code: ErrorCode,
     message: string,
-    opts: { retriable?: boolean; context?: ErrorContext; fix?: string; cause?: unknown } = {},
+    opts: { context?: ErrorContext; fix?: string; cause?: unknown } = {},
   ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.code = code;
-    this.retriable = opts.retriable ?? false;
+    // A code outside the table can only come from code that bypassed the types (plain JS, a cast):
+    // unclassified, so not retriable, like every unknown error.
+    this.retriable = Object.hasOwn(ERROR_CODES, code) && ERROR_CODES[code].retriable;
     this.context = opts.context ?? {};
     this.fix = opts.fix;
   }
@@ -73,11 +79,18 @@ export class PrerequisiteMissingError extends StsError {
   }
 }
 
-/** A service the stack depends on cannot be reached. Retriable: it may come back. */
+/** A service the stack depends on cannot be reached. Retriable: it may come back. `detail` is
+ * undefined when nothing more is known than that (a remote broker `sts up` does not run). */
 export class ServiceUnavailableError extends StsError {
-  constructor(component: string, address: string, detail: string, fix: string, cause?: unknown) {
-    super('STS_SERVICE_UNAVAILABLE', `${component} at ${address} is unreachable: ${detail}`, {
-      retriable: true,
+  constructor(
+    component: string,
+    address: string,
+    detail: string | undefined,
+    fix: string,
+    cause?: unknown,
+  ) {
+    const why = detail === undefined ? '' : `: ${detail}`;
+    super('STS_SERVICE_UNAVAILABLE', `${component} at ${address} is unreachable${why}`, {
       context: { component, address },
       fix,
       cause,
@@ -115,6 +128,48 @@ export class SchemaIncompatibleError extends StsError {
   }
 }
 
+/** The schema registry gave no usable answer: none at all (refused, reset, DNS, slower than the
+ * timeout), one too long or not the JSON its API documents, or HTTP 5xx, 408 or 429. Retriable:
+ * the registry being down or slow says nothing about the record that needed it, so a consumer
+ * waits and retries instead of dead-lettering good input. */
+export class RegistryUnavailableError extends StsError {
+  constructor(detail: string, status?: number, cause?: unknown) {
+    super('STS_REGISTRY_UNAVAILABLE', detail, {
+      context: { component: 'schema-registry', ...(status === undefined ? {} : { status }) },
+      fix: 'check that the schema registry answers (`npx sts status`) at STS_SCHEMA_REGISTRY_URL; consumers retry until it does',
+      cause,
+    });
+  }
+}
+
+/** The schema registry answered with a status that blames the request (a 4xx other than 408 and
+ * 429): sending it again would be refused again. Not retriable. */
+export class RegistryRefusedError extends StsError {
+  constructor(detail: string, status: number, cause?: unknown) {
+    super('STS_REGISTRY_REFUSED', detail, {
+      context: { component: 'schema-registry', status },
+      fix: 'the request was refused as malformed; check the subject name and schema text',
+      cause,
+    });
+  }
+}
+
+/** The registry has no such schema id or subject (HTTP 404). Not retriable: the id a record
+ * carries will not appear later; the codec turns it into a decode failure. */
+export class SchemaUnknownError extends StsError {
+  constructor(detail: string) {
+    super('STS_SCHEMA_UNKNOWN', detail, { context: { component: 'schema-registry' } });
+  }
+}
+
+/** A value does not match the schema it is encoded with: a bug in the producer's mapping, which
+ * no retry changes. `paths` name the fields that do not match. */
+export class EncodeError extends StsError {
+  constructor(schemaId: number, paths: string[]) {
+    super('STS_ENCODE_FAILED', `value does not match schema ${schemaId} at ${paths.join(', ')}`);
+  }
+}
+
 /** Bytes on a topic could not be decoded with the schema they claim. Never retriable. */
 export class DecodeError extends StsError {
   constructor(detail: string, context: ErrorContext, cause?: unknown) {
@@ -136,11 +191,18 @@ export function asStsError(err: unknown, context: ErrorContext = {}): StsError {
   return new StsError('STS_UNEXPECTED', message, { context, cause: err });
 }
 
+/** The code reached a state it holds impossible (a script answer it does not know, a hook called
+ * out of order): a bug, so not retriable, under the same code as anything unclassified. */
+export class UnexpectedStateError extends StsError {
+  constructor(detail: string) {
+    super('STS_UNEXPECTED', detail);
+  }
+}
+
 /** A singleton role's MySQL named lock (the outbox relay's, say) is held or was lost. Retriable. */
 export class LockUnavailableError extends StsError {
   constructor(lockName: string, detail: string, cause?: unknown) {
     super('STS_LOCK_UNAVAILABLE', `lock ${lockName}: ${detail}`, {
-      retriable: true,
       context: { lockName },
       fix: 'another instance holds the role; this one waits as standby and takes over if it stops',
       cause,
@@ -181,7 +243,6 @@ export class IdLeasesExhaustedError extends StsError {
   constructor(datacenterId: number, slots: number) {
     const message = `all ${slots} worker ids of datacenter ${datacenterId} are leased`;
     super('STS_ID_LEASES_EXHAUSTED', message, {
-      retriable: true,
       context: { datacenterId, slots },
       fix: 'run fewer id generators in this datacenter, or wait for stale leases to expire',
     });
@@ -203,7 +264,6 @@ export class DlqPublishError extends StsError {
   constructor(topic: string, cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
     super('STS_DLQ_PUBLISH_FAILED', `cannot publish to ${topic}: ${detail}`, {
-      retriable: true,
       context: { topic },
       fix: `check that ${topic} exists (npx sts up creates every DLQ) and the broker is reachable`,
       cause,
@@ -282,7 +342,6 @@ export class GatewayUnavailableError extends StsError {
   readonly reason: string;
   constructor(reason: string, detail: string, context: ErrorContext = {}, cause?: unknown) {
     super('STS_GATEWAY_UNAVAILABLE', `payment gateway ${reason}: ${detail}`, {
-      retriable: true,
       context: { component: 'payment-gateway', reason, ...context },
       fix: 'look the payout up by its key before resending; check STS_GATEWAY_URL and `npx sts status`',
       cause,
@@ -405,7 +464,6 @@ export class NotFoundError extends StsError {
 export class WatermarkNotReachedError extends StsError {
   constructor(detail: string, lagging: string) {
     super('STS_WATERMARK_NOT_REACHED', detail, {
-      retriable: true,
       context: { lagging },
       fix: 'start the lagging processors (npx sts run all) or wait for them, then run the close again; it never pays short',
     });
@@ -453,7 +511,6 @@ export class PaymentsPausedError extends StsError {
       'STS_PAYMENTS_PAUSED',
       `payments paused: the gateway circuit breaker is ${breakerState}`,
       {
-        retriable: true,
         context: { component: 'payment-notify', breakerState },
         fix: 'nothing to do; consumption resumes after a successful trial request (check `npx sts status`)',
       },
@@ -493,7 +550,6 @@ export class KafkaClientUnsupportedError extends StsError {
 export class KafkaReadError extends StsError {
   constructor(topic: string, detail: string, cause?: unknown) {
     super('STS_KAFKA_READ_FAILED', `cannot read ${topic}: ${detail}`, {
-      retriable: true,
       context: { topic },
       fix: 'check that the topic exists (npx sts topology --check) and the broker is up (npx sts status)',
       cause,
@@ -509,7 +565,6 @@ export class TopicsNotReadyError extends StsError {
       'STS_TOPICS_NOT_READY',
       `topics ${topics.slice(0, 3).join(', ')}${topics.length > 3 ? ` and ${topics.length - 3} more` : ''} have no leaders: ${detail}`,
       {
-        retriable: true,
         context: { topic: topics[0] },
         fix: 'check that the broker is up and its controller quorum is healthy (npx sts status; the broker log is kafka/server.log under STS_DATA_DIR)',
       },
@@ -521,7 +576,6 @@ export class TopicsNotReadyError extends StsError {
 export class AlertDeliveryError extends StsError {
   constructor(detail: string, cause?: unknown) {
     super('STS_ALERT_DELIVERY_FAILED', `lag alert webhook: ${detail}`, {
-      retriable: true,
       context: { component: 'lag-alerter' },
       fix: 'check STS_ALERT_WEBHOOK_URL and that the receiver answers 2xx to a JSON POST',
       cause,
@@ -600,5 +654,179 @@ export class RetriesExhaustedError extends StsError {
       },
     );
     this.lastCode = lastCode;
+  }
+}
+
+/** The database session cannot compare ids byte for byte: the server has none of the binary
+ * collations the id columns need. Not retriable: the server's collations do not change. */
+export class CollationUnsupportedError extends StsError {
+  constructor(wanted: readonly string[]) {
+    super(
+      'STS_COLLATION_UNSUPPORTED',
+      `the server offers none of ${wanted.join(', ')}: ids could not be compared byte for byte`,
+      {
+        context: { component: 'mysql' },
+        fix: 'use MariaDB 10.2+ (utf8mb4_nopad_bin) or MySQL 8 (utf8mb4_0900_bin)',
+      },
+    );
+  }
+}
+
+/** The database was migrated by a newer checkout. Not retriable: running older code against it
+ * could write rows that the newer schema's rules no longer allow. `missing` names the migrations. */
+export class SchemaAheadError extends StsError {
+  constructor(missing: string, cause?: unknown) {
+    super(
+      'STS_SCHEMA_AHEAD',
+      `the database has migrations this checkout does not know: ${missing}`,
+      {
+        fix: 'run the newer checkout, or point STS_MYSQL_URL at another database',
+        cause,
+      },
+    );
+  }
+}
+
+/** The database predates a migration this code needs (a table is missing). Not retriable: nothing
+ * changes until the migration is applied. */
+export class SchemaBehindError extends StsError {
+  constructor(table: string, migration: string) {
+    super(
+      'STS_SCHEMA_BEHIND',
+      `table ${table} does not exist: the database is not migrated to ${migration}`,
+      {
+        fix: 'run `npx sts up` (it applies pending migrations), or point STS_MYSQL_URL at a migrated database',
+      },
+    );
+  }
+}
+
+/** The id generator's clock passed the last millisecond 41 bits can hold. Not retriable: no id
+ * can be minted until the epoch changes. */
+export class IdTimeExhaustedError extends StsError {
+  constructor(context: ErrorContext = {}) {
+    super('STS_ID_TIME_EXHAUSTED', 'the 41-bit id time range has run out', { context });
+  }
+}
+
+/** Another writer committed the same key, or moved a balance this batch was admitted against,
+ * between this batch's read and its write. Retriable: the batch reruns and then finds the other
+ * writer's row or balance where it first looks. */
+export class ConcurrentWriteError extends StsError {
+  constructor(detail: string, cause?: unknown) {
+    super('STS_CONCURRENT_WRITE', detail, { cause });
+  }
+}
+
+/** Loading billing items gave more warnings than rows it skipped as duplicates: the server changed
+ * a value to fit a column. Not retriable: the batch fails rather than book an amount or a key
+ * other than the one given, and would be altered the same way again. */
+export class LedgerWriteAlteredError extends StsError {
+  constructor(items: number, warnings: number, skipped: number, samples: readonly string[]) {
+    super(
+      'STS_LEDGER_WRITE_ALTERED',
+      `loading ${items} billing items gave ${warnings} warnings for ${skipped} skipped rows: ${samples.join('; ')}`,
+    );
+  }
+}
+
+/** A billing item text value is longer than its column, which the database would cut short (or
+ * store as another key). Not retriable: the edge the value came through should have refused it. */
+export class LedgerTextTooLongError extends StsError {
+  constructor(field: string, length: number, max: number, value: string) {
+    super(
+      'STS_LEDGER_TEXT_TOO_LONG',
+      `billing item ${field} is ${length} characters; its column holds ${max}: ${JSON.stringify(value.slice(0, 40))}…`,
+      {
+        context: { component: 'ledger', field },
+        fix: "the input should have been refused where it entered; check that edge's length limit (runtime/edge-limits.ts)",
+      },
+    );
+  }
+}
+
+/** A seller's balance in a cycle would pass a signed 64-bit integer. Not retriable: nothing was
+ * written, and the same batch would overflow again until the carried debt is settled. */
+export class BalanceOverflowError extends StsError {
+  constructor(
+    account: { region: string; shop: bigint; currency: string; cycle: bigint },
+    balance: bigint,
+  ) {
+    const { region, shop, currency, cycle } = account;
+    super(
+      'STS_BALANCE_OVERFLOW',
+      `seller ${shop}'s ${currency} balance in cycle ${cycle} would be ${balance} minor units, past a signed 64-bit integer`,
+      {
+        context: { region, shopUserId: shop.toString(), cycleId: cycle.toString() },
+        fix: "nothing was written; settle the seller's carried debt (a cycle's balance beyond the payout bound is carried forward) before closing again",
+      },
+    );
+  }
+}
+
+/** No OPEN cycle within `weeks` weeks after an item's own: the calendar, not the data, is wrong.
+ * Not retriable: the walk would end the same way. */
+export class NoOpenCycleError extends StsError {
+  constructor(region: string, natural: bigint, weeks: number) {
+    super(
+      'STS_NO_OPEN_CYCLE',
+      `no open cycle within ${weeks} weeks after ${natural} in ${region}`,
+      { context: { region, cycleId: natural } },
+    );
+  }
+}
+
+/** An outbox event id, key or topic does not fit its column: a bug in whoever derived it, and an
+ * id is never cut short. Not retriable: the same message would not fit again. */
+export class OutboxIdInvalidError extends StsError {
+  constructor(
+    field: string,
+    length: number,
+    min: number,
+    max: number,
+    value: string,
+    topic: string,
+  ) {
+    super(
+      'STS_OUTBOX_ID_INVALID',
+      `outbox ${field} is ${length} characters; it must be ${min} to ${max}: ${JSON.stringify(value.slice(0, 80))}`,
+      {
+        context: { component: 'outbox', topic },
+        fix: 'derive the id with a fixed-length digest of the upstream input (see commissionRequestEventId)',
+      },
+    );
+  }
+}
+
+/** An outbox row cannot be made into a message (its headers are not JSON). Not retriable: the
+ * relay parks the row until someone corrects it. */
+export class OutboxBadRowError extends StsError {
+  constructor(outboxId: string, eventId: string, cause?: unknown) {
+    super('STS_OUTBOX_BAD_ROW', `outbox row ${outboxId} has headers that are not JSON`, {
+      context: { component: 'outbox-relay', outboxId, eventId },
+      fix: 'the relay parks the row (outbox.parked_at); correct its headers column, then clear parked_at on its topic and key',
+      cause,
+    });
+  }
+}
+
+/** A payout file a cycle close wrote failed its verification. Not retriable on its own: the cycle
+ * stays CLOSING and no file is released until the cause is fixed. The message names the first
+ * failed check of `failures` (never empty). */
+export class PayoutFileVerifyError extends StsError {
+  constructor(
+    region: string,
+    cycleId: bigint,
+    failures: ReadonlyArray<{ name: string; file: string; detail: string }>,
+  ) {
+    const first = failures[0]!;
+    super(
+      'STS_PAYOUT_FILE_VERIFY_FAILED',
+      `payout file verification failed (${failures.length} check(s)), first: ${first.name} in ${first.file}: ${first.detail}`,
+      {
+        context: { region, cycleId },
+        fix: 'the cycle stays CLOSING and no file is released; fix the cause and run the close again',
+      },
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '../../runtime/error-codes';
 import { ROLE_RANK, type OpsPrincipal, type OpsRole, type OpsTokens } from './ops-tokens';
 
 declare module 'fastify' {
@@ -22,9 +23,9 @@ export function installAuth(app: FastifyInstance, tokens: OpsTokens): void {
     const header = req.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const principal = token ? tokens.resolve(token) : undefined;
-    if (!principal) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'STS_UNAUTHORIZED', message: 'a valid bearer token is required' });
+    if (!principal) return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'STS_UNAUTHORIZED' satisfies ErrorCode, message: 'a valid bearer token is required' });
     if (ROLE_RANK[principal.role] < ROLE_RANK[minRole]) {
-      return reply.code(403).send({ error: 'STS_FORBIDDEN', message: `this needs the ${minRole} role; ${principal.name} is a ${principal.role}` });
+      return reply.code(403).send({ error: 'STS_FORBIDDEN' satisfies ErrorCode, message: `this needs the ${minRole} role; ${principal.name} is a ${principal.role}` });
     }
     req.principal = principal;
   });

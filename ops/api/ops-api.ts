@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { ErrorCode } from '../../runtime/error-codes';
 import { StsError } from '../../runtime/errors';
 import { isRetriable } from '../../runtime/processor/retry-policy';
 import type { AppContext } from '../run/app-context';
@@ -32,7 +33,7 @@ export const OPS_API_DEFAULTS = {
  * client's: 503, so a client retries. A 500 is left only for a bug, which the fuzz suite
  * (test/fuzz/ops-api.property.test.ts) hunts for with whatever a client can send.
  */
-const STATUS_BY_CODE: ReadonlyMap<string, number> = new Map([
+const STATUS_BY_CODE: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number>([
   ['STS_NOT_FOUND', 404],
   ['STS_VALIDATION_FAILED', 400],
   ['STS_CONFIG_INVALID', 400],
@@ -67,17 +68,17 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
       return reply.code(status).send({ error: err.code, message: err.message, fix: err.fix });
     }
     const e = err as { statusCode?: number; code?: string; message?: string };
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.code ?? 'STS_BAD_REQUEST', message: e.message });
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.code(e.statusCode).send({ error: e.code ?? ('STS_BAD_REQUEST' satisfies ErrorCode), message: e.message });
     if (isRetriable(err)) {
       ctx.logger.warn({ err }, 'ops api dependency unavailable');
-      return reply.code(503).send({ error: 'STS_SERVICE_UNAVAILABLE', message: 'a dependency (database, broker) is unavailable; retry shortly' });
+      return reply.code(503).send({ error: 'STS_SERVICE_UNAVAILABLE' satisfies ErrorCode, message: 'a dependency (database, broker) is unavailable; retry shortly' });
     }
     ctx.logger.error({ err }, 'ops api failure');
-    return reply.code(500).send({ error: 'STS_UNEXPECTED', message: 'internal error; see the ops API log' });
+    return reply.code(500).send({ error: 'STS_UNEXPECTED' satisfies ErrorCode, message: 'internal error; see the ops API log' });
   });
 
   // Fastify's own 404 body differs from ours; a client sees one error shape on every path.
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'STS_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: 'STS_NOT_FOUND' satisfies ErrorCode, message: `no route ${req.method} ${req.url.split('?')[0]!.slice(0, 200)}` }));
   app.get('/health', async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });

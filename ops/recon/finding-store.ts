@@ -1,6 +1,6 @@
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
-import { StsError } from '../../runtime/errors';
+import { SchemaBehindError } from '../../runtime/errors';
 import { existingTables } from './recon-sql';
 import { SEVERITY_RANK, type Finding, type Severity, type StoredFinding } from './recon-types';
 
@@ -48,13 +48,7 @@ const toStored = (r: Row): StoredFinding => ({
 /** Fails with a clear cause and fix when the database predates migration 0007 (no recon_finding). */
 export async function assertFindingTable(db: Knex): Promise<void> {
   if ((await existingTables(db, ['recon_finding'])).has('recon_finding')) return;
-  throw new StsError(
-    'STS_SCHEMA_BEHIND',
-    'table recon_finding does not exist: the database is not migrated to 0007_recon_findings',
-    {
-      fix: 'run `npx sts up` (it applies pending migrations), or point STS_MYSQL_URL at a migrated database',
-    },
-  );
+  throw new SchemaBehindError('recon_finding', '0007_recon_findings');
 }
 
 /** A rule's open findings, by entity. */

@@ -1,4 +1,4 @@
-import { StsError } from '../../runtime/errors';
+import { ConcurrentWriteError } from '../../runtime/errors';
 
 /**
  * Runs a commission INSERT whose keys were absent when the batch looked. A duplicate key then
@@ -11,10 +11,9 @@ export async function insertOnce(insert: () => Promise<unknown>): Promise<void> 
     await insert();
   } catch (err) {
     if ((err as { errno?: number }).errno === 1062) {
-      throw new StsError(
-        'STS_CONCURRENT_WRITE',
+      throw new ConcurrentWriteError(
         'a commission row was inserted concurrently; retrying the batch',
-        { retriable: true, cause: err },
+        err,
       );
     }
     throw err;

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../runtime/error-codes';
 import type { GatewayClient } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
 import type { DelayQueue } from './delay-queue';
@@ -113,7 +114,7 @@ export class Compensator {
         // at error level: no queued payout is being finalised meanwhile.
         if (failures >= ESCALATE_AFTER_FAILURES)
           logger.error(
-            { err, failures, code: 'STS_COMPENSATOR_STALLED' },
+            { err, failures, code: 'STS_COMPENSATOR_STALLED' satisfies ErrorCode },
             'compensator rounds keep failing (Redis or database unreachable); no queued payout is finalised until they answer; still retrying',
           );
         else

@@ -1,4 +1,4 @@
-import { StsError } from '../../runtime/errors';
+import { UnexpectedStateError } from '../../runtime/errors';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { startPaymentEngine, type PaymentClients, type PaymentEngine } from './payment-engine';
 import { resolvePaymentOptions, type PaymentNotifyOptions } from './payment-options';
@@ -79,8 +79,7 @@ export function paymentNotify(deps: PaymentNotifyDeps): ProcessorDefinition<Payo
     },
     async handleBatch(ctx, records) {
       if (!engine)
-        throw new StsError(
-          'STS_UNEXPECTED',
+        throw new UnexpectedStateError(
           'payment-notify must run through runProcessor, which starts its companion',
         );
       const partition = records[0]!.partition;

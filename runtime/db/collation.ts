@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { StsError } from '../errors';
+import { CollationUnsupportedError } from '../errors';
 
 /**
  * The collation every text column is pinned to: utf8mb4, compared byte for byte, NO PAD. Ids and
@@ -22,10 +22,7 @@ export async function binaryCollation(db: Queryable): Promise<string> {
   const have = new Set(rows.map((r) => r.name));
   const pick = BINARY_COLLATIONS.find((c) => have.has(c));
   if (!pick) {
-    throw new StsError('STS_COLLATION_UNSUPPORTED', `the server offers none of ${BINARY_COLLATIONS.join(', ')}: ids could not be compared byte for byte`, {
-      context: { component: 'mysql' },
-      fix: 'use MariaDB 10.2+ (utf8mb4_nopad_bin) or MySQL 8 (utf8mb4_0900_bin)',
-    });
+    throw new CollationUnsupportedError(BINARY_COLLATIONS);
   }
   return pick;
 }

@@ -1,5 +1,5 @@
 import { codePointLength } from '../edge-limits';
-import { StsError } from '../errors';
+import { LedgerTextTooLongError } from '../errors';
 
 /**
  * The text columns of billing_item, in characters (utf8mb4 code points), as migration 0001 sized
@@ -24,10 +24,7 @@ export function assertBillingItemsFit(items: readonly TextFields[]): void {
       if (value == null || value.length <= max) continue;
       const length = codePointLength(value);
       if (length <= max) continue;
-      throw new StsError('STS_LEDGER_TEXT_TOO_LONG', `billing item ${field} is ${length} characters; its column holds ${max}: ${JSON.stringify(value.slice(0, 40))}…`, {
-        context: { component: 'ledger', field },
-        fix: 'the input should have been refused where it entered; check that edge\'s length limit (runtime/edge-limits.ts)',
-      });
+      throw new LedgerTextTooLongError(field, length, max, value);
     }
   }
 }

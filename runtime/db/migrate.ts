@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { StsError } from '../errors';
+import { SchemaAheadError } from '../errors';
 import * as m0001 from './migrations/0001_foundation';
 import * as m0002 from './migrations/0002_uploads';
 import * as m0003 from './migrations/0003_settlement';
@@ -51,9 +51,6 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
     if (!missing) throw err;
     // A database migrated by a newer checkout: running older code against it could write rows
     // that the newer schema's rules no longer allow, so stop here.
-    throw new StsError('STS_SCHEMA_AHEAD', `the database has migrations this checkout does not know: ${missing}`, {
-      fix: 'run the newer checkout, or point STS_MYSQL_URL at another database',
-      cause: err,
-    });
+    throw new SchemaAheadError(missing, err);
   }
 }

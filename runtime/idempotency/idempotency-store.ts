@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import type Redis from 'ioredis';
-import { StsError } from '../errors';
+import { UnexpectedStateError } from '../errors';
 
 /**
  * Redis idempotency keys for EXTERNAL effects (a gateway call, say): the first worker to claim a
@@ -163,10 +163,7 @@ export class IdempotencyStore {
     const code = await this.redis.stsIdemComplete(this.prefix + key, token, result, ttlMs);
     const outcome = COMPLETE_CODES[code];
     if (!outcome)
-      throw new StsError(
-        'STS_UNEXPECTED',
-        `idempotency complete script returned unknown code ${code}`,
-      );
+      throw new UnexpectedStateError(`idempotency complete script returned unknown code ${code}`);
     return outcome;
   }
 

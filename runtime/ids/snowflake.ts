@@ -22,7 +22,7 @@
  * disagree.
  */
 import { z } from 'zod';
-import { ClockBackwardsError, ConfigError, StsError } from '../errors';
+import { ClockBackwardsError, ConfigError, IdTimeExhaustedError } from '../errors';
 
 export const ID_EPOCH_MS = Date.UTC(2024, 0, 1);
 export const TIMESTAMP_BITS = 41;
@@ -185,9 +185,7 @@ export class SnowflakeGenerator {
       }
     }
     if (ts > MAX_TIMESTAMP_MS) {
-      throw new StsError('STS_ID_TIME_EXHAUSTED', 'the 41-bit id time range has run out', {
-        context: this.slot(),
-      });
+      throw new IdTimeExhaustedError(this.slot());
     }
     // Checked before the state moves, and with the final timestamp, which may be past the ceiling.
     this.lease.assertValid(ts);

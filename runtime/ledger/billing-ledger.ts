@@ -1,6 +1,11 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
-import { IdCollisionError, StsError } from '../errors';
+import {
+  BalanceOverflowError,
+  ConcurrentWriteError,
+  IdCollisionError,
+  LedgerWriteAlteredError,
+} from '../errors';
 import { isDuplicateKey } from '../db/duplicate-key';
 import { bulkLoad, tsvField } from '../db/bulk-load';
 import { assertBillingItemsFit } from '../db/column-fit';
@@ -261,9 +266,11 @@ async function insertFreeKeys(
     // One warning per skipped row. Any other means the server changed a value to fit a column:
     // fail the batch rather than book an amount or a key other than the one given.
     if (load.warnings !== skipped.size) {
-      throw new StsError(
-        'STS_LEDGER_WRITE_ALTERED',
-        `loading ${items.length} billing items gave ${load.warnings} warnings for ${skipped.size} skipped rows: ${load.warningSamples.join('; ')}`,
+      throw new LedgerWriteAlteredError(
+        items.length,
+        load.warnings,
+        skipped.size,
+        load.warningSamples,
       );
     }
     return { skipped };
@@ -281,11 +288,7 @@ async function insertFreeKeys(
 
 /** Retriable: the batch reruns and then finds the key where it first looks. */
 const concurrentWrite = () =>
-  new StsError(
-    'STS_CONCURRENT_WRITE',
-    'a billing item key was inserted concurrently; retrying the batch',
-    { retriable: true },
-  );
+  new ConcurrentWriteError('a billing item key was inserted concurrently; retrying the batch');
 
 /** The items as LOAD DATA rows, in COLUMNS order. */
 function tsvOf(items: BillingItemInput[]): string {
@@ -579,7 +582,7 @@ function decide(touched: Touched[], mandatory: boolean): RefusedItem[] {
     const { maxPayoutMinor } = moneyBounds(account.currency);
     if (mandatory || (start + credits <= maxPayoutMinor && start + debits >= -maxPayoutMinor)) {
       const end = start + credits + debits;
-      if (end > INT64_MAX || end < -INT64_MAX) throw balanceOverflow(account, end);
+      if (end > INT64_MAX || end < -INT64_MAX) throw new BalanceOverflowError(account, end);
       account.amount += credits + debits;
       account.count += its.length;
       continue;
@@ -670,10 +673,8 @@ async function upsert(
 }
 
 const balanceMoved = (a: Account) =>
-  new StsError(
-    'STS_CONCURRENT_WRITE',
+  new ConcurrentWriteError(
     `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} changed while this batch was admitted against it; retrying the batch`,
-    { retriable: true },
   );
 
 interface Account {
@@ -741,17 +742,6 @@ async function confirmBalances(trx: Knex.Transaction, accounts: Account[]): Prom
       }
     }
   }
-}
-
-function balanceOverflow(a: Account, balance: bigint): StsError {
-  return new StsError(
-    'STS_BALANCE_OVERFLOW',
-    `seller ${a.shop}'s ${a.currency} balance in cycle ${a.cycle} would be ${balance} minor units, past a signed 64-bit integer`,
-    {
-      context: { region: a.region, shopUserId: a.shop.toString(), cycleId: a.cycle.toString() },
-      fix: "nothing was written; settle the seller's carried debt (a cycle's balance beyond the payout bound is carried forward) before closing again",
-    },
-  );
 }
 
 /**

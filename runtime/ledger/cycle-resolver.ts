@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { isDuplicateKey } from '../db/duplicate-key';
-import { StsError } from '../errors';
+import { NoOpenCycleError } from '../errors';
 import { cycleIdFor } from './cycle-calendar';
 import { cycleBounds, nextCycleId } from './cycle-bounds';
 
@@ -47,7 +47,7 @@ export class CycleResolver {
       if ((await lockCycle(this.trx, region, cycleId)) === 'OPEN') return { cycleId, late: cycleId !== natural };
       cycleId = nextCycleId(region, cycleId);
     }
-    throw new StsError('STS_NO_OPEN_CYCLE', `no open cycle within ${MAX_WALK} weeks after ${natural} in ${region}`, { context: { region, cycleId: natural } });
+    throw new NoOpenCycleError(region, natural, MAX_WALK);
   }
 }
 

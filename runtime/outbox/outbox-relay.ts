@@ -8,7 +8,8 @@ import {
 } from 'kafkajs';
 import type { Knex } from 'knex';
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import { LockUnavailableError, StsError, asStsError } from '../errors';
+import type { ErrorCode } from '../error-codes';
+import { LockUnavailableError, OutboxBadRowError, asStsError } from '../errors';
 import { createLogger, type Logger } from '../logger';
 import { NamedLock } from '../db/named-lock';
 import { relayMetrics, type RelayMetrics } from './relay-metrics';
@@ -449,7 +450,7 @@ export class OutboxRelay {
   }
 
   /** Sets a row aside with its reason: not published, not retried, visible to recon. */
-  private async park(row: OutboxRow, code: string, reason: string): Promise<void> {
+  private async park(row: OutboxRow, code: ErrorCode, reason: string): Promise<void> {
     await this.db.raw(
       `UPDATE outbox SET parked_at = NOW(3), park_reason = ? WHERE id = ${BigInt(row.id).toString()} AND published_at IS NULL`,
       [`${code}: ${reason}`.slice(0, 1000)],
@@ -549,15 +550,7 @@ function headersOf(row: OutboxRow): IHeaders {
     try {
       extra = JSON.parse(row.headers) as Record<string, string>;
     } catch (err) {
-      throw new StsError(
-        'STS_OUTBOX_BAD_ROW',
-        `outbox row ${row.id} has headers that are not JSON`,
-        {
-          context: { component: 'outbox-relay', outboxId: row.id, eventId: row.event_id },
-          fix: 'the relay parks the row (outbox.parked_at); correct its headers column, then clear parked_at on its topic and key',
-          cause: err,
-        },
-      );
+      throw new OutboxBadRowError(row.id, row.event_id, err);
     }
   }
   return { ...extra, [EVENT_ID_HEADER]: row.event_id };

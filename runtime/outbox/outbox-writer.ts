@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import { codePointLength } from '../edge-limits';
-import { StsError } from '../errors';
+import { OutboxIdInvalidError } from '../errors';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { RegistryClient } from '../registry/registry-client';
 import { PromiseCache } from '../registry/promise-cache';
@@ -79,10 +79,7 @@ function checkFits(m: OutboxMessage): void {
   ] as const) {
     const length = codePointLength(value);
     if (length < min || length > max) {
-      throw new StsError('STS_OUTBOX_ID_INVALID', `outbox ${field} is ${length} characters; it must be ${min} to ${max}: ${JSON.stringify(value.slice(0, 80))}`, {
-        context: { component: 'outbox', topic: m.topic },
-        fix: 'derive the id with a fixed-length digest of the upstream input (see commissionRequestEventId)',
-      });
+      throw new OutboxIdInvalidError(field, length, min, max, value, m.topic);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type avro from 'avsc';
 import { CONFIG_DEFAULTS } from '../config';
-import { DecodeError, StsError, type ErrorContext } from '../errors';
+import { DecodeError, EncodeError, StsError, type ErrorContext } from '../errors';
 import { AVRO_BOUNDS_DEFAULTS, checkAvroBounds, type AvroBoundsLimits } from './avro-bounds';
 import { parseAvro } from './avro-types';
 import { PromiseCache } from './promise-cache';
@@ -18,7 +18,7 @@ import type { RegistryClient } from './registry-client';
  *
  * Failure codes: STS_DECODE_FAILED (too large, bad magic, truncated, unknown schema id, a count or
  * length past the end, invalid body; never retriable), and the registry's own retriable
- * STS_REGISTRY_ERROR when the writer's schema cannot be fetched right now.
+ * STS_REGISTRY_UNAVAILABLE when the writer's schema cannot be fetched right now.
  */
 export interface AvroCodecOptions {
   /** Largest record value decoded, header included (STS_MAX_RECORD_BYTES). */
@@ -69,10 +69,7 @@ export class AvroCodec {
       if (!type.isValid(value)) {
         const errors: string[] = [];
         type.isValid(value, { errorHook: (p) => errors.push(p.join('.') || '(root)') });
-        throw new StsError(
-          'STS_ENCODE_FAILED',
-          `value does not match schema ${schemaId} at ${errors.join(', ')}`,
-        );
+        throw new EncodeError(schemaId, errors);
       }
       let end = type.encode(value, scratch, 5);
       if (end < 0) {

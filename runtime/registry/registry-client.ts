@@ -1,5 +1,10 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { SchemaIncompatibleError, StsError } from '../errors';
+import {
+  RegistryRefusedError,
+  RegistryUnavailableError,
+  SchemaIncompatibleError,
+  SchemaUnknownError,
+} from '../errors';
 import { PromiseCache } from './promise-cache';
 
 /**
@@ -11,12 +16,11 @@ import { PromiseCache } from './promise-cache';
  * Every failure is classified the same way, whichever call met it:
  *  - no answer (refused, reset, DNS, a request or body slower than `timeoutMs`), HTTP 5xx, 408 or
  *    429, an answer longer than `maxResponseBytes` or not the JSON the API documents:
- *    STS_REGISTRY_ERROR, retriable. The
- *    registry being down or slow says nothing about the record that needed it, so a consumer waits
- *    and retries instead of dead-lettering good input;
+ *    STS_REGISTRY_UNAVAILABLE, retriable. The registry being down or slow says nothing about the
+ *    record that needed it, so a consumer waits and retries instead of dead-lettering good input;
  *  - 404 for a schema id or subject: STS_SCHEMA_UNKNOWN, not retriable (the id a record carries
  *    will not appear later; the codec turns it into a decode failure);
- *  - 409 on registration: STS_SCHEMA_INCOMPATIBLE; any other 4xx: STS_REGISTRY_ERROR, not
+ *  - 409 on registration: STS_SCHEMA_INCOMPATIBLE; any other 4xx: STS_REGISTRY_REFUSED, not
  *    retriable (the request itself is wrong).
  */
 export const REGISTRY_DEFAULTS = {
@@ -26,9 +30,6 @@ export const REGISTRY_DEFAULTS = {
    * is cut off here instead of filling the consumer's heap. */
   maxResponseBytes: 4 * 1024 * 1024,
 };
-
-const FIX =
-  'check that the schema registry answers (`npx sts status`) at STS_SCHEMA_REGISTRY_URL; consumers retry until it does';
 
 export class RegistryClient {
   readonly url: string;
@@ -138,10 +139,7 @@ export class RegistryClient {
           : describe(err);
       throw registryFailure(what, undefined, detail, err);
     }
-    if (res.status === 404 && unknown !== undefined)
-      throw new StsError('STS_SCHEMA_UNKNOWN', unknown, {
-        context: { component: 'schema-registry' },
-      });
+    if (res.status === 404 && unknown !== undefined) throw new SchemaUnknownError(unknown);
     if (!res.ok) throw registryFailure(what, res.status, text.slice(0, 300));
     if (text === '') return null;
     try {
@@ -152,26 +150,31 @@ export class RegistryClient {
   }
 }
 
-/**
- * The one classification of a failed registry call. `status` undefined: no usable answer at all
- * (network, timeout, garbage), which is retriable like a 5xx.
- */
+/** A failed registry call, its message naming the call: see registryError. */
 export function registryFailure(
   what: string,
   status: number | undefined,
   detail: string,
   cause?: unknown,
-): StsError {
-  const retriable = status === undefined || status >= 500 || status === 408 || status === 429;
+): RegistryUnavailableError | RegistryRefusedError {
   const message = `schema registry, ${what}: ${status === undefined ? '' : `HTTP ${status} `}${detail}`;
-  return new StsError('STS_REGISTRY_ERROR', message, {
-    retriable,
-    context: { component: 'schema-registry', ...(status === undefined ? {} : { status }) },
-    fix: retriable
-      ? FIX
-      : 'the request was refused as malformed; check the subject name and schema text',
-    cause,
-  });
+  return registryError(message, status, cause);
+}
+
+/**
+ * The one classification of a failed registry call. `status` undefined: no usable answer at all
+ * (network, timeout, garbage), which is STS_REGISTRY_UNAVAILABLE like a 5xx, 408 or 429; any other
+ * status is STS_REGISTRY_REFUSED, the request's own fault. `sts up` words its own message for the
+ * registry's global default and classifies it here too (infra/schema-registry.ts).
+ */
+export function registryError(
+  message: string,
+  status: number | undefined,
+  cause?: unknown,
+): RegistryUnavailableError | RegistryRefusedError {
+  if (status === undefined || status >= 500 || status === 408 || status === 429)
+    return new RegistryUnavailableError(message, status, cause);
+  return new RegistryRefusedError(message, status, cause);
 }
 
 /**

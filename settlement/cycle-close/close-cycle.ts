@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import { NamedLock } from '../../runtime/db/named-lock';
-import { CloseRefusedError, LockUnavailableError, StsError } from '../../runtime/errors';
+import { CloseRefusedError, LockUnavailableError, PayoutFileVerifyError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
@@ -114,13 +114,7 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
   say(`payouts: ${JSON.stringify(snapshot.byStatus)}`);
 
   const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId);
-  if (!files.ok) {
-    const first = files.failures[0]!;
-    throw new StsError('STS_PAYOUT_FILE_VERIFY_FAILED', `payout file verification failed (${files.failures.length} check(s)), first: ${first.name} in ${first.file}: ${first.detail}`, {
-      context: { region, cycleId },
-      fix: 'the cycle stays CLOSING and no file is released; fix the cause and run the close again',
-    });
-  }
+  if (!files.ok) throw new PayoutFileVerifyError(region, cycleId, files.failures);
   for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} → ${f.relativePath}`);
 
   await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });

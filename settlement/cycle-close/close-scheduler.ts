@@ -1,4 +1,5 @@
 import { Gauge, register } from 'prom-client';
+import type { ErrorCode } from '../../runtime/error-codes';
 import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
 import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
@@ -127,7 +128,7 @@ export class CloseScheduler {
               err,
               region,
               cycleId,
-              code: 'STS_CLOSE_OVERDUE',
+              code: 'STS_CLOSE_OVERDUE' satisfies ErrorCode,
               failedTicks: f.ticks,
               since: f.since.toISOString(),
             },

@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { withDatabase } from '../../runtime/config';
 import { createDb } from '../../runtime/db/knex';
-import { StsError } from '../../runtime/errors';
+import { ConcurrentWriteError } from '../../runtime/errors';
 import { ensureTopicList } from '../../runtime/kafka/topic-admin';
 import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
 import { useTestResources } from '../helpers/resources';
@@ -44,10 +44,7 @@ async function readAll(topic: string, expected: number): Promise<KafkaMessage[]>
 }
 
 const header = (m: KafkaMessage, name: string) => m.headers?.[name]?.toString();
-const neverHeals = () =>
-  new StsError('STS_CONCURRENT_WRITE', 'the unique key and the comparison disagree', {
-    retriable: true,
-  });
+const neverHeals = () => new ConcurrentWriteError('the unique key and the comparison disagree');
 
 describe('bounded retries', () => {
   test('a record failing retriably forever while the database answers is dead-lettered as STS_RETRIES_EXHAUSTED; its neighbours apply and the offset moves past it', async () => {

@@ -14,9 +14,9 @@ import {
 
 /**
  * A registry that is down, slow or failing is the registry's problem, not the record's: every
- * call through RegistryClient classifies it the same way (retriable STS_REGISTRY_ERROR), the codec
- * passes it on instead of calling the record undecodable, and a real processor retries until the
- * registry is back and then applies everything, with nothing dead-lettered. A 404 (an id the
+ * call through RegistryClient classifies it the same way (retriable STS_REGISTRY_UNAVAILABLE), the
+ * codec passes it on instead of calling the record undecodable, and a real processor retries until
+ * the registry is back and then applies everything, with nothing dead-lettered. A 404 (an id the
  * registry does not have) stays a decode failure.
  *
  * The failing registry is a small HTTP server on 127.0.0.1 in front of the real one: it answers
@@ -105,7 +105,7 @@ describe('registry failures are classified once, everywhere', () => {
       timeoutMs: 300,
     });
     const retriable = {
-      code: 'STS_REGISTRY_ERROR',
+      code: 'STS_REGISTRY_UNAVAILABLE',
       retriable: true,
       fix: expect.stringMatching(/sts status/),
     };

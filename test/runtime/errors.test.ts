@@ -1,3 +1,4 @@
+import { ERROR_CODES, type ErrorCode } from '../../runtime/error-codes';
 import * as errors from '../../runtime/errors';
 
 /**
@@ -125,7 +126,126 @@ const samples: Array<[string, errors.StsError]> = [
     'RetriesExhaustedError',
     new errors.RetriesExhaustedError('STS_DB_LOCK', 'deadlock found', 8, 41_000),
   ],
+  [
+    'RegistryUnavailableError',
+    new errors.RegistryUnavailableError('schema registry, GET /schemas/ids/7: HTTP 503 busy', 503),
+  ],
+  [
+    'RegistryRefusedError',
+    new errors.RegistryRefusedError('schema registry, PUT /config/s-value: HTTP 422 bad', 422),
+  ],
+  ['SchemaUnknownError', new errors.SchemaUnknownError('schema id 7 is not in the registry')],
+  ['EncodeError', new errors.EncodeError(7, ['amount_minor'])],
+  ['UnexpectedStateError', new errors.UnexpectedStateError('script returned unknown code 9')],
+  ['CollationUnsupportedError', new errors.CollationUnsupportedError(['utf8mb4_nopad_bin'])],
+  ['SchemaAheadError', new errors.SchemaAheadError('0099_future.ts')],
+  ['SchemaBehindError', new errors.SchemaBehindError('recon_finding', '0007_recon_findings')],
+  ['IdTimeExhaustedError', new errors.IdTimeExhaustedError({ datacenterId: 0, workerId: 1 })],
+  ['ConcurrentWriteError', new errors.ConcurrentWriteError('a key was inserted concurrently')],
+  [
+    'LedgerWriteAlteredError',
+    new errors.LedgerWriteAlteredError(10, 2, 1, ["Data truncated for column 'memo' at row 3"]),
+  ],
+  ['LedgerTextTooLongError', new errors.LedgerTextTooLongError('source_ref', 129, 128, 'x')],
+  [
+    'BalanceOverflowError',
+    new errors.BalanceOverflowError(
+      { region: 'SG', shop: 652024209997893632n, currency: 'SGD', cycle: 20261116n },
+      9223372036854775808n,
+    ),
+  ],
+  ['NoOpenCycleError', new errors.NoOpenCycleError('SG', 20261116n, 520)],
+  [
+    'OutboxIdInvalidError',
+    new errors.OutboxIdInvalidError('event id', 65, 1, 64, 'x'.repeat(65), 'sts.payouts.v1'),
+  ],
+  ['OutboxBadRowError', new errors.OutboxBadRowError('17', 'payout-652024209997893632')],
+  [
+    'PayoutFileVerifyError',
+    new errors.PayoutFileVerifyError('SG', 20261116n, [
+      { name: 'control sum', file: 'pain001-SG-20261116-SGD.xml', detail: '100 != 200' },
+    ]),
+  ],
 ];
+
+/**
+ * Every code, once, with whether it is retriable: the table in runtime/error-codes.ts must say the
+ * same. Written out here so that adding a code, or changing what a retry does with one, means
+ * changing this list on purpose.
+ */
+const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
+  STS_ALERT_DELIVERY_FAILED: 'retriable',
+  STS_ARTIFACT_UNAVAILABLE: 'not retriable',
+  STS_ATOMIC_WRITE_FAILED: 'not retriable',
+  STS_BAD_REQUEST: 'not retriable',
+  STS_BALANCE_OVERFLOW: 'not retriable',
+  STS_CHAOS_RUN: 'not retriable',
+  STS_CLOCK_BACKWARDS: 'not retriable',
+  STS_CLOSE_OVERDUE: 'retriable',
+  STS_CLOSE_REFUSED: 'not retriable',
+  STS_COLLATION_UNSUPPORTED: 'not retriable',
+  STS_COMMISSION_CHARGE_UNKNOWN: 'not retriable',
+  STS_COMMISSION_CONFLICT: 'not retriable',
+  STS_COMMISSION_RULE_INVALID: 'not retriable',
+  STS_COMMISSION_RULE_MISSING: 'not retriable',
+  STS_COMMISSION_RULE_OVERLAP: 'not retriable',
+  STS_COMPENSATOR_STALLED: 'retriable',
+  STS_CONCURRENT_WRITE: 'retriable',
+  STS_CONFIG_INVALID: 'not retriable',
+  STS_DECODE_FAILED: 'not retriable',
+  STS_DLQ_PUBLISH_FAILED: 'retriable',
+  STS_DLQ_REPLAY_REFUSED: 'not retriable',
+  STS_ENCODE_FAILED: 'not retriable',
+  STS_FORBIDDEN: 'not retriable',
+  STS_GATEWAY_JOURNAL_CORRUPT: 'not retriable',
+  STS_GATEWAY_KEY_CONFLICT: 'not retriable',
+  STS_GATEWAY_REQUEST_INVALID: 'not retriable',
+  STS_GATEWAY_UNAVAILABLE: 'retriable',
+  STS_ID_COLLISION: 'not retriable',
+  STS_ID_LEASES_EXHAUSTED: 'retriable',
+  STS_ID_LEASE_LOST: 'not retriable',
+  STS_ID_TIME_EXHAUSTED: 'not retriable',
+  STS_KAFKA_CLIENT_UNSUPPORTED: 'not retriable',
+  STS_KAFKA_READ_FAILED: 'retriable',
+  STS_LEDGER_INVARIANT: 'not retriable',
+  STS_LEDGER_TEXT_TOO_LONG: 'not retriable',
+  STS_LEDGER_WRITE_ALTERED: 'not retriable',
+  STS_LOCK_UNAVAILABLE: 'retriable',
+  STS_NOT_FOUND: 'not retriable',
+  STS_NO_OPEN_CYCLE: 'not retriable',
+  STS_OUTBOX_BAD_ROW: 'not retriable',
+  STS_OUTBOX_HELD_BEHIND: 'not retriable',
+  STS_OUTBOX_ID_INVALID: 'not retriable',
+  STS_OUTBOX_ROW_TOO_LARGE: 'not retriable',
+  STS_PAYMENTS_PAUSED: 'retriable',
+  STS_PAYOUT_FILE_CONFLICT: 'not retriable',
+  STS_PAYOUT_FILE_INVALID: 'not retriable',
+  STS_PAYOUT_FILE_UNREADABLE: 'not retriable',
+  STS_PAYOUT_FILE_VERIFY_FAILED: 'not retriable',
+  STS_PAYOUT_MISMATCH: 'not retriable',
+  STS_PAYOUT_UNRESOLVED: 'not retriable',
+  STS_PORT_IN_USE: 'not retriable',
+  STS_PREREQUISITE_MISSING: 'not retriable',
+  STS_RECON_FIX_REFUSED: 'not retriable',
+  STS_REGISTRY_REFUSED: 'not retriable',
+  STS_REGISTRY_UNAVAILABLE: 'retriable',
+  STS_RETRIES_EXHAUSTED: 'not retriable',
+  STS_SCHEMA_AHEAD: 'not retriable',
+  STS_SCHEMA_BEHIND: 'not retriable',
+  STS_SCHEMA_INCOMPATIBLE: 'not retriable',
+  STS_SCHEMA_UNKNOWN: 'not retriable',
+  STS_SERVICE_UNAVAILABLE: 'retriable',
+  STS_SQL_MODE_UNSUPPORTED: 'not retriable',
+  STS_STARTUP_FAILED: 'not retriable',
+  STS_TOPICS_NOT_READY: 'retriable',
+  STS_TOPOLOGY_INVALID: 'not retriable',
+  STS_UNAUTHORIZED: 'not retriable',
+  STS_UNEXPECTED: 'not retriable',
+  STS_UNSUPPORTED_MEDIA: 'not retriable',
+  STS_UPLOAD_REFUSED: 'not retriable',
+  STS_VALIDATION_FAILED: 'not retriable',
+  STS_WATERMARK_NOT_REACHED: 'retriable',
+};
 
 describe('errors', () => {
   it('covers every exported error class', () => {
@@ -148,6 +268,30 @@ describe('errors', () => {
     for (const [name, e] of samples) expect(e.name).toBe(name);
   });
 
+  it('draws every code from one closed table, each once, with a one-line meaning', () => {
+    expect(Object.keys(ERROR_CODES).sort()).toEqual(Object.keys(EVERY_CODE).sort());
+    for (const [code, { retriable, meaning }] of Object.entries(ERROR_CODES)) {
+      expect([code, retriable ? 'retriable' : 'not retriable']).toEqual([
+        code,
+        EVERY_CODE[code as ErrorCode],
+      ]);
+      expect(meaning).toMatch(/^[^\n]{10,120}$/);
+    }
+  });
+
+  it("takes each class's code and retriable flag from the table", () => {
+    for (const [name, e] of samples) {
+      expect([name, Object.hasOwn(ERROR_CODES, e.code)]).toEqual([name, true]);
+      expect([name, e.retriable]).toEqual([name, ERROR_CODES[e.code].retriable]);
+    }
+  });
+
+  it('refuses a code outside the table at compile time', () => {
+    // @ts-expect-error: a free string is not an ErrorCode (tsc fails if this line compiles).
+    const e = new errors.StsError('STS_WHATEVER', 'x');
+    expect(e.retriable).toBe(false);
+  });
+
   it('keeps context such as topic, partition and offset', () => {
     const e = new errors.DecodeError('bad magic', { topic: 't', partition: 1, offset: '5' });
     expect(e.context).toMatchObject({ topic: 't', partition: 1, offset: '5' });
@@ -157,6 +301,7 @@ describe('errors', () => {
     const wrapped = errors.asStsError(new Error('who knows'));
     expect(wrapped.code).toBe('STS_UNEXPECTED');
     expect(wrapped.retriable).toBe(false);
+    // @ts-expect-error: only code that bypasses the types can pass a code outside the table.
     expect(new errors.StsError('STS_X', 'x').retriable).toBe(false);
   });
 });

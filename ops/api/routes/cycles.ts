@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { ErrorCode } from '../../../runtime/error-codes';
 import { closeCycle, type CloseOptions } from '../../../settlement/cycle-close/close-cycle';
 import { verifyPayoutFile } from '../../../settlement/payout-file/payout-file-verify';
 import type { AppContext } from '../../run/app-context';
@@ -77,7 +78,7 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pi
     },
     async (req, reply) => {
       const row = (await ctx.db('payout_file').where({ region: req.query.region, cycle_id: req.query.cycle, currency: req.query.currency }).first('path')) as { path: string } | undefined;
-      if (!row) return reply.code(404).send({ error: 'STS_NOT_FOUND', message: 'no payout file for that region, cycle and currency' });
+      if (!row) return reply.code(404).send({ error: 'STS_NOT_FOUND' satisfies ErrorCode, message: 'no payout file for that region, cycle and currency' });
       return verifyPayoutFile(path.join(ctx.config.dataDir, row.path), ctx.db);
     },
   );

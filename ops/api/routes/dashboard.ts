@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { PROJECT_ROOT } from '../../../runtime/config';
+import type { ErrorCode } from '../../../runtime/error-codes';
 
 /**
  * The dashboard at `/`: static files from ops/dashboard plus uPlot from node_modules, so the page
@@ -26,7 +27,7 @@ export function dashboardRoutes(app: FastifyInstance): void {
   app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
     // A fixed table, not a path join: nothing outside it can be served.
     const asset = ASSETS.get(req.params.name);
-    if (!asset) return reply.code(404).send({ error: 'STS_NOT_FOUND', message: 'no such asset' });
+    if (!asset) return reply.code(404).send({ error: 'STS_NOT_FOUND' satisfies ErrorCode, message: 'no such asset' });
     return reply.header('content-security-policy', CSP).type(asset.type).send(fs.createReadStream(asset.file));
   });
 }

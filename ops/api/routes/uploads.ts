@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
+import type { ErrorCode } from '../../../runtime/error-codes';
 import { UploadRefusedError } from '../../../runtime/errors';
 import type { AppContext } from '../../run/app-context';
 import { intakeUpload, type INTAKE_DEFAULTS } from '../../uploads/upload-intake';
@@ -18,11 +19,11 @@ export function uploadRoutes(app: FastifyInstance, ctx: AppContext, tuning: Part
   }
 
   app.post<{ Querystring: { filename?: string; force?: string } }>('/uploads', { config: { minRole: 'operator' } }, async (req, reply) => {
-    if (!(req.body instanceof Readable)) return reply.code(415).send({ error: 'STS_UNSUPPORTED_MEDIA', message: 'send the CSV as text/csv or application/octet-stream' });
+    if (!(req.body instanceof Readable)) return reply.code(415).send({ error: 'STS_UNSUPPORTED_MEDIA' satisfies ErrorCode, message: 'send the CSV as text/csv or application/octet-stream' });
     const declared = Number(req.headers['content-length'] ?? 0);
     const limit = tuning.maxFileBytes;
     if (limit !== undefined && declared > limit) {
-      return reply.code(413).header('connection', 'close').send({ error: 'STS_UPLOAD_REFUSED', reason: 'TOO_LARGE', message: `the file is larger than ${limit} bytes` });
+      return reply.code(413).header('connection', 'close').send({ error: 'STS_UPLOAD_REFUSED' satisfies ErrorCode, reason: 'TOO_LARGE', message: `the file is larger than ${limit} bytes` });
     }
     try {
       const result = await intakeUpload(
