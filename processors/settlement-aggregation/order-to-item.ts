@@ -45,57 +45,59 @@ const INT64_MAX = 2n ** 63n - 1n;
  */
 export function validateOrderEvent(e: OrderEvent, window: EventTimeWindow = DEFAULT_EVENT_TIME_WINDOW, nowMs: number = Date.now()): void {
   const id = typeof e.event_id === 'string' ? e.event_id : '';
-  const refuse = (field: string, detail: string): never => {
-    throw new ValidationError(`${field}: ${detail}`, { eventId: quoteForReason(id, EDGE_LIMITS.eventIdMaxChars), field });
-  };
 
   // The id first: every later reason quotes it, and it becomes a unique key.
-  if (id === '') refuse('event_id', 'must not be empty');
+  if (id === '') refuse(id, 'event_id', 'must not be empty');
   const idLength = codePointLength(id);
-  if (idLength > EDGE_LIMITS.eventIdMaxChars) refuse('event_id', `is ${idLength} characters; at most ${EDGE_LIMITS.eventIdMaxChars}`);
+  if (idLength > EDGE_LIMITS.eventIdMaxChars) refuse(id, 'event_id', `is ${idLength} characters; at most ${EDGE_LIMITS.eventIdMaxChars}`);
   const bad = idCharProblemAt(id);
-  if (bad >= 0) refuse('event_id', `holds ${codePointName(id, bad)} at character ${bad + 1}: control, format and line-separator characters are not allowed`);
+  if (bad >= 0) refuse(id, 'event_id', `holds ${codePointName(id, bad)} at character ${bad + 1}: control, format and line-separator characters are not allowed`);
   // The contract refuses edge whitespace: the key columns compare bytes exactly (NO PAD), but an
   // upstream that sends "e1 " beside "e1" almost always means one event, not two.
-  if (id.trim() !== id) refuse('event_id', 'must not start or end with whitespace');
+  if (id.trim() !== id) refuse(id, 'event_id', 'must not start or end with whitespace');
 
-  if (!EVENT_TYPES.has(e.event_type)) refuse('event_type', `"${quoteForReason(String(e.event_type))}" is not one of ${[...EVENT_TYPES].join(', ')}`);
-  positiveId('order_id', e.order_id, refuse);
-  positiveId('shop_user_id', e.shop_user_id, refuse);
-  if (e.affiliate_user_id !== null && e.affiliate_user_id !== undefined) positiveId('affiliate_user_id', e.affiliate_user_id, refuse);
+  if (!EVENT_TYPES.has(e.event_type)) refuse(id, 'event_type', `"${quoteForReason(String(e.event_type))}" is not one of ${[...EVENT_TYPES].join(', ')}`);
+  positiveId(id, 'order_id', e.order_id);
+  positiveId(id, 'shop_user_id', e.shop_user_id);
+  if (e.affiliate_user_id !== null && e.affiliate_user_id !== undefined) positiveId(id, 'affiliate_user_id', e.affiliate_user_id);
 
   // Codes match exactly: the contract's codes are upper-case ASCII, and nothing is folded (see
   // runtime/edge-text.ts for why toUpperCase would let look-alikes through).
   const info = typeof e.region === 'string' ? regionInfo(e.region) : undefined;
-  if (!info) refuse('region', `"${quoteForReason(String(e.region))}" is not a region the marketplace settles (SG, MY, TH, VN, ID, PH, TW, BR)`);
-  if (e.currency !== info!.currency) refuse('currency', `"${quoteForReason(String(e.currency))}" is not the currency of region ${info!.region} (${info!.currency})`);
+  if (!info) refuse(id, 'region', `"${quoteForReason(String(e.region))}" is not a region the marketplace settles (SG, MY, TH, VN, ID, PH, TW, BR)`);
+  if (e.currency !== info!.currency) refuse(id, 'currency', `"${quoteForReason(String(e.currency))}" is not the currency of region ${info!.region} (${info!.currency})`);
 
-  if (typeof e.amount_minor !== 'bigint') refuse('amount_minor', 'must be a 64-bit integer');
+  if (typeof e.amount_minor !== 'bigint') refuse(id, 'amount_minor', 'must be a 64-bit integer');
   if (e.event_type === 'ORDER_ADJUSTED') {
-    if (e.amount_minor === 0n) refuse('amount_minor', 'must be non-zero for ORDER_ADJUSTED');
-  } else if (e.amount_minor <= 0n) refuse('amount_minor', `${e.amount_minor} is not positive; ${e.event_type} needs a positive amount`);
+    if (e.amount_minor === 0n) refuse(id, 'amount_minor', 'must be non-zero for ORDER_ADJUSTED');
+  } else if (e.amount_minor <= 0n) refuse(id, 'amount_minor', `${e.amount_minor} is not positive; ${e.event_type} needs a positive amount`);
   const bound = itemAmountProblem(info!.currency, e.amount_minor);
-  if (bound) refuse('amount_minor', bound);
+  if (bound) refuse(id, 'amount_minor', bound);
 
   const category = typeof e.category === 'string' ? e.category : '';
-  if (category === '') refuse('category', 'must not be empty');
+  if (category === '') refuse(id, 'category', 'must not be empty');
   const catLength = codePointLength(category);
-  if (catLength > EDGE_LIMITS.categoryMaxChars) refuse('category', `is ${catLength} characters; at most ${EDGE_LIMITS.categoryMaxChars}`);
+  if (catLength > EDGE_LIMITS.categoryMaxChars) refuse(id, 'category', `is ${catLength} characters; at most ${EDGE_LIMITS.categoryMaxChars}`);
   const badCat = idCharProblemAt(category);
-  if (badCat >= 0) refuse('category', `holds ${codePointName(category, badCat)} at character ${badCat + 1}: control, format and line-separator characters are not allowed`);
+  if (badCat >= 0) refuse(id, 'category', `holds ${codePointName(category, badCat)} at character ${badCat + 1}: control, format and line-separator characters are not allowed`);
 
   const at = e.occurred_at instanceof Date ? e.occurred_at.getTime() : Number.NaN;
-  if (!Number.isFinite(at)) refuse('occurred_at', 'is not a valid instant');
+  if (!Number.isFinite(at)) refuse(id, 'occurred_at', 'is not a valid instant');
   if (at < nowMs - window.maxAgeMs) {
-    refuse('occurred_at', `${new Date(at).toISOString()} is more than ${Math.round(window.maxAgeMs / DAY_MS)} days in the past (STS_EVENT_MAX_AGE_DAYS); correct it with an ORDER_ADJUSTED event dated now`);
+    refuse(id, 'occurred_at', `${new Date(at).toISOString()} is more than ${Math.round(window.maxAgeMs / DAY_MS)} days in the past (STS_EVENT_MAX_AGE_DAYS); correct it with an ORDER_ADJUSTED event dated now`);
   }
   if (at > nowMs + window.maxFutureMs) {
-    refuse('occurred_at', `${new Date(at).toISOString()} is more than ${window.maxFutureMs} ms in the future (STS_EVENT_MAX_FUTURE_MS): the producer's clock or the field is wrong`);
+    refuse(id, 'occurred_at', `${new Date(at).toISOString()} is more than ${window.maxFutureMs} ms in the future (STS_EVENT_MAX_FUTURE_MS): the producer's clock or the field is wrong`);
   }
 }
 
-function positiveId(field: string, value: unknown, refuse: (field: string, detail: string) => never): void {
-  if (typeof value !== 'bigint' || value <= 0n || value > INT64_MAX) refuse(field, `${String(value)} is not a positive 64-bit integer`);
+function positiveId(id: string, field: string, value: unknown): void {
+  if (typeof value !== 'bigint' || value <= 0n || value > INT64_MAX) refuse(id, field, `${String(value)} is not a positive 64-bit integer`);
+}
+
+/** A module function, not a closure per event: validation runs for every record consumed. */
+function refuse(id: string, field: string, detail: string): never {
+  throw new ValidationError(`${field}: ${detail}`, { eventId: quoteForReason(id, EDGE_LIMITS.eventIdMaxChars), field });
 }
 
 /** `cycle` is where the item lands: the event's own cycle, or the next open one if that closed. */
