@@ -67,17 +67,24 @@ export interface CompareRun {
   figures: Record<string, number>;
 }
 
-export interface CompareResult {
+/** One benchmark compared: both sides' runs, alternated in one session, and the medians. */
+export interface CompareBench {
+  name: string;
+  command: string;
   startedAt: string;
-  finishedAt?: string;
+  finishedAt: string;
   loadAvgStart: number[];
-  loadAvgEnd?: number[];
+  loadAvgEnd: number[];
   base: { rev: string; sha: string };
   head: { sha: string; dirty: boolean };
-  benches: Array<{
-    name: string;
-    command: string;
-    runs: CompareRun[];
-    measures: Array<CompareMeasure & { base?: number; head?: number; ratio?: number }>;
-  }>;
+  runs: CompareRun[];
+  measures: Array<CompareMeasure & { base?: number; head?: number; ratio?: number }>;
+}
+
+/**
+ * bench/results/compare-revisions.json: the last comparison of each benchmark. A comparison of
+ * some benchmarks replaces only their entries, as `npm run bench -- NAME` keeps the others.
+ */
+export interface CompareResult {
+  benches: CompareBench[];
 }

@@ -15,7 +15,8 @@
  * were exact.
  *
  * Output: each run's figures, then per measure the median of each side and head / base;
- * bench/results/compare-revisions.json, which docs/BENCHMARKS.md renders (report-sections.ts).
+ * bench/results/compare-revisions.json (the benchmarks compared this time replace their entries;
+ * the others stay), which docs/BENCHMARKS.md renders (report-compare.ts).
  * Exit code: 1 if any run failed, 2 for bad arguments.
  */
 import { spawnSync } from 'node:child_process';
@@ -25,7 +26,12 @@ import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../runtime/config';
 import { BENCHES, benchCommand } from './bench-catalog';
 import { benchOutput, modeDir } from './bench-run-record';
-import { COMPARE_MEASURES, type CompareResult, type CompareRun } from './compare-model';
+import {
+  COMPARE_MEASURES,
+  type CompareBench,
+  type CompareResult,
+  type CompareRun,
+} from './compare-model';
 import { num } from './report-format';
 
 const DEFAULT_BENCHES = ['upload-ingestion', 'settlement-aggregation', 'settlement-close'];
@@ -108,6 +114,18 @@ function runIn(
   return { seconds, exitCode: 0, json: JSON.parse(fs.readFileSync(out, 'utf8')) as unknown };
 }
 
+const loadAvg = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+/** The kept comparisons, or none; an unreadable file starts afresh. */
+function readKept(file: string): CompareResult {
+  try {
+    const kept = JSON.parse(fs.readFileSync(file, 'utf8')) as CompareResult;
+    return Array.isArray(kept.benches) ? kept : { benches: [] };
+  } catch {
+    return { benches: [] };
+  }
+}
+
 function median(xs: number[]): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
@@ -125,16 +143,13 @@ async function main(): Promise<number> {
   const base = prepareBase(config.dataDir, parsed.base);
   const headSha = git(['rev-parse', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
-  const result: CompareResult = {
-    startedAt: new Date().toISOString(),
-    base: { rev: parsed.base, sha: base.sha },
-    head: { sha: headSha, dirty },
-    loadAvgStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
-    benches: [],
-  };
+  const file = path.join(modeDir(config.dataDir, 'full'), 'compare-revisions.json');
+  const result: CompareResult = readKept(file);
   let failed = false;
   for (const name of parsed.names) {
     const args = BENCHES.find((b) => b.name === name)!.args.full;
+    const startedAt = new Date().toISOString();
+    const loadAvgStart = loadAvg();
     const runs: CompareRun[] = [];
     for (let pair = 0; pair < parsed.pairs; pair++) {
       const order: Array<'base' | 'head'> = pair % 2 === 0 ? ['base', 'head'] : ['head', 'base'];
@@ -164,21 +179,28 @@ async function main(): Promise<number> {
         ratio: b !== undefined && h !== undefined && b !== 0 ? h / b : undefined,
       };
     });
-    result.benches.push({ name, command: benchCommand(name, args), runs, measures });
+    const entry: CompareBench = {
+      name,
+      command: benchCommand(name, args),
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      loadAvgStart,
+      loadAvgEnd: loadAvg(),
+      base: { rev: parsed.base, sha: base.sha },
+      head: { sha: headSha, dirty },
+      runs,
+      measures,
+    };
     for (const m of measures) {
       process.stdout.write(
         `${name}: ${m.label}: base ${m.base ?? 'n/a'}, head ${m.head ?? 'n/a'}, head/base ${m.ratio?.toFixed(3) ?? 'n/a'} (${m.better} is better)\n`,
       );
     }
-    // After each benchmark, so a session stopped halfway keeps what it measured.
-    result.finishedAt = new Date().toISOString();
-    result.loadAvgEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
-    const dir = modeDir(config.dataDir, 'full');
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(
-      path.join(dir, 'compare-revisions.json'),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
+    // After each benchmark, so a session stopped halfway keeps what it measured; the entries of
+    // benchmarks not compared this time stay.
+    result.benches = [...result.benches.filter((b) => b.name !== name), entry];
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   }
   return failed ? 1 : 0;
 }

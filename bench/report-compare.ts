@@ -2,26 +2,26 @@ import type { CompareResult } from './compare-model';
 import { fmt, load, NA, table, when } from './report-format';
 
 /**
- * The "against an earlier revision" section of docs/BENCHMARKS.md, from the result
+ * The "against an earlier revision" section of docs/BENCHMARKS.md, from what
  * `npm run bench:compare` keeps: per benchmark, the median of each side and head / base, then
- * every run. Nothing here is computed except the medians' ratio's wording; a missing figure shows
- * as "n/a".
+ * every run. Nothing is computed here; a missing figure shows as "n/a".
  */
 export function renderCompare(c: CompareResult | undefined): string | undefined {
   if (!c || !Array.isArray(c.benches) || c.benches.length === 0) return undefined;
-  const head = `${c.head.sha.slice(0, 12)}${c.head.dirty ? ' with uncommitted changes' : ''}`;
   const parts = [
     '## Against an earlier revision',
-    `The same benchmarks at the issues' sizes on revision ${c.base.sha.slice(0, 12)} (\`${c.base.rev}\`) ` +
-      `and on ${head}, run alternately in one session (base then head, the next pair head then base), so both ` +
-      'see the same machine and the same load. Each run must exit 0, which a benchmark only does when its ' +
-      'effects were exact. Below 1.00 is less of the measure on head.',
-    `\`npm run bench:compare -- --base ${c.base.rev}\` — run ${when(c.startedAt)} to ${when(c.finishedAt)}, ` +
-      `load ${load(c.loadAvgStart)} at start, ${load(c.loadAvgEnd)} at end (1 / 5 / 15 min).`,
+    "The same benchmarks at the issues' sizes on an earlier revision (base) and on this tree (head), run " +
+      'alternately in one session (base then head, the next pair head then base), so both see the same ' +
+      'machine and the same load. Each run must exit 0, which a benchmark only does when its effects were ' +
+      'exact. Below 1.00 is less of the measure on head.',
   ];
   for (const b of c.benches) {
-    parts.push(`### ${b.name}`, `\`${b.command}\` on each side.`);
+    const head = `${b.head.sha.slice(0, 12)}${b.head.dirty ? ' with uncommitted changes' : ''}`;
     parts.push(
+      `### ${b.name}`,
+      `\`npm run bench:compare -- --base ${b.base.rev} ${b.name}\`: base ${b.base.sha.slice(0, 12)}, head ${head}; ` +
+        `run ${when(b.startedAt)} to ${when(b.finishedAt)}, load ${load(b.loadAvgStart)} at start, ` +
+        `${load(b.loadAvgEnd)} at end (1 / 5 / 15 min). Each run: \`${b.command}\`.`,
       table(
         ['measure', 'base (median)', 'head (median)', 'head / base', 'better'],
         ['l', 'r', 'r', 'r', 'l'],
@@ -33,8 +33,6 @@ export function renderCompare(c: CompareResult | undefined): string | undefined 
           m.better,
         ]),
       ),
-    );
-    parts.push(
       table(
         ['run', 'side', 'exit', 'wall s', ...b.measures.map((m) => m.label)],
         ['r', 'l', 'r', 'r', ...b.measures.map(() => 'r' as const)],

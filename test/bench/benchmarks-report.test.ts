@@ -172,16 +172,16 @@ describe('renderBenchmarks', () => {
 
   it("renders a comparison against an earlier revision with each side's median and the ratio", () => {
     const compare: CompareResult = {
-      startedAt: '2026-12-06T10:00:00.000Z',
-      finishedAt: '2026-12-06T10:30:00.000Z',
-      loadAvgStart: [1, 1, 1],
-      loadAvgEnd: [2, 2, 2],
-      base: { rev: 'abc1234', sha: 'abc1234def5678900000' },
-      head: { sha: 'fedcba9876543210aaaa', dirty: false },
       benches: [
         {
           name: 'settlement-aggregation',
           command: 'npx tsx bench/settlement-aggregation.ts 1000000 5000',
+          startedAt: '2026-12-06T10:00:00.000Z',
+          finishedAt: '2026-12-06T10:30:00.000Z',
+          loadAvgStart: [1, 1, 1],
+          loadAvgEnd: [2, 2, 2],
+          base: { rev: 'abc1234', sha: 'abc1234def5678900000' },
+          head: { sha: 'fedcba9876543210aaaa', dirty: false },
           runs: [
             {
               side: 'base',
@@ -214,7 +214,9 @@ describe('renderBenchmarks', () => {
     };
     const withCompare = renderBenchmarks({ mode: 'full', results, compare });
     const s = section(withCompare, 'Against an earlier revision');
-    expect(s).toContain('revision abc1234def56 (`abc1234`) and on fedcba987654');
+    expect(s).toContain(
+      '`npm run bench:compare -- --base abc1234 settlement-aggregation`: base abc1234def56, head fedcba987654; run 2026-12-06 10:00 UTC',
+    );
     expect(s).toContain('| aggregation events/s | 30,000 | 29,000 | **0.967** | higher |');
     expect(s).toContain('| 2 | head | 0 | 101 | 29,000 |');
     expect(md).not.toContain('## Against an earlier revision');
