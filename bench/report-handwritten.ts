@@ -10,7 +10,12 @@ export const HANDWRITTEN_DATE = '2026-11-22';
 
 /** Profile notes and explanations that outlive any one run. */
 export const NOTES: Readonly<Record<string, string>> = {
-  'upload-ingestion': `Where the time goes (CPU per 1M rows, 2 shared cores): the machine is the limit, so every
+  'upload-ingestion': `**Against the revision before the boundary hardening** (9834fb4, two pairs on 2026-12-07, "Against an
+earlier revision" below): the ingestion process used 1.21× the CPU of base for the same 1M rows (the
+checks per row and per record it now makes), and the pipeline took 1.08× as long; intake and the server
+used the same. Not yet brought back.
+
+Where the time goes (CPU per 1M rows, 2 shared cores): the machine is the limit, so every
 CPU second counts. mariadbd 17–26 s (LOAD DATA alone: about 14), the ingestion process 8–13 s, intake
 3–5 s, the broker under 1 s. What moved it from about 2.0× to 1.4–1.7× LOAD DATA:
 (1) mysql2 scanned each multi-megabyte statement for placeholders even with no values, a fifth of
@@ -56,6 +61,12 @@ by a temporary switch that is not in the code: as shipped then, 1.66× median (1
 without the seller check, 1.32× (15.1–17.8 s); without the balance upserts, 1.59× (16.7–17.7 s).
 LOAD DATA into an empty table is not faster than into one holding a row (11.0–11.8 s both), so the
 reference gets no empty-table shortcut.`,
+  'settlement-aggregation': `Against the revision before the boundary hardening (9834fb4, "Against an earlier revision" below),
+head was slower in every pair of 2026-12-07 (0.73, 0.82 and 0.92 of base; the naive baseline too), while a
+single run of each by hand at the same size had head at 1.04 of base. The server runs the same statements
+on both sides (Com_* counters over a 100k-event run agree within 50 of 12,300), so the difference is in
+what each statement costs or in the processor's own time per batch, not in extra round trips. Not yet
+explained; until it is, the hardening is not shown free of a regression here.`,
   'settlement-close': `On the machine's shared MariaDB, whose buffer pool is 128 MB, the same 1M-seller close took 262 s
 (${HANDWRITTEN_DATE}: payouts 103.5 s, file 86.4 s, relay 72.1 s) with the node process mostly idle:
 10M items are a few GB, and every page came from disk. Size the buffer pool for the data.`,
