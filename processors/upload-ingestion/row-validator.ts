@@ -61,6 +61,11 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
   const orderAt = at('order_id');
   const memoAt = at('memo');
   const get = (fields: string[], i: number): string => (i < 0 ? '' : fields[i]!.trim());
+  // Read once per chunk: under tsx each read of an imported binding is a getter call, and these
+  // are read for every row.
+  const refMax = EXTERNAL_REF_MAX_CHARS;
+  const memoMax = MEMO_MAX_CHARS;
+  const itemTypes = ITEM_TYPES;
 
   return (fields) => {
     if (fields.length !== columns.length) {
@@ -71,7 +76,7 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
     const missing = values.indexOf('');
     if (missing >= 0) return reject('MISSING_FIELD', `${required[missing]} is required`);
     const [externalRef, sellerText, regionText, currencyText, amountText, typeText] = values as [string, string, string, string, string, string];
-    if (codePoints(externalRef) > EXTERNAL_REF_MAX_CHARS) return reject('REF_TOO_LONG', `external_ref is longer than ${EXTERNAL_REF_MAX_CHARS} characters`);
+    if (codePoints(externalRef) > refMax) return reject('REF_TOO_LONG', `external_ref is longer than ${refMax} characters`);
     const badRef = idCharProblemAt(externalRef);
     if (badRef >= 0) return reject('CONTROL_CHARACTER', `external_ref holds ${codePointName(externalRef, badRef)} at character ${badRef + 1}; control, format and line-separator characters are not allowed in a ref`);
 
@@ -96,10 +101,10 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
     if (bound) return reject('AMOUNT_OUT_OF_BOUNDS', bound);
 
     const itemType = asciiCodeUpper(typeText);
-    if (itemType === null || !ITEM_TYPES.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(typeText)}" is not one of ${[...ITEM_TYPES].join(', ')}`);
+    if (itemType === null || !itemTypes.has(itemType)) return reject('UNKNOWN_ITEM_TYPE', `item_type "${clip(typeText)}" is not one of ${[...itemTypes].join(', ')}`);
 
     const memo = memoAt < 0 || fields[memoAt] === '' ? null : fields[memoAt]!;
-    if (memo !== null && codePoints(memo) > MEMO_MAX_CHARS) return reject('MEMO_TOO_LONG', `memo is longer than ${MEMO_MAX_CHARS} characters`);
+    if (memo !== null && codePoints(memo) > memoMax) return reject('MEMO_TOO_LONG', `memo is longer than ${memoMax} characters`);
     const badMemo = memo === null ? -1 : textCharProblemAt(memo);
     if (badMemo >= 0) return reject('CONTROL_CHARACTER', `memo holds ${codePointName(memo!, badMemo)} at character ${badMemo + 1}; a memo may hold tabs and line breaks but no other control character`);
 
@@ -109,8 +114,9 @@ export function rowValidator(columns: string[]): (fields: string[]) => RowVerdic
 
 /** Characters as a person counts them (code points); a string is never longer than its UTF-16 length. */
 function codePoints(s: string): number {
-  return s.length <= Math.min(EXTERNAL_REF_MAX_CHARS, MEMO_MAX_CHARS) ? s.length : [...s].length;
+  return s.length <= SHORTER_LIMIT ? s.length : [...s].length;
 }
+const SHORTER_LIMIT = Math.min(EXTERNAL_REF_MAX_CHARS, MEMO_MAX_CHARS);
 
 /** Decimal digits only, 1 to 2^63-1: an id is never rounded, signed or written in exponent form. */
 function parseId(text: string): bigint | null {

@@ -349,10 +349,14 @@ async function takenIds(
 
 /** A signed 64-bit integer as an SQL literal; anything else never reaches the statement. */
 function int64(n: bigint): string {
-  if (typeof n !== 'bigint' || BigInt.asIntN(64, n) !== n)
+  // Compared, not BigInt.asIntN(64, n) === n: that allocates a BigInt for each of the five ids
+  // and amounts of every item written.
+  if (typeof n !== 'bigint' || n > I64_MAX || n < I64_MIN)
     throw new RangeError(`${String(n)} is not a signed 64-bit integer`);
   return n.toString();
 }
+const I64_MAX = 9223372036854775807n;
+const I64_MIN = -9223372036854775808n;
 
 async function findExisting(
   trx: Knex.Transaction,
@@ -416,6 +420,7 @@ export class BalanceIncrements {
   // By seller first: a seller has one account per batch almost always, so the list is one long,
   // and no key string is built per item.
   private sums = new Map<bigint, Account[]>();
+  private calls = 0;
 
   /**
    * Admits `items` (all new rows) against their accounts' bounds and returns those refused; the
@@ -478,25 +483,21 @@ export class BalanceIncrements {
   private group(items: BillingItemInput[]): { touched: Touched[]; unread: Account[] } {
     const touched: Touched[] = [];
     const unread: Account[] = [];
-    let last: Touched | undefined;
-    const batchOf = new Map<Account, Touched>();
+    // Each call marks the accounts it touches with its own number, so finding an account's batch
+    // is a field read rather than a map lookup per item.
+    const mark = ++this.calls;
+    let last: Account | undefined;
     for (const it of items) {
-      let account: Account;
+      let account = last;
       if (
-        last &&
-        last.account.shop === it.shopUserId &&
-        last.account.cycle === it.cycleId &&
-        last.account.region === it.region &&
-        last.account.currency === it.currency
-      )
-        account = last.account;
-      else {
-        const accounts = this.sums.get(it.shopUserId);
-        const found = accounts?.find(
-          (a) => a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency,
-        );
-        if (found) account = found;
-        else {
+        !account ||
+        account.shop !== it.shopUserId ||
+        account.cycle !== it.cycleId ||
+        account.region !== it.region ||
+        account.currency !== it.currency
+      ) {
+        account = this.find(it);
+        if (!account) {
           account = {
             region: it.region,
             shop: it.shopUserId,
@@ -505,22 +506,32 @@ export class BalanceIncrements {
             base: undefined,
             amount: 0n,
             count: 0,
+            mark: 0,
+            batch: undefined,
           };
+          const accounts = this.sums.get(it.shopUserId);
           if (accounts) accounts.push(account);
           else this.sums.set(it.shopUserId, [account]);
           unread.push(account);
         }
       }
-      let batch = last?.account === account ? last : batchOf.get(account);
-      if (!batch) {
-        batch = { account, items: [] };
-        batchOf.set(account, batch);
-        touched.push(batch);
+      if (account.mark !== mark) {
+        account.mark = mark;
+        account.batch = { account, items: [] };
+        touched.push(account.batch);
       }
-      batch.items.push(it);
-      last = batch;
+      account.batch!.items.push(it);
+      last = account;
     }
     return { touched, unread };
+  }
+
+  private find(it: BillingItemInput): Account | undefined {
+    const accounts = this.sums.get(it.shopUserId);
+    if (!accounts) return undefined;
+    for (const a of accounts)
+      if (a.cycle === it.cycleId && a.region === it.region && a.currency === it.currency) return a;
+    return undefined;
   }
 
   async apply(trx: Knex.Transaction): Promise<void> {
@@ -687,6 +698,9 @@ interface Account {
   /** Admitted so far in this transaction. */
   amount: bigint;
   count: number;
+  /** The group() call that last touched it, and its items in that call. */
+  mark: number;
+  batch: Touched | undefined;
 }
 
 const abs = (n: bigint) => (n < 0n ? -n : n);
