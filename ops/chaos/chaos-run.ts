@@ -8,7 +8,7 @@ import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
 import { sleep } from '../../infra/process-control';
 import { addRule } from '../../processors/commission/rule-store';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import { ORDER_EVENTS, type OrderEvent } from '../../contracts/order-event';
 import { settlementTopology } from '../../topologies/settlement';
 import { writeDemoUpload } from '../demo/demo-upload';
 import { LagSampler, topologyTargets } from '../lag/lag-sampler';
@@ -74,7 +74,7 @@ export interface ChaosReport {
 }
 
 const RATE_BPS = 250n;
-const ORDER_TOPIC = settlementTopology.processors.find((p) => p.name === 'settlement-aggregation')!.input;
+const ORDER_TOPIC = ORDER_EVENTS.topic;
 const PROCESSES = [
   { name: 'settlement-aggregation', args: ['run', 'settlement-aggregation'] },
   { name: 'upload-ingestion', args: ['run', 'upload-ingestion', '--no-relay'] },

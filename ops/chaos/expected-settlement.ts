@@ -1,4 +1,4 @@
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 
 /**
  * What a cycle's order events must settle to, computed here from the events alone and never with

@@ -11,10 +11,10 @@ import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { valueSubject } from '../../runtime/topology/types';
 import { sleep } from '../../infra/process-control';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import { ORDER_EVENTS, type OrderEvent } from '../../contracts/order-event';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 
-const TOPIC = 'sts.order-events.v1';
+const TOPIC = ORDER_EVENTS.topic;
 
 export interface SmokeResult {
   eventId: string;

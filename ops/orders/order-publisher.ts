@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { AvroCodec } from '../../runtime/registry/avro-codec';
 import type { RegistryClient } from '../../runtime/registry/registry-client';
 import { valueSubject } from '../../runtime/topology/types';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 
 /**
  * Publishes order events the way upstream must (docs/DESIGN.md, "Contracts"): Avro through the

@@ -1,4 +1,4 @@
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { regionInfo } from '../../runtime/money/regions';
 
 /**

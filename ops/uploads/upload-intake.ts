@@ -14,7 +14,7 @@ import { valueSubject } from '../../runtime/topology/types';
 import { CsvRecordSplitter, type SplitRecord } from '../../processors/upload-ingestion/csv-record-splitter';
 import { parseOne } from '../../processors/upload-ingestion/row-parser';
 import { checkHeader } from '../../processors/upload-ingestion/upload-contract';
-import type { UploadChunk, UploadChunkRow } from '../../processors/upload-ingestion/upload-chunk';
+import { UPLOAD_CHUNKS, type UploadChunk, type UploadChunkRow } from '../../contracts/upload-chunk';
 
 /**
  * Intake of one billing-item file, shared by `sts upload` and `POST /uploads`:
@@ -38,7 +38,7 @@ export interface IntakeDeps {
 }
 
 export const INTAKE_DEFAULTS = {
-  topic: 'sts.upload-chunks.v1',
+  topic: UPLOAD_CHUNKS.topic as string,
   /** Rows per chunk: one transaction writes a few chunks. */
   maxChunkRows: 5000,
   /** Raw bytes per chunk; with 64 KiB rows at most, a message stays far under the 1 MiB broker limit. */

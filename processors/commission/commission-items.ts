@@ -8,13 +8,8 @@ import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import type { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import type { ChargeRecord } from './charge-store';
 import { affiliateCredit, computeClawback, computeFee } from './commission-calc';
-import {
-  COMMISSION_SOURCE,
-  ITEM_PARTS,
-  commissionSourceRef,
-  type CommissionRequest,
-  type ItemPart,
-} from './commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
+import { COMMISSION_SOURCE, ITEM_PARTS, commissionSourceRef, type ItemPart } from './commission-source-ref';
 import { CommissionState } from './commission-state';
 
 /**

@@ -16,7 +16,7 @@ import {
 } from './clawback-store';
 import type { ChargeState } from './commission-calc';
 import type { CommissionRule } from './commission-rule';
-import type { CommissionRequest } from './commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import { RuleBook } from './rule-book';
 
 export type ChargeTotals = Pick<

@@ -5,10 +5,11 @@ import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { applyCommissionBatch } from './commission-items';
 import {
-  COMMISSION_REQUEST_SCHEMA,
+  COMMISSION_REQUESTS,
   validateCommissionRequest,
   type CommissionRequest,
-} from './commission-request';
+} from '../../contracts/commission-request';
+import { GROUPS } from '../../topologies/settlement';
 
 /**
  * commission: each CHARGE request charges the seller the fee of the rule in effect when the order
@@ -24,13 +25,13 @@ import {
  */
 export function commission(
   ids: SnowflakeGenerator,
-  topic = 'sts.commission-requests.v1',
+  topic: string = COMMISSION_REQUESTS.topic,
 ): ProcessorDefinition<CommissionRequest> {
   return {
     name: 'commission',
-    group: 'sts.commission',
+    group: GROUPS.commission,
     topic,
-    readerSchema: COMMISSION_REQUEST_SCHEMA,
+    readerSchema: COMMISSION_REQUESTS.readerSchema,
     validate: (request) => validateCommissionRequest(request),
     async handleBatch(ctx, records) {
       const deps = { resolver: new CycleResolver(ctx.trx), nextId: () => ids.next() };

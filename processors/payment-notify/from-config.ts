@@ -4,7 +4,7 @@ import { GatewayClient } from '../../runtime/gateway/gateway-client';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { PAYMENT_NOTIFY_DEFAULTS } from './payment-options';
-import type { PayoutEvent } from './payout-event';
+import type { PayoutEvent } from '../../contracts/payout';
 import { paymentNotify } from './processor';
 
 /**

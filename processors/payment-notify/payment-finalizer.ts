@@ -1,10 +1,11 @@
+import type { PayoutResult } from '../../contracts/payout-result';
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
 import { LedgerInvariantError } from '../../runtime/errors';
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
 import { tccResolve } from '../../runtime/money-ledger/tcc-ledger';
-import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { backoffDelay, isRetriable } from '../../runtime/processor/retry-policy';
 import type { DelayQueue } from './delay-queue';
 import type { PaymentMetrics } from './payment-metrics';
@@ -175,7 +176,8 @@ export class PaymentFinalizer {
     }
     await this.deps.outbox.add(
       trx,
-      todo.map((p) => payoutResultMessage(this.deps.resultsTopic, p.payout, p.outcome, decidedAt)),
+      outboxTopic<PayoutResult>(this.deps.resultsTopic),
+      todo.map((p) => payoutResultMessage(p.payout, p.outcome, decidedAt)),
     );
     // Last: the ledger rows are the hottest locks, held from here until COMMIT.
     await tccResolve(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PAYOUT_RESULTS } from '../../contracts/payout-result';
 import { ConfigError } from '../../runtime/errors';
 
 /**
@@ -48,7 +49,7 @@ export const PAYMENT_NOTIFY_DEFAULTS = {
    * passes STS_ALERT_WEBHOOK_URL, the one alert channel ops already watch for lag. */
   alertWebhookUrl: '',
   /** Where PAID and FAILED results go (through the outbox). Default sts.payout-results.v1. */
-  resultsTopic: 'sts.payout-results.v1',
+  resultsTopic: PAYOUT_RESULTS.topic as string,
 };
 
 export type PaymentNotifyOptions = typeof PAYMENT_NOTIFY_DEFAULTS;

@@ -1,4 +1,5 @@
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
+import { payoutResultEventId, type PayoutResult } from '../../contracts/payout-result';
 import type { OutboxMessage } from '../../runtime/outbox/outbox-writer';
 import type { SubmittedPayout } from './payout-submit';
 
@@ -10,14 +11,12 @@ import type { SubmittedPayout } from './payout-submit';
  * deduplicate on the `sts-event-id` header.
  */
 export function payoutResultMessage(
-  topic: string,
   p: SubmittedPayout,
   outcome: SettledOutcome,
   decidedAt: Date,
-): OutboxMessage {
-  const eventId = `payout-result:${p.payoutId}`;
+): OutboxMessage<PayoutResult> {
+  const eventId = payoutResultEventId(p.payoutId);
   return {
-    topic,
     key: p.shopUserId.toString(),
     eventId,
     value: {

@@ -3,7 +3,7 @@ import { intList } from '../../runtime/db/int-list';
 import { NotFoundError, PayoutMismatchError } from '../../runtime/errors';
 import { tccTry } from '../../runtime/money-ledger/tcc-ledger';
 import type { InputRecord } from '../../runtime/processor/definition';
-import type { PayoutEvent } from './payout-event';
+import type { PayoutEvent } from '../../contracts/payout';
 
 /**
  * The first step of paying: inside the batch's transaction, every PENDING payout of the batch is

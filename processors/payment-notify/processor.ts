@@ -2,7 +2,8 @@ import { UnexpectedStateError } from '../../runtime/errors';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { startPaymentEngine, type PaymentClients, type PaymentEngine } from './payment-engine';
 import { resolvePaymentOptions, type PaymentNotifyOptions } from './payment-options';
-import { PAYOUT_EVENT_SCHEMA, validatePayoutEvent, type PayoutEvent } from './payout-event';
+import { PAYOUTS, validatePayoutEvent, type PayoutEvent } from '../../contracts/payout';
+import { GROUPS } from '../../topologies/settlement';
 import { submitPayouts } from './payout-submit';
 
 /**
@@ -55,9 +56,9 @@ export function paymentNotify(deps: PaymentNotifyDeps): ProcessorDefinition<Payo
   let engine: PaymentEngine | undefined;
   return {
     name: 'payment-notify',
-    group: 'sts.payment-notify',
-    topic: deps.topic ?? 'sts.payouts.v1',
-    readerSchema: PAYOUT_EVENT_SCHEMA,
+    group: GROUPS.paymentNotify,
+    topic: deps.topic ?? PAYOUTS.topic,
+    readerSchema: PAYOUTS.readerSchema,
     options: {
       // Sub-batches about the size of a lane's backlog, so TRYing the next one overlaps the calls
       // of this one; four partitions at once keep ~128 calls in flight at 20 ms latency.

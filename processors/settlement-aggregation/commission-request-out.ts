@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import { codePointLength } from '../../runtime/edge-limits';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import type { OutboxMessage } from '../../runtime/outbox/outbox-writer';
-import type { OrderEvent } from './order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 
 /**
  * The commission request an order event causes, in the shape of `sts.commission-requests.v1`
@@ -12,8 +13,6 @@ import type { OrderEvent } from './order-event';
  * Every text field copied from the event is bounded by its validation (validateOrderEvent):
  * request_id ≤ 128 characters, category ≤ 64, region and currency one of the contract's codes.
  */
-export const COMMISSION_TOPIC = 'sts.commission-requests.v1';
-
 const EVENT_ID_PREFIX = 'commission-request:';
 const HASHED_PREFIX = 'commission-request#';
 /** outbox.event_id is VARCHAR(64). */
@@ -32,10 +31,9 @@ export function commissionRequestEventId(eventId: string): string {
   return HASHED_PREFIX + crypto.createHash('sha256').update(eventId, 'utf8').digest('hex').slice(0, 40);
 }
 
-export function commissionRequestFor(e: OrderEvent, topic = COMMISSION_TOPIC): OutboxMessage | null {
+export function commissionRequestFor(e: OrderEvent): OutboxMessage<CommissionRequest> | null {
   if (e.event_type === 'ORDER_ADJUSTED') return null;
   return {
-    topic,
     key: e.shop_user_id.toString(),
     eventId: commissionRequestEventId(e.event_id),
     value: {

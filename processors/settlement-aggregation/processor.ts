@@ -3,11 +3,13 @@ import { ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
-import type { OutboxMessage } from '../../runtime/outbox/outbox-writer';
+import { outboxTopic, type OutboxMessage } from '../../runtime/outbox/outbox-writer';
+import { COMMISSION_REQUESTS, type CommissionRequest } from '../../contracts/commission-request';
+import { GROUPS } from '../../topologies/settlement';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
-import { commissionRequestFor, COMMISSION_TOPIC } from './commission-request-out';
-import type { OrderEvent } from './order-event';
-import { eventTimeWindow, orderEventToItem, validateOrderEvent, type EventTimeWindow } from './order-to-item';
+import { commissionRequestFor } from './commission-request-out';
+import { eventTimeWindow, ORDER_EVENTS, validateOrderEvent, type EventTimeWindow, type OrderEvent } from '../../contracts/order-event';
+import { orderEventToItem } from './order-to-item';
 
 export interface AggregationOptions {
   /** The occurred_at window; from STS_EVENT_MAX_AGE_DAYS and STS_EVENT_MAX_FUTURE_MS by default. */
@@ -24,12 +26,13 @@ export interface AggregationOptions {
  * request in the outbox in the same transaction, only when their item is new: a redelivered event
  * causes nothing twice.
  */
-export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.order-events.v1', commissionTopic = COMMISSION_TOPIC, opts: AggregationOptions = {}): ProcessorDefinition<OrderEvent> {
+export function settlementAggregation(ids: SnowflakeGenerator, topic: string = ORDER_EVENTS.topic, commissionTopic: string = COMMISSION_REQUESTS.topic, opts: AggregationOptions = {}): ProcessorDefinition<OrderEvent> {
+  const requestsTo = outboxTopic<CommissionRequest>(commissionTopic);
   const window = opts.eventTime ?? eventTimeWindow(loadConfig());
   const now = opts.now ?? Date.now;
   return {
     name: 'settlement-aggregation',
-    group: 'sts.settlement-aggregation',
+    group: GROUPS.settlementAggregation,
     topic,
     // Bigger transactions than the runtime's default: each one pays a commit (an fsync), an offset
     // commit and one balance upsert per seller it touches, so 5000 events per transaction cost
@@ -55,13 +58,13 @@ export function settlementAggregation(ids: SnowflakeGenerator, topic = 'sts.orde
         throw new ValidationError(`event ${item.sourceRef} refused (${code}): ${reason}`, { eventId: item.sourceRef, reason: code });
       }
       const inserted = new Set(result.inserted.map((i) => i.sourceRef));
-      const requests: OutboxMessage[] = [];
+      const requests: Array<OutboxMessage<CommissionRequest>> = [];
       for (const r of records) {
         if (!inserted.has(r.value.event_id)) continue;
-        const request = commissionRequestFor(r.value, commissionTopic);
+        const request = commissionRequestFor(r.value);
         if (request) requests.push(request);
       }
-      await ctx.outbox.add(requests);
+      await ctx.outbox.add(requestsTo, requests);
       ctx.logger.debug({ inserted: result.inserted.length, duplicates: result.duplicates.length, commissionRequests: requests.length }, 'order events applied');
     },
   };

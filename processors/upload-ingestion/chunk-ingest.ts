@@ -3,7 +3,7 @@ import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver, type ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
 import { UPLOAD_SOURCE } from './upload-contract';
-import type { UploadChunk } from './upload-chunk';
+import type { UploadChunk } from '../../contracts/upload-chunk';
 import { parseRows } from './row-parser';
 import { rowValidator, type RejectCode, type ValidRow } from './row-validator';
 import { ledgerSellersOf } from './ledger-order-sellers';

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import type { UploadRowProblem } from '../../contracts/upload-chunk';
 
 /**
  * Splits a CSV byte stream into records, keeping each record's original text, with a blast radius
@@ -26,7 +27,7 @@ export type SplitRecord =
   | { index: number; raw: string; bytes: number }
   | { index: number; problem: RecordProblem; sample: string; bytes: number };
 
-export type RecordProblem = 'INVALID_ENCODING' | 'ROW_TOO_LARGE' | 'UNCLOSED_QUOTE';
+export type RecordProblem = UploadRowProblem;
 
 export const SPLITTER_DEFAULTS = {
   /** A record longer than this is rejected whole; only its first bytes are kept, as a sample. */

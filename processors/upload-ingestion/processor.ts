@@ -1,7 +1,8 @@
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { ingestChunks } from './chunk-ingest';
-import type { UploadChunk } from './upload-chunk';
+import { UPLOAD_CHUNKS, validateUploadChunk, type UploadChunk } from '../../contracts/upload-chunk';
+import { GROUPS } from '../../topologies/settlement';
 
 /**
  * upload-ingestion: one chunk of an ops upload per record, on its own topic so a million-row file
@@ -10,11 +11,12 @@ import type { UploadChunk } from './upload-chunk';
  * database, not this process, is the bottleneck.
  */
 /** Rows are booked into the cycle open at `clock()`: an upload is an adjustment made now. */
-export function uploadIngestion(ids: SnowflakeGenerator, topic = 'sts.upload-chunks.v1', clock: () => Date = () => new Date()): ProcessorDefinition<UploadChunk> {
+export function uploadIngestion(ids: SnowflakeGenerator, topic: string = UPLOAD_CHUNKS.topic, clock: () => Date = () => new Date()): ProcessorDefinition<UploadChunk> {
   return {
     name: 'upload-ingestion',
-    group: 'sts.upload-ingestion',
+    group: GROUPS.uploadIngestion,
     topic,
+    validate: validateUploadChunk,
     options: { maxRecordsPerTransaction: 2, partitionsConsumedConcurrently: 3 },
     async handleBatch(ctx, records) {
       const outcomes = await ingestChunks(ctx.trx, records.map((r) => r.value), ids, clock());

@@ -11,15 +11,27 @@ const ROWS_PER_INSERT = 1000;
 /** Column sizes of outbox (runtime/db/migrations/0001_foundation.ts), in characters. */
 const OUTBOX_LIMITS = { eventId: 64, key: 64, topic: 200 } as const;
 
+/**
+ * Where outbox messages go and, through `T`, what they hold. Every contract in contracts/ is one
+ * (its topic and its value type), so a producer can only write a contract's own value type to its
+ * topic; outboxTopic() names another topic with the same type (a test's or a benchmark's).
+ */
+export interface OutboxTopic<T> {
+  readonly topic: string;
+  /** Never set: it only carries `T`. */
+  readonly _value?: T;
+}
+
+export const outboxTopic = <T>(topic: string): OutboxTopic<T> => ({ topic });
+
 /** One event to publish once the caller's transaction commits. */
-export interface OutboxMessage {
-  topic: string;
+export interface OutboxMessage<T> {
   /** Partition key: the seller's shop_user_id as a decimal string. */
   key: string;
   /** Stable, business-derived id; consumers deduplicate on it (header `sts-event-id`). */
   eventId: string;
   /** The record, in the shape of the topic's `<topic>-value` schema (longs as bigint). */
-  value: unknown;
+  value: T;
   headers?: Record<string, string>;
 }
 
@@ -42,20 +54,19 @@ export class OutboxWriter {
     private readonly registry: RegistryClient,
   ) {}
 
-  async add(trx: Knex.Transaction | Knex, messages: OutboxMessage[]): Promise<void> {
+  async add<T>(trx: Knex.Transaction | Knex, to: OutboxTopic<T>, messages: Array<OutboxMessage<T>>): Promise<void> {
     if (messages.length === 0) return;
+    const topic = to.topic;
+    fits('topic', topic, 1, OUTBOX_LIMITS.topic, topic);
+    const encode = await this.codec.encoderFor(await this.schemaIdFor(topic));
+    const quotedTopic = escape(topic);
     const rows = new Array<string>(messages.length);
-    let topic: string | undefined;
-    let encode: ((value: unknown) => Buffer) | undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      checkFits(m);
-      if (m.topic !== topic || !encode) {
-        encode = await this.codec.encoderFor(await this.schemaIdFor(m.topic));
-        topic = m.topic;
-      }
+      fits('event id', m.eventId, 1, OUTBOX_LIMITS.eventId, topic);
+      fits('key', m.key, 0, OUTBOX_LIMITS.key, topic);
       const headers = m.headers ? escape(JSON.stringify(m.headers)) : 'NULL';
-      rows[i] = `(${escape(m.eventId)},${escape(m.topic)},${escape(m.key)},X'${encode(m.value).toString('hex')}',${headers})`;
+      rows[i] = `(${escape(m.eventId)},${quotedTopic},${escape(m.key)},X'${encode(m.value).toString('hex')}',${headers})`;
     }
     // The statement text is built here: knex's insert builder and mysql2's placeholder formatting
     // cost more CPU per row than the insert itself at a million events. Text goes through mysql2's
@@ -71,12 +82,6 @@ export class OutboxWriter {
 }
 
 /** An id that would not fit its column is a bug in whoever derived it: never cut it short. */
-function checkFits(m: OutboxMessage): void {
-  fits('event id', m.eventId, 1, OUTBOX_LIMITS.eventId, m.topic);
-  fits('key', m.key, 0, OUTBOX_LIMITS.key, m.topic);
-  fits('topic', m.topic, 1, OUTBOX_LIMITS.topic, m.topic);
-}
-
 function fits(field: string, value: string, min: number, max: number, topic: string): void {
   // A string has at most as many code points as UTF-16 units and at least half as many, so most
   // values are decided without counting.

@@ -1,6 +1,6 @@
 import type { Knex } from '../db/knex';
 import type { Logger } from '../logger';
-import type { OutboxMessage, OutboxWriter } from '../outbox/outbox-writer';
+import type { OutboxMessage, OutboxTopic, OutboxWriter } from '../outbox/outbox-writer';
 import type { BatchContext } from './definition';
 
 /**
@@ -16,6 +16,6 @@ export function createBatchContext(
   return {
     trx,
     logger,
-    outbox: { add: (messages: OutboxMessage[]) => outbox.add(trx, messages) },
+    outbox: { add: <T>(to: OutboxTopic<T>, messages: Array<OutboxMessage<T>>) => outbox.add(trx, to, messages) },
   };
 }

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { StsConfig } from '../config';
 import type { Knex } from '../db/knex';
 import type { Logger } from '../logger';
-import type { OutboxMessage, OutboxWriter } from '../outbox/outbox-writer';
+import type { OutboxMessage, OutboxTopic, OutboxWriter } from '../outbox/outbox-writer';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { ProcessorOptions } from './processor-options';
 import type { Stoppable } from './shutdown';
@@ -24,7 +24,7 @@ export interface BatchContext {
   /** The batch's transaction: every effect goes through it, and it commits before the offsets. */
   trx: Knex.Transaction;
   /** Events to publish, written to the outbox inside `trx` (so they exist iff the effect does). */
-  outbox: { add(messages: OutboxMessage[]): Promise<void> };
+  outbox: { add<T>(to: OutboxTopic<T>, messages: Array<OutboxMessage<T>>): Promise<void> };
   /** Carries processor, topic, partition and the sub-batch's offset range. */
   logger: Logger;
 }

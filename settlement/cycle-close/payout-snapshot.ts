@@ -5,7 +5,8 @@ import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
 import { INT64_MAX, moneyBounds } from '../../runtime/money/money-bounds';
-import type { OutboxMessage, OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { outboxTopic, type OutboxMessage, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { PAYOUTS, type PayoutEvent } from '../../contracts/payout';
 import { payoutStatusFor } from './payout-policy';
 
 /**
@@ -15,7 +16,6 @@ import { payoutStatusFor } from './payout-policy';
  * so a close that crashed midway continues where it stopped and a second close creates nothing.
  * Accounts are read in primary-key order with a keyset, so a page is one index range.
  */
-export const PAYOUTS_TOPIC = 'sts.payouts.v1';
 // One transaction per page: fewer commits and statements per payout the bigger it is; the close
 // holds its region's named lock throughout, so only the accounts of the page are locked meanwhile.
 const PAGE = 20_000;
@@ -46,6 +46,7 @@ export async function snapshotPayouts(
   onPage?: (done: number) => void,
 ): Promise<SnapshotResult> {
   const result: SnapshotResult = { created: 0, byStatus: {} };
+  const payoutsTo = deps.payoutsTopic === undefined ? PAYOUTS : outboxTopic<PayoutEvent>(deps.payoutsTopic);
   const { cutoffAt } = cycleBounds(region, cycleId);
   // BIGINT columns get bigint parameters (sent unquoted), so no comparison goes through a string.
   let after: { shop: bigint; currency: string } = { shop: -1n, currency: '' };
@@ -106,7 +107,7 @@ export async function snapshotPayouts(
         const regionSql = escape(region);
         const payouts: string[] = [];
         const carry: BillingItemInput[] = [];
-        const events: OutboxMessage[] = [];
+        const events: Array<OutboxMessage<PayoutEvent>> = [];
         for (const a of page) {
           if (existing.has(`${a.shop_user_id}|${a.currency}`)) continue;
           const net = BigInt(a.balance_minor);
@@ -134,7 +135,6 @@ export async function snapshotPayouts(
             });
           }
           events.push({
-            topic: deps.payoutsTopic ?? PAYOUTS_TOPIC,
             key: a.shop_user_id,
             eventId: `payout-created:${id}`,
             value: {
@@ -160,7 +160,7 @@ export async function snapshotPayouts(
         // Mandatory: a carried balance is money already owed and must never be refused by a bound
         // (it may leave the next cycle's balance past the payout bound; see money-bounds.ts).
         await appendBillingItems(trx, carry, { mandatory: true });
-        await deps.outbox.add(trx, events);
+        await deps.outbox.add(trx, payoutsTo, events);
         result.created += payouts.length;
       });
       inFlight.push(applied.then(() => onPage?.(result.created)));

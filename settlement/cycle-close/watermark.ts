@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import { WatermarkNotReachedError } from '../../runtime/errors';
+import { GROUPS, TOPICS } from '../../topologies/settlement';
 
 /**
  * "Everything produced before the cutoff is consumed and committed" (issue 5, lesson 3), checked
@@ -25,10 +26,10 @@ export interface WatermarkPlan {
 
 export const SETTLEMENT_WATERMARK: WatermarkPlan = {
   inputs: [
-    { topic: 'sts.order-events.v1', group: 'sts.settlement-aggregation' },
-    { topic: 'sts.upload-chunks.v1', group: 'sts.upload-ingestion' },
+    { topic: TOPICS.orderEvents, group: GROUPS.settlementAggregation },
+    { topic: TOPICS.uploadChunks, group: GROUPS.uploadIngestion },
   ],
-  derived: [{ topic: 'sts.commission-requests.v1', group: 'sts.commission' }],
+  derived: [{ topic: TOPICS.commissionRequests, group: GROUPS.commission }],
 };
 
 export interface PartitionLag {

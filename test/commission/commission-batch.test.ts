@@ -4,7 +4,7 @@ import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import { applyCommissionBatch } from '../../processors/commission/commission-items';
-import type { CommissionRequest } from '../../processors/commission/commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import { addRule } from '../../processors/commission/rule-store';
 import { useTestResources } from '../helpers/resources';
 import { ORDER_BASE, request } from './commission-setup';

@@ -5,7 +5,7 @@ import { WorkerLease } from '../../runtime/ids/worker-lease';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import { applyCommissionBatch } from '../../processors/commission/commission-items';
-import type { CommissionRequest } from '../../processors/commission/commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import { addRule } from '../../processors/commission/rule-store';
 import { useTestResources } from '../helpers/resources';
 import { AFFILIATE, ORDER_BASE, SELLER, balanceOf, request } from './commission-setup';

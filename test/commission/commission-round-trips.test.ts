@@ -3,7 +3,7 @@ import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
 import { createLogger } from '../../runtime/logger';
 import type { InputRecord } from '../../runtime/processor/definition';
-import type { CommissionRequest } from '../../processors/commission/commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import { commission } from '../../processors/commission/processor';
 import { addRule } from '../../processors/commission/rule-store';
 import { useTestResources } from '../helpers/resources';

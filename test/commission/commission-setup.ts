@@ -9,7 +9,7 @@ import { ensureTopicList } from '../../runtime/kafka/topic-admin';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { dlqTopic, valueSubject } from '../../runtime/topology/types';
-import type { CommissionRequest } from '../../processors/commission/commission-request';
+import type { CommissionRequest } from '../../contracts/commission-request';
 import type { TestResources } from '../helpers/resources';
 import { offsetsAtEnd, startInProcess, waitFor } from '../fixtures/processor-harness';
 import { commission } from '../../processors/commission/processor';

@@ -16,7 +16,7 @@ import { RegistryClient } from '../../runtime/registry/registry-client';
 import { valueSubject, dlqTopic } from '../../runtime/topology/types';
 import { ensureTopicList } from '../../runtime/kafka/topic-admin';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { listFindings, saveRuleFindings } from '../../ops/recon/finding-store';
 import { useTestResources } from '../helpers/resources';
 import { startInProcess, waitFor } from '../fixtures/processor-harness';

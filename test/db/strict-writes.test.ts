@@ -3,7 +3,7 @@ import { bulkLoad, tsvField } from '../../runtime/db/bulk-load';
 import { createDb } from '../../runtime/db/knex';
 import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
 import { ensureCycle } from '../../runtime/ledger/cycle-resolver';
-import { OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { OutboxWriter, outboxTopic } from '../../runtime/outbox/outbox-writer';
 import { isRetriable } from '../../runtime/processor/retry-policy';
 import { StsError } from '../../runtime/errors';
 import type { AvroCodec } from '../../runtime/registry/avro-codec';
@@ -112,12 +112,13 @@ describe('strict writes', () => {
     const codec = { encoderFor: async () => (v: unknown) => Buffer.from(JSON.stringify(v)) } as unknown as AvroCodec;
     const registry = { latestId: async () => 1 } as unknown as RegistryClient;
     const outbox = new OutboxWriter(codec, registry);
-    const msg = (eventId: string) => ({ topic: 't.sql', key: SELLER.toString(), eventId, value: { eventId } });
-    const err = (await db.transaction((trx) => outbox.add(trx, [msg('a'), msg(`commission-request:${'e'.repeat(60)}`)])).catch((e: unknown) => e)) as StsError;
+    const to = outboxTopic<{ eventId: string }>('t.sql');
+    const msg = (eventId: string) => ({ key: SELLER.toString(), eventId, value: { eventId } });
+    const err = (await db.transaction((trx) => outbox.add(trx, to, [msg('a'), msg(`commission-request:${'e'.repeat(60)}`)])).catch((e: unknown) => e)) as StsError;
     expect(err).toMatchObject({ code: 'STS_OUTBOX_ID_INVALID', retriable: false });
     expect(await db('outbox').count({ n: '*' }).first()).toEqual({ n: '0' });
-    await db.transaction((trx) => outbox.add(trx, [msg('a'), msg('A'), msg('a ')]));
-    await db.transaction((trx) => outbox.add(trx, [msg('a'), msg('A'), msg('a ')]));
+    await db.transaction((trx) => outbox.add(trx, to, [msg('a'), msg('A'), msg('a ')]));
+    await db.transaction((trx) => outbox.add(trx, to, [msg('a'), msg('A'), msg('a ')]));
     expect((await db('outbox').select('event_id').orderBy('id')).map((x: { event_id: string }) => x.event_id)).toEqual(['a', 'A', 'a ']);
   });
 

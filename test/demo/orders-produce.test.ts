@@ -4,7 +4,7 @@ import { PROJECT_ROOT } from '../../runtime/config';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { valueSubject } from '../../runtime/topology/types';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { runCli } from '../helpers/cli';
 import { useTestResources } from '../helpers/resources';
 

@@ -16,7 +16,7 @@ import { valueSubject } from '../../runtime/topology/types';
 import { REGIONS } from '../../runtime/money/regions';
 import type { Knex } from '../../runtime/db/knex';
 import { commissionRequestEventId } from '../../processors/settlement-aggregation/commission-request-out';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 import { useTestResources } from '../helpers/resources';
 import { fuzzParams } from './fuzz-runs';

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import { addRule } from '../../processors/commission/rule-store';
-import { commissionSourceRef, ITEM_PARTS, type ItemPart } from '../../processors/commission/commission-request';
+import { commissionSourceRef, ITEM_PARTS, type ItemPart } from '../../processors/commission/commission-source-ref';
 import { useTestResources } from '../helpers/resources';
 import { ORDER_BASE, commissionItems, commissionSetup, drain, produce, request } from '../commission/commission-setup';
 

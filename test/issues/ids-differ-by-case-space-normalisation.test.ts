@@ -1,6 +1,6 @@
 import { createDb } from '../../runtime/db/knex';
 import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { useTestResources } from '../helpers/resources';
 import { aggregationSetup } from '../settlement-aggregation/aggregation-harness';
 import { startIngestion, uploadInto, uploadSetup, waitForUpload } from '../fixtures/upload-harness';

@@ -3,7 +3,7 @@ import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
 import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
 import { ingestChunks } from '../../processors/upload-ingestion/chunk-ingest';
-import type { UploadChunk } from '../../processors/upload-ingestion/upload-chunk';
+import type { UploadChunk } from '../../contracts/upload-chunk';
 
 /**
  * Regression: each chunk updated its upload's counters as its last statement, but a transaction

@@ -7,7 +7,7 @@ import {
   pendingQuery,
   type OutboxRelayOptions,
 } from '../../runtime/outbox/outbox-relay';
-import { OutboxWriter, type OutboxMessage } from '../../runtime/outbox/outbox-writer';
+import { OutboxWriter, outboxTopic, type OutboxMessage } from '../../runtime/outbox/outbox-writer';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { useTestResources } from '../helpers/resources';
@@ -42,10 +42,16 @@ async function topicWithSchema(prefix: string, partitions: number): Promise<stri
   return topic;
 }
 
-function event(topic: string, seller: bigint, seq: number, tag = ''): OutboxMessage {
+/** The value of the test's own schema (topicWithSchema). */
+interface RelayTestValue {
+  event_id: string;
+  shop_user_id: bigint;
+  seq: bigint;
+}
+
+function event(seller: bigint, seq: number, tag = ''): OutboxMessage<RelayTestValue> {
   const eventId = `${tag}${seller}-${seq}`;
   return {
-    topic,
     key: seller.toString(),
     eventId,
     value: { event_id: eventId, shop_user_id: seller, seq: BigInt(seq) },
@@ -148,11 +154,11 @@ describe('OutboxRelay', () => {
     const expected = new Set<string>();
     const writeStart = Date.now();
     for (let i = 0; i < total; i += 2000) {
-      const batch: OutboxMessage[] = [];
+      const batch: Array<OutboxMessage<RelayTestValue>> = [];
       for (let j = i; j < i + 2000; j++)
-        batch.push(event(topic, BASE_SELLER + BigInt(j % keys), Math.floor(j / keys)));
+        batch.push(event(BASE_SELLER + BigInt(j % keys), Math.floor(j / keys)));
       for (const m of batch) expected.add(m.eventId);
-      await db.transaction((trx) => writer.add(trx, batch));
+      await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), batch));
     }
     const writeMs = Date.now() - writeStart;
 
@@ -182,9 +188,9 @@ describe('OutboxRelay', () => {
     const seller = BASE_SELLER + 7n;
 
     const trxA = await db.transaction();
-    await writer.add(trxA, [event(topic, seller, 1, 'a-')]);
+    await writer.add(trxA, outboxTopic<RelayTestValue>(topic), [event(seller, 1, 'a-')]);
     const trxB = await db.transaction();
-    await writer.add(trxB, [event(topic, seller, 2, 'b-')]);
+    await writer.add(trxB, outboxTopic<RelayTestValue>(topic), [event(seller, 2, 'b-')]);
     await trxB.commit();
 
     expect(await relay.runOnce()).toBe(1);
@@ -211,9 +217,9 @@ describe('OutboxRelay', () => {
     const keys = 50;
     const inserter = (async () => {
       for (let n = 0; inserting; n++) {
-        const batch: OutboxMessage[] = [];
-        for (let k = 0; k < keys; k++) batch.push(event(topic, BASE_SELLER + BigInt(k), n));
-        await db.transaction((trx) => writer.add(trx, batch));
+        const batch: Array<OutboxMessage<RelayTestValue>> = [];
+        for (let k = 0; k < keys; k++) batch.push(event(BASE_SELLER + BigInt(k), n));
+        await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), batch));
         for (const m of batch) expected.add(m.eventId);
         await new Promise((res) => setTimeout(res, 15));
       }
@@ -258,10 +264,10 @@ describe('OutboxRelay', () => {
     const { db } = await r.database();
     const topic = await topicWithSchema('relay-prune', 3);
     const relay = newRelay(db, { retentionMs: 7 * 24 * 3600 * 1000, pruneBatchSize: 7 });
-    const msgs = Array.from({ length: 30 }, (_, i) => event(topic, BASE_SELLER + BigInt(i % 3), i));
-    await db.transaction((trx) => writer.add(trx, msgs));
+    const msgs = Array.from({ length: 30 }, (_, i) => event(BASE_SELLER + BigInt(i % 3), i));
+    await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), msgs));
     expect(await relay.runOnce()).toBe(30);
-    await db.transaction((trx) => writer.add(trx, [event(topic, BASE_SELLER, 100)]));
+    await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), [event(BASE_SELLER, 100)]));
     // 20 rows published 8 days ago, 10 published just now, 1 never published (and old).
     const old = (await db('outbox').select('id').orderBy('id').limit(20)).map(
       (x) => x.id as string,
@@ -298,8 +304,8 @@ describe('OutboxRelay', () => {
     const { db } = await r.database();
     const topic = await topicWithSchema('relay-pipeline', 3);
     const seller = BASE_SELLER + 11n;
-    const msgs = Array.from({ length: 35 }, (_, i) => event(topic, seller, i));
-    await db.transaction((trx) => writer.add(trx, msgs));
+    const msgs = Array.from({ length: 35 }, (_, i) => event(seller, i));
+    await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), msgs));
 
     // The first mark fails after a pause, while the second batch is being produced: that batch
     // was sent but must stay unmarked, or the failed batch would be re-sent after a newer one.

@@ -1,3 +1,5 @@
+import type { PayoutEvent } from '../../contracts/payout';
+import { outboxTopic } from '../../runtime/outbox/outbox-writer';
 import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
 import { listFindings } from '../../ops/recon/finding-store';
 import type { ReconRunner } from '../../ops/recon/recon-runner';
@@ -244,9 +246,8 @@ describe('reconciliation rules', () => {
   });
 
   test('outbox-stuck: an old unpublished event, published by the republish-outbox fix', async () => {
-    await ds.outbox.add(ds.db, [
+    await ds.outbox.add(ds.db, outboxTopic<PayoutEvent>(ds.payoutsTopic), [
       {
-        topic: ds.payoutsTopic,
         key: SELLERS[0].toString(),
         eventId: 'payout-created:recon-stuck',
         value: {

@@ -4,7 +4,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { PROJECT_ROOT } from '../../runtime/config';
 import { ensureTopicList } from '../../runtime/kafka/topic-admin';
 import { dlqTopic, valueSubject } from '../../runtime/topology/types';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { settlementAggregation, type AggregationOptions } from '../../processors/settlement-aggregation/processor';
 import type { TestResources } from '../helpers/resources';
 import { offsetsAtEnd, startInProcess, waitFor } from '../fixtures/processor-harness';

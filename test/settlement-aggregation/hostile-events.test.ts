@@ -3,7 +3,7 @@ import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
 import { cycleBounds, nextCycleId } from '../../runtime/ledger/cycle-bounds';
 import { ensureCycle } from '../../runtime/ledger/cycle-resolver';
 import { commissionRequestEventId } from '../../processors/settlement-aggregation/commission-request-out';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { useTestResources } from '../helpers/resources';
 import { aggregationSetup, header } from './aggregation-harness';
 

@@ -11,7 +11,7 @@ import { dlqTopic, valueSubject } from '../../runtime/topology/types';
 import { commission } from '../../processors/commission/processor';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
 import { uploadIngestion } from '../../processors/upload-ingestion/processor';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import type { WatermarkPlan } from '../../settlement/cycle-close/watermark';
 import type { TestResources } from '../helpers/resources';
 import { startInProcess } from '../fixtures/processor-harness';

@@ -9,7 +9,7 @@ import { DEFAULT_MONEY_BOUNDS, PAIN001_MAX_MINOR } from '../../runtime/money/mon
 import { createLogger } from '../../runtime/logger';
 import { dlqTopic } from '../../runtime/topology/types';
 import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { useTestResources } from '../helpers/resources';
 import { offsetsAtEnd, waitFor } from '../fixtures/processor-harness';
 import { uploadInto, waitForUpload } from '../fixtures/upload-harness';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PROJECT_ROOT } from '../../runtime/config';
 import { valueSubject } from '../../runtime/topology/types';
 import { FINAL_UPLOAD_STATES, readUploadStatus } from '../../ops/uploads/upload-status';
-import type { OrderEvent } from '../../processors/settlement-aggregation/order-event';
+import type { OrderEvent } from '../../contracts/order-event';
 import { useTestResources } from '../helpers/resources';
 import { spawnProcessorChild, type RunningChild } from '../fixtures/child-process';
 import { writeUploadCsv } from '../fixtures/upload-files';

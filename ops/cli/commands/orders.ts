@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { ORDER_EVENTS } from '../../../contracts/order-event';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
 import { regionInfo } from '../../../runtime/money/regions';
@@ -21,7 +22,7 @@ export function registerOrderCommands(program: Command): void {
     .requiredOption('--region <region>', 'SG, MY, TH, VN, ID, PH, TW or BR')
     .option('--sellers <n>', 'distinct sellers', '1000')
     .option('--seed <n>', 'random seed', '42')
-    .option('--topic <topic>', 'topic to publish to', 'sts.order-events.v1')
+    .option('--topic <topic>', 'topic to publish to', ORDER_EVENTS.topic)
     .option('--json', 'machine-readable summary')
     .action(async (opts: { count: string; region: string; sellers: string; seed: string; topic: string; json?: boolean }) => {
       const int = (name: string, v: string, min: number) => {

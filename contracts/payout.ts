@@ -1,10 +1,13 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { PROJECT_ROOT } from '../../runtime/config';
-import { ValidationError } from '../../runtime/errors';
-import { regionInfo } from '../../runtime/money/regions';
+import { ValidationError } from '../runtime/errors';
+import { regionInfo } from '../runtime/money/regions';
+import { TOPICS } from '../topologies/settlement';
+import { contractFor } from './contract';
 
-/** The contract of `sts.payouts.v1` (schemas/payout.avsc), as decoded: longs are bigint. */
+/**
+ * `sts.payouts.v1` (schemas/payout.avsc): one event per payout a cycle close creates, keyed by the
+ * seller. Written by the close through the outbox, in the transaction that creates the payout;
+ * read by payment-notify, which pays the PENDING ones, and by downstream teams.
+ */
 export interface PayoutEvent {
   event_id: string;
   payout_id: bigint;
@@ -14,16 +17,16 @@ export interface PayoutEvent {
   currency: string;
   amount_minor: bigint;
   /** PENDING, ON_HOLD or CARRIED_FORWARD at creation; only PENDING is paid. */
-  status: string;
+  status: PayoutEventStatus;
   created_at: Date;
 }
 
-/** The reader schema: payout events written by a later version still decode into this shape. */
-export const PAYOUT_EVENT_SCHEMA: object = JSON.parse(
-  fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'payout.avsc'), 'utf8'),
-);
+/** Its reader schema is the contract's: payout events written by a later version still decode into this shape. */
+export const PAYOUTS = contractFor<PayoutEvent>(TOPICS.payouts);
 
-const STATUSES = new Set(['PENDING', 'ON_HOLD', 'CARRIED_FORWARD']);
+export const PAYOUT_EVENT_STATUSES = ['PENDING', 'ON_HOLD', 'CARRIED_FORWARD'] as const;
+export type PayoutEventStatus = (typeof PAYOUT_EVENT_STATUSES)[number];
+const STATUSES: ReadonlySet<string> = new Set(PAYOUT_EVENT_STATUSES);
 
 /** Contract checks that need no database; a failure dead-letters the record (STS_VALIDATION_FAILED). */
 export function validatePayoutEvent(e: PayoutEvent): void {
