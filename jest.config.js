@@ -11,5 +11,5 @@ module.exports = {
   workerThreads: true,
   maxWorkers: 2,
   testTimeout: 120000,
-  reporters: ['default', '<rootDir>/test/helpers/summary-reporter.js'],
+  reporters: ['default', '<rootDir>/test/fixtures/summary-reporter.js'],
 };

@@ -4,7 +4,7 @@
  * completed orders per region for SG and MY, about 1.0M order events with refunds and
  * adjustments; 100,000 upload rows; 5,000 sellers per region).
  *
- * Inputs: the local stack (STS_* variables). It runs the demo (`runFullDemo`, ops/demo/full-demo.ts)
+ * Inputs: the local stack (STS_* variables). It runs the demo (`runFullDemo`, tools/demo/full-demo.ts)
  *   at these sizes, on its own database `sts_demo`, topics `sts.demo-<run>.*` and an in-process
  *   gateway simulator, exactly as `npm run demo` does (so it replaces the last demo's data).
  * Timed, by the demo's own laps: publishing the order events (their generation included) while
@@ -29,7 +29,7 @@ import Redis from 'ioredis';
 import { loadConfig } from '../runtime/config';
 import { createKafka } from '../runtime/kafka/client';
 import { dropDatabase } from '../infra/mysql-server';
-import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../ops/demo/full-demo';
+import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../tools/demo/full-demo';
 import { consumerPerformance } from './kafka-perf-tools';
 import { runBench } from './bench-main';
 

@@ -29,7 +29,7 @@ import { ensureTopicList, PIPELINE_TOPIC_CONFIG } from '../runtime/kafka/topic-a
 import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { valueSubject } from '../runtime/topology/types';
-import { orderStream } from '../ops/orders/synthetic-orders';
+import { orderStream } from '../tools/orders/synthetic-orders';
 import { producerPerformance } from './kafka-perf-tools';
 import { runBench } from './bench-main';
 

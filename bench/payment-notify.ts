@@ -28,7 +28,7 @@ import { GatewayClient } from '../runtime/gateway/gateway-client';
 import { createKafka } from '../runtime/kafka/client';
 import { ensureTopicList } from '../runtime/kafka/topic-admin';
 import { createLogger } from '../runtime/logger';
-import { ledgerProblems } from '../runtime/money-ledger/ledger-balances';
+import { ledgerProblems } from '../runtime/payment-ledger/ledger-balances';
 import { OutboxWriter } from '../runtime/outbox/outbox-writer';
 import { runProcessor } from '../runtime/processor/processor';
 import { AvroCodec } from '../runtime/registry/avro-codec';

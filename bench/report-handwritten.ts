@@ -155,7 +155,7 @@ Target (issue 2): Kafka ready in ≤ 30 s with a warm cache.
 ## Commission (hand-measured, ${HANDWRITTEN_DATE})
 
 Batching the commission processor (a constant 10–12 statements per batch of 2,000 requests, checked
-by \`test/commission/commission-round-trips.test.ts\`) took it from about 1,050 to about 13,500
+by \`test/processors/commission/commission-round-trips.test.ts\`) took it from about 1,050 to about 13,500
 requests/s for completed orders and 8,400/s with 15% refunds (100k requests through Kafka, load
 about 2.3). This was measured with a scratch script, not a committed benchmark.
 

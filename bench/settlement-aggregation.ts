@@ -36,7 +36,7 @@ import { RegistryClient } from '../runtime/registry/registry-client';
 import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { settlementAggregation } from '../processors/settlement-aggregation/processor';
-import { orderStream } from '../ops/orders/synthetic-orders';
+import { orderStream } from '../tools/orders/synthetic-orders';
 import { consumerPerformance } from './kafka-perf-tools';
 import { benchMysql, describeServer } from './bench-mysql';
 import { runBench } from './bench-main';

@@ -38,13 +38,13 @@ import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
-import { intakeUpload } from '../ops/uploads/upload-intake';
-import { readUploadStatus } from '../ops/uploads/upload-status';
+import { intakeUpload } from '../services/uploads/upload-intake';
+import { readUploadStatus } from '../services/uploads/upload-status';
 import { writeUploadCsv } from '../test/fixtures/upload-files';
 import { benchMysql, describeServer, settleServer } from './bench-mysql';
 import { stackPaths } from '../infra/paths';
 import { livePid } from '../infra/process-control';
-import { PROCESSOR_HEAP_MB, processorNodeOptions } from '../ops/run/processor-heap';
+import { PROCESSOR_HEAP_MB, processorNodeOptions } from '../services/run/processor-heap';
 import { runBench } from './bench-main';
 
 const PARTITIONS = 6;
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       ...median,
       rounds: rounds.map((r) => ({ loadSeconds: r.loadData.seconds, pipelineSeconds: r.pipeline.seconds, ratioToLoadData: r.ratioToLoadData, cpuSeconds: r.cpuSeconds })),
       peakRssMb: { intakeProcess: peakRssMb(process.pid), ingestionProcess: childPeak },
-      // The ingestion process runs as docs/OPERATIONS.md says to run processors (ops/run/processor-heap.ts).
+      // The ingestion process runs as docs/OPERATIONS.md says to run processors (services/run/processor-heap.ts).
       ingestionHeapCapMb: PROCESSOR_HEAP_MB,
       mysql: mysqlServer,
       exact: rounds.every((r) => r.exact),

@@ -13,6 +13,9 @@ import { settlementTopology, type TopicName } from '../topologies/settlement';
  * The topic and schema file come from the topology (topologies/settlement.ts): a contract names
  * its topic there and nowhere else.
  */
+/** The Avro schemas, one file per topic. */
+export const SCHEMAS_DIR = path.join(PROJECT_ROOT, 'schemas');
+
 export interface Contract<T> {
   readonly topic: TopicName;
   /** File in schemas/ holding the value schema, registered as `<topic>-value`. */
@@ -32,7 +35,7 @@ export function contractFor<T>(topic: TopicName): Contract<T> {
     schemaFile: spec.schema,
     // Read on first use: most processes import every contract and read one or two.
     get readerSchema(): object {
-      schema ??= JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', spec.schema), 'utf8')) as object;
+      schema ??= JSON.parse(fs.readFileSync(path.join(SCHEMAS_DIR, spec.schema), 'utf8')) as object;
       return schema;
     },
   };

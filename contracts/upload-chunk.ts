@@ -1,3 +1,4 @@
+import { RECORD_PROBLEMS } from '../runtime/csv/csv-record-splitter';
 import { ValidationError } from '../runtime/errors';
 import { TOPICS } from '../topologies/settlement';
 import { contractFor } from './contract';
@@ -26,7 +27,7 @@ export interface UploadChunk {
 }
 
 /** What the intake found wrong with a row before any CSV parsing. */
-export const UPLOAD_ROW_PROBLEMS = ['INVALID_ENCODING', 'ROW_TOO_LARGE', 'UNCLOSED_QUOTE'] as const;
+export const UPLOAD_ROW_PROBLEMS = RECORD_PROBLEMS;
 export type UploadRowProblem = (typeof UPLOAD_ROW_PROBLEMS)[number];
 
 export const UPLOAD_CHUNKS = contractFor<UploadChunk>(TOPICS.uploadChunks);

@@ -1,14 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { databaseName, PROJECT_ROOT, type StsConfig } from '../runtime/config';
-import { createDb } from '../runtime/db/knex';
-import { migrateLatest } from '../runtime/db/migrate';
-import { createKafka } from '../runtime/kafka/client';
-import { ensureTopics } from '../runtime/kafka/topic-admin';
-import { RegistryClient } from '../runtime/registry/registry-client';
-import { registerTopologySchemas } from '../runtime/registry/schema-registration';
-import { assertTopology } from '../runtime/topology/validate';
-import { settlementTopology } from '../topologies/settlement';
+import type { StsConfig } from '../runtime/config';
 import type { ComponentStatus, Reporter } from './component';
 import { gatewayDown, gatewayStatus, gatewayUp } from './gateway-simulator/stack-component';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka-broker';
@@ -17,30 +9,24 @@ import { isAlive, sleep } from './process-control';
 import { redisDown, redisStatus, redisUp } from './redis-server';
 import { registryDown, registryStatus, registryUp } from './schema-registry';
 
-export const SCHEMAS_DIR = path.join(PROJECT_ROOT, 'schemas');
+/**
+ * What the application needs once the services answer (its migrations, topics and schemas),
+ * declared by the application, not here: infra starts processes and knows nothing of the pipeline.
+ */
+export type AfterStart = () => Promise<void>;
 
 /**
- * `sts up`: start (or adopt) every component, then apply the topology: migrations, topics, DLQs
- * and schemas. Idempotent: on a running stack it only re-checks, which costs about a second.
- * A file lock serialises concurrent callers (two test runs, a demo and a test).
+ * `sts up`: start (or adopt) every component, then run `afterStart` (the application applies its
+ * topology there). Idempotent: on a running stack it only re-checks, which costs about a second.
+ * A file lock serialises concurrent callers (two test runs, a demo and a test), `afterStart`
+ * included.
  */
-export async function stackUp(config: StsConfig, report: Reporter): Promise<ComponentStatus[]> {
-  assertTopology(settlementTopology, SCHEMAS_DIR);
+export async function stackUp(config: StsConfig, report: Reporter, afterStart?: AfterStart): Promise<ComponentStatus[]> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   return withLock(path.join(config.dataDir, 'up.lock'), async () => {
     const [mysql, redis, kafka, gateway] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report)]);
     const registry = await registryUp(config, report);
-
-    const db = createDb(config.mysqlUrl);
-    try {
-      const applied = await migrateLatest(db);
-      if (applied.length > 0) report(`mysql: applied migrations ${applied.join(', ')} to ${databaseName(config.mysqlUrl)}`);
-    } finally {
-      await db.destroy();
-    }
-    const { created } = await ensureTopics(createKafka(config, 'sts-up'), settlementTopology);
-    if (created.length > 0) report(`kafka: created ${created.length} topics`);
-    await registerTopologySchemas(new RegistryClient(config.schemaRegistryUrl), settlementTopology, SCHEMAS_DIR);
+    await afterStart?.();
     return [kafka, registry, mysql, redis, gateway];
   });
 }

@@ -1,5 +1,6 @@
 import { loadConfig } from '../runtime/config';
-import { stackStatus, stackUp } from '../infra/stack';
+import { stackStatus } from '../infra/stack';
+import { pipelineUp } from '../services/run/pipeline-up';
 
 /**
  * Tests need the real stack. `npm test` runs `sts up` first; this makes a bare `npx jest` work too,
@@ -9,5 +10,5 @@ export default async function globalSetup(): Promise<void> {
   const config = loadConfig();
   const status = await stackStatus(config);
   if (status.every((c) => c.state === 'up')) return;
-  await stackUp(config, (line) => process.stderr.write(`${line}\n`));
+  await pipelineUp(config, (line) => process.stderr.write(`${line}\n`));
 }

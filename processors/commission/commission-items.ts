@@ -4,8 +4,8 @@ import {
   CommissionConflictError,
   CommissionRuleMissingError,
 } from '../../runtime/errors';
-import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import type { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import type { BillingItemInput } from '../../runtime/billing/billing-ledger';
+import type { CycleResolver } from '../../runtime/billing/cycle-resolver';
 import type { ChargeRecord } from './charge-store';
 import { affiliateCredit, computeClawback, computeFee } from './commission-calc';
 import type { CommissionRequest } from '../../contracts/commission-request';

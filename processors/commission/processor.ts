@@ -1,7 +1,7 @@
 import { CommissionConflictError, ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
-import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import { appendBillingItems } from '../../runtime/billing/billing-ledger';
+import { CycleResolver } from '../../runtime/billing/cycle-resolver';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { applyCommissionBatch } from './commission-items';
 import {

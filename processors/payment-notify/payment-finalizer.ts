@@ -4,7 +4,7 @@ import { intList } from '../../runtime/db/int-list';
 import { LedgerInvariantError } from '../../runtime/errors';
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
-import { tccResolve } from '../../runtime/money-ledger/tcc-ledger';
+import { tccResolve } from '../../runtime/payment-ledger/tcc-ledger';
 import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { backoffDelay, isRetriable } from '../../runtime/processor/retry-policy';
 import type { DelayQueue } from './delay-queue';

@@ -1,6 +1,6 @@
 import type { OrderEvent } from '../../contracts/order-event';
-import type { BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import type { ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
+import type { BillingItemInput } from '../../runtime/billing/billing-ledger';
+import type { ResolvedCycle } from '../../runtime/billing/cycle-resolver';
 
 /**
  * Completed adds income, refunded subtracts, adjusted adds its signed amount. The event id is the

@@ -1,8 +1,8 @@
 import { loadConfig } from '../../runtime/config';
 import { ValidationError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems } from '../../runtime/ledger/billing-ledger';
-import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import { appendBillingItems } from '../../runtime/billing/billing-ledger';
+import { CycleResolver } from '../../runtime/billing/cycle-resolver';
 import { outboxTopic, type OutboxMessage } from '../../runtime/outbox/outbox-writer';
 import { COMMISSION_REQUESTS, type CommissionRequest } from '../../contracts/commission-request';
 import { GROUPS } from '../../topologies/settlement';

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import { CycleResolver, type ResolvedCycle } from '../../runtime/ledger/cycle-resolver';
-import { UPLOAD_SOURCE } from './upload-contract';
+import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../runtime/billing/billing-ledger';
+import { CycleResolver, type ResolvedCycle } from '../../runtime/billing/cycle-resolver';
+import { UPLOAD_SOURCE } from '../../contracts/upload-file';
 import type { UploadChunk } from '../../contracts/upload-chunk';
-import { parseRows } from './row-parser';
+import { parseRows } from '../../runtime/csv/csv-fields';
 import { rowValidator, type RejectCode, type ValidRow } from './row-validator';
 import { ledgerSellersOf } from './ledger-order-sellers';
 

@@ -2,7 +2,7 @@ import { asciiCodeUpper, codePointName, idCharProblemAt, quoteForReason, textCha
 import { parseDecimalAmount } from '../../runtime/money/decimal-amount';
 import { itemAmountProblem } from '../../runtime/money/money-bounds';
 import { regionInfo } from '../../runtime/money/regions';
-import { EXTERNAL_REF_MAX_CHARS, ITEM_TYPES, MEMO_MAX_CHARS } from './upload-contract';
+import { EXTERNAL_REF_MAX_CHARS, ITEM_TYPES, MEMO_MAX_CHARS } from '../../contracts/upload-file';
 
 /**
  * One row against the contract. A row is accepted only whole; the first problem found is its

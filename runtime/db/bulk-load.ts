@@ -15,7 +15,7 @@ import type { Knex } from 'knex';
  *     session's strict mode: a value too long for its column, or not of its type, is cut or
  *     converted with a warning and the row is written. `warnings` counts both kinds, so a caller
  *     must fail unless it equals the rows it knows were skipped (one warning each); the ledger
- *     does (STS_LEDGER_WRITE_ALTERED, test/db/strict-writes.test.ts).
+ *     does (STS_LEDGER_WRITE_ALTERED, test/runtime/db/strict-writes.test.ts).
  *   - The capability can be off, on the server (`local_infile=OFF`) or the client (no LOCAL_FILES
  *     flag). Then bulkLoad returns null, remembers it for the pool, and the caller writes with
  *     INSERT instead.

@@ -1,8 +1,7 @@
 import { Gauge, register } from 'prom-client';
 import type { ErrorCode } from '../../runtime/error-codes';
 import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
-import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
-import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
+import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { closeCycle, type CloseDeps, type CloseOptions } from './close-cycle';
 
 /**

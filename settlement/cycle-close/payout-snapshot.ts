@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
-import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
+import { appendBillingItems, type BillingItemInput } from '../../runtime/billing/billing-ledger';
+import { CycleResolver } from '../../runtime/billing/cycle-resolver';
+import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { INT64_MAX, moneyBounds } from '../../runtime/money/money-bounds';
 import { outboxTopic, type OutboxMessage, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { PAYOUTS, type PayoutEvent } from '../../contracts/payout';

@@ -1,5 +1,5 @@
 import { PayoutFileInvalidError } from '../../runtime/errors';
-import { cycleBounds } from '../../runtime/ledger/cycle-bounds';
+import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
 import { REGIONS, regionInfo } from '../../runtime/money/regions';
 import { debtorAccount, type DebtorAccount } from './debtor-accounts';

@@ -15,7 +15,7 @@ import type { PayoutFileKey, PayoutLine } from './pain001-writer';
  * Pages use keyset pagination (`id > last ORDER BY id LIMIT n`), not OFFSET, so each page costs
  * the same however deep into the cycle it is; ix_payout_file_page serves it in index order.
  * Parameters are bound as decimal strings against BIGINT columns: exact, and the index stays
- * usable (docs/DESIGN.md, lessons 8 and 9; test/payout-file checks the plan with EXPLAIN).
+ * usable (docs/DESIGN.md, lessons 8 and 9; test/settlement/payout-file checks the plan with EXPLAIN).
  */
 export const PAYABLE_STATUSES: readonly string[] = Object.freeze([
   'PENDING',

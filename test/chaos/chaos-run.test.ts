@@ -1,5 +1,5 @@
 import { loadConfig } from '../../runtime/config';
-import { CHAOS_SMALL_SIZE, runChaos } from '../../ops/chaos/chaos-run';
+import { CHAOS_SMALL_SIZE, runChaos } from '../../tools/chaos/chaos-run';
 
 /**
  * Issue 8's chaos run at the size CI affords: processors killed every few seconds, the broker and

@@ -5,7 +5,7 @@ import { SchemaIncompatibleError } from '../../runtime/errors';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { parseAvro } from '../../runtime/registry/avro-types';
 import { RegistryClient } from '../../runtime/registry/registry-client';
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 
 /**
  * The contract downstream and upstream teams rely on (docs/DESIGN.md, "Contracts"): subjects are

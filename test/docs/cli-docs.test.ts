@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildProgram } from '../../ops/cli/main';
-import { RECON_RULES } from '../../ops/recon/rules';
-import { PROCESSOR_CATALOG } from '../../ops/run/processor-catalog';
+import { RECON_RULES } from '../../services/recon/rules';
+import { PROCESSOR_CATALOG } from '../../services/run/processor-catalog';
 import { commandPaths, scanDocs, uploadActions, type DocFile } from './doc-invocations';
+import { PROJECT_ROOT } from '../../runtime/config';
 
 /**
  * The docs agree with the CLI's --help (issue 8). Every `sts …`, `npx sts …`, `node bin/sts.js …`
@@ -12,7 +13,7 @@ import { commandPaths, scanDocs, uploadActions, type DocFile } from './doc-invoc
  * and npm script must be shown somewhere, so a new one cannot ship undocumented.
  */
 
-const root = path.resolve(__dirname, '../..');
+const root = PROJECT_ROOT;
 const scripts = (
   JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
     scripts: Record<string, string>;

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../../runtime/config';
 import { DecodeError } from '../../runtime/errors';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { fuzzParams } from './fuzz-runs';
 
 /**

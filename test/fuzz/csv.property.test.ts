@@ -2,11 +2,11 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
 import { REGIONS } from '../../runtime/money/regions';
-import { CsvRecordSplitter, type SplitRecord } from '../../processors/upload-ingestion/csv-record-splitter';
-import { parseOne, parseRows } from '../../processors/upload-ingestion/row-parser';
+import { CsvRecordSplitter, type SplitRecord } from '../../runtime/csv/csv-record-splitter';
+import { parseOne, parseRows } from '../../runtime/csv/csv-fields';
 import { rowValidator, type RejectCode, type ValidRow } from '../../processors/upload-ingestion/row-validator';
-import { checkHeader, ITEM_TYPES } from '../../processors/upload-ingestion/upload-contract';
-import { useTestResources } from '../helpers/resources';
+import { checkHeader, ITEM_TYPES } from '../../contracts/upload-file';
+import { useTestResources } from '../fixtures/resources';
 import { startIngestion, uploadInto, uploadSetup, waitForUpload, type UploadSetup } from '../fixtures/upload-harness';
 import { fuzzParams } from './fuzz-runs';
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import type { Knex } from 'knex';
-import { appendBillingItems, BalanceIncrements, type AppendResult, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { appendBillingItems, BalanceIncrements, type AppendResult, type BillingItemInput } from '../../runtime/billing/billing-ledger';
 import { moneyBounds, resetMoneyBoundsForTests } from '../../runtime/money/money-bounds';
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { FUZZ_RUNS, fuzzParams } from './fuzz-runs';
 
 /**

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildOpsApi } from '../../ops/api/ops-api';
-import { createAppContext, type AppContext } from '../../ops/run/app-context';
+import { createAppContext, type AppContext } from '../../services/run/app-context';
 import { loadConfig } from '../../runtime/config';
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { fuzzParams } from './fuzz-runs';
 
 /**

@@ -5,7 +5,7 @@ import { PROJECT_ROOT } from '../../runtime/config';
 import { StsError, ValidationError } from '../../runtime/errors';
 import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
-import { cycleIdFor } from '../../runtime/ledger/cycle-calendar';
+import { cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { createLogger } from '../../runtime/logger';
 import { OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { createBatchContext } from '../../runtime/processor/batch-context';
@@ -18,7 +18,7 @@ import type { Knex } from '../../runtime/db/knex';
 import { commissionRequestEventId } from '../../processors/settlement-aggregation/commission-request-out';
 import type { OrderEvent } from '../../contracts/order-event';
 import { settlementAggregation } from '../../processors/settlement-aggregation/processor';
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { fuzzParams } from './fuzz-runs';
 
 /**

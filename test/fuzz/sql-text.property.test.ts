@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createDb, type Knex } from '../../runtime/db/knex';
-import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
-import { useTestResources } from '../helpers/resources';
+import { appendBillingItems, type BillingItemInput } from '../../runtime/billing/billing-ledger';
+import { useTestResources } from '../fixtures/resources';
 import { fuzzParams } from './fuzz-runs';
 
 /**

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fetchWithMaven } from '../../infra/maven';
 import { StsError } from '../../runtime/errors';
-import { runCli } from '../helpers/cli';
+import { runCli } from '../fixtures/cli';
 import { freePort } from '../../infra/ports';
 
 /**

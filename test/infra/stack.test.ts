@@ -1,4 +1,4 @@
-import { runCli } from '../helpers/cli';
+import { runCli } from '../fixtures/cli';
 
 interface Status {
   ok: boolean;

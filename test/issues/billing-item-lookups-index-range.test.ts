@@ -1,4 +1,4 @@
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { IN_LIST_MAX } from '../../runtime/db/int-list';
 import { orderRangeSql, sellersByOrderSql as sellerCheckSql } from '../../processors/upload-ingestion/ledger-order-sellers';
 

@@ -1,9 +1,9 @@
 import { register } from 'prom-client';
-import { orderStream } from '../../ops/orders/synthetic-orders';
+import { orderStream } from '../../tools/orders/synthetic-orders';
 import { createLogger } from '../../runtime/logger';
 import { CloseScheduler } from '../../settlement/cycle-close/close-scheduler';
-import { useTestResources } from '../helpers/resources';
-import { settlementSetup } from '../settlement/close-harness';
+import { useTestResources } from '../fixtures/resources';
+import { settlementSetup } from '../fixtures/close-harness';
 
 /**
  * A scheduled close that cannot happen (here: nobody consumes the order events, so the watermark

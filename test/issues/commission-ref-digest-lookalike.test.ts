@@ -1,8 +1,8 @@
 import crypto from 'node:crypto';
 import { addRule } from '../../processors/commission/rule-store';
 import { commissionSourceRef, ITEM_PARTS, type ItemPart } from '../../processors/commission/commission-source-ref';
-import { useTestResources } from '../helpers/resources';
-import { ORDER_BASE, commissionItems, commissionSetup, drain, produce, request } from '../commission/commission-setup';
+import { useTestResources } from '../fixtures/resources';
+import { ORDER_BASE, commissionItems, commissionSetup, drain, produce, request } from '../fixtures/commission-setup';
 
 /**
  * A commission item's key keeps the request id readable when it fits and hashes it when it is

@@ -1,8 +1,8 @@
 import { createDb } from '../../runtime/db/knex';
-import { appendBillingItems, type BillingItemInput } from '../../runtime/ledger/billing-ledger';
+import { appendBillingItems, type BillingItemInput } from '../../runtime/billing/billing-ledger';
 import type { OrderEvent } from '../../contracts/order-event';
-import { useTestResources } from '../helpers/resources';
-import { aggregationSetup } from '../settlement-aggregation/aggregation-harness';
+import { useTestResources } from '../fixtures/resources';
+import { aggregationSetup } from '../fixtures/aggregation-harness';
 import { startIngestion, uploadInto, uploadSetup, waitForUpload } from '../fixtures/upload-harness';
 
 /**

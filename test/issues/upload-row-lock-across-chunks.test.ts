@@ -1,7 +1,7 @@
-import { useTestResources } from '../helpers/resources';
+import { useTestResources } from '../fixtures/resources';
 import { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { WorkerLease } from '../../runtime/ids/worker-lease';
-import { CycleResolver } from '../../runtime/ledger/cycle-resolver';
+import { CycleResolver } from '../../runtime/billing/cycle-resolver';
 import { ingestChunks } from '../../processors/upload-ingestion/chunk-ingest';
 import type { UploadChunk } from '../../contracts/upload-chunk';
 

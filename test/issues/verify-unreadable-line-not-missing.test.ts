@@ -1,8 +1,8 @@
 import { verifyPayoutFile } from '../../settlement/payout-file/payout-file-verify';
 import { writePayoutFiles } from '../../settlement/payout-file/payout-files';
-import { useTestResources } from '../helpers/resources';
-import { resealedCopy, transactionFor } from '../payout-file/resealed-copy';
-import { BASE_ID, CYCLE, seedPayouts, tempDataDir } from '../payout-file/seed-payouts';
+import { useTestResources } from '../fixtures/resources';
+import { resealedCopy, transactionFor } from '../fixtures/resealed-copy';
+import { BASE_ID, CYCLE, seedPayouts, tempDataDir } from '../fixtures/seed-payouts';
 
 /**
  * Regression: a transaction whose EndToEndId reads but whose amount does not (three decimals in

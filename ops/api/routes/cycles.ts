@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../../runtime/error-codes';
 import { closeCycle, type CloseOptions } from '../../../settlement/cycle-close/close-cycle';
 import { verifyPayoutFile } from '../../../settlement/payout-file/payout-file-verify';
-import type { AppContext } from '../../run/app-context';
+import type { AppContext } from '../../../services/run/app-context';
 import path from 'node:path';
 
 /**

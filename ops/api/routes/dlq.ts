@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { DlqReplayRefusedError, StsError } from '../../../runtime/errors';
 import { settlementTopology } from '../../../topologies/settlement';
-import { DLQ_LIST_DEFAULTS, dlqTopicsFor, listDeadLetters } from '../../dlq/dlq-letters';
-import { replayDeadLetters } from '../../dlq/dlq-replay';
-import type { AppContext } from '../../run/app-context';
+import { DLQ_LIST_DEFAULTS, dlqTopicsFor, listDeadLetters } from '../../../services/dlq/dlq-letters';
+import { replayDeadLetters } from '../../../services/dlq/dlq-replay';
+import type { AppContext } from '../../../services/run/app-context';
 
 /**
  * GET /dlq?topic=T&limit=N (viewer): dead letters, as `sts dlq list --json` prints them.

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { register as defaultRegistry, Registry } from 'prom-client';
 import { settlementTopology } from '../../../topologies/settlement';
-import type { AppContext } from '../../run/app-context';
-import { LagMonitor, type LagMonitorOptions } from '../../lag/lag-monitor';
-import { topologyTargets, type LagTarget } from '../../lag/lag-sampler';
-import { lagJson } from '../../lag/lag-view';
+import type { AppContext } from '../../../services/run/app-context';
+import { LagMonitor, type LagMonitorOptions } from '../../../services/lag/lag-monitor';
+import { topologyTargets, type LagTarget } from '../../../services/lag/lag-sampler';
+import { lagJson } from '../../../services/lag/lag-view';
 
 export interface LagRouteOptions {
   /** Group/topic pairs watched besides the topology's processor groups. */

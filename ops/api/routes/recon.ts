@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { ReconFixRefusedError } from '../../../runtime/errors';
-import { listFindings } from '../../recon/finding-store';
-import { ReconRunner } from '../../recon/recon-runner';
-import type { Severity } from '../../recon/recon-types';
-import type { AppContext } from '../../run/app-context';
+import { listFindings } from '../../../services/recon/finding-store';
+import { ReconRunner } from '../../../services/recon/recon-runner';
+import type { Severity } from '../../../services/recon/recon-types';
+import type { AppContext } from '../../../services/run/app-context';
 
 /**
  * Reconciliation findings (docs/DESIGN.md, lesson 10: each finding is shown to ops, with its fix

@@ -2,11 +2,11 @@ import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ErrorCode } from '../../../runtime/error-codes';
 import { UploadRefusedError } from '../../../runtime/errors';
-import type { AppContext } from '../../run/app-context';
-import { intakeUpload, type INTAKE_DEFAULTS } from '../../uploads/upload-intake';
-import { rejectsCsv } from '../../uploads/upload-rejects';
-import { listUploads, readUploadStatus } from '../../uploads/upload-status';
-import { cancelUpload } from '../../uploads/upload-cancel';
+import type { AppContext } from '../../../services/run/app-context';
+import { intakeUpload, type INTAKE_DEFAULTS } from '../../../services/uploads/upload-intake';
+import { rejectsCsv } from '../../../services/uploads/upload-rejects';
+import { listUploads, readUploadStatus } from '../../../services/uploads/upload-status';
+import { cancelUpload } from '../../../services/uploads/upload-cancel';
 
 /**
  * POST /uploads streams the request body straight into intake (text/csv or

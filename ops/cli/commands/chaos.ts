@@ -3,13 +3,13 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
-import { stackUp } from '../../../infra/stack';
-import { CHAOS_DEMO_SIZE, CHAOS_SMALL_SIZE, runChaos, type ChaosReport } from '../../chaos/chaos-run';
-import { renderChaosReport } from '../../chaos/chaos-report';
+import { pipelineUp } from '../../../services/run/pipeline-up';
+import { CHAOS_DEMO_SIZE, CHAOS_SMALL_SIZE, runChaos, type ChaosReport } from '../../../tools/chaos/chaos-run';
+import { renderChaosReport } from '../../../tools/chaos/chaos-report';
 import { toJson } from '../output';
 
 /**
- * `sts chaos`: the fault-injection run (ops/chaos/chaos-run.ts), N times in a row. Exit code 1 when
+ * `sts chaos`: the fault-injection run (tools/chaos/chaos-run.ts), N times in a row. Exit code 1 when
  * any run's checks fail; 2 (with STS_CHAOS_RUN) when a run could not be carried out at all.
  */
 export function registerChaosCommand(program: Command): void {
@@ -31,7 +31,7 @@ export function registerChaosCommand(program: Command): void {
         if (!opts.json) process.stderr.write(`${line}\n`);
       };
       // The shared stack provides the schema registry; everything else the run starts privately.
-      await stackUp(config, say);
+      await pipelineUp(config, say);
       const reports: ChaosReport[] = [];
       for (let i = 0; i < runs; i++) {
         const base = opts.small ? CHAOS_SMALL_SIZE : CHAOS_DEMO_SIZE;

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
-import { stackUp } from '../../../infra/stack';
-import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../../demo/full-demo';
-import { runSmokeFlow } from '../../demo/smoke-flow';
+import { pipelineUp } from '../../../services/run/pipeline-up';
+import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../../../tools/demo/full-demo';
+import { runSmokeFlow } from '../../../tools/demo/smoke-flow';
 import { toJson } from '../output';
 
 export function registerDemoCommand(program: Command): void {
@@ -20,7 +20,7 @@ export function registerDemoCommand(program: Command): void {
       const say = (line: string) => {
         if (!opts.json) process.stderr.write(`${line}\n`);
       };
-      await stackUp(config, say);
+      await pipelineUp(config, say);
       if (opts.smoke) {
         const r = await runSmokeFlow(config, say);
         process.stdout.write(opts.json ? `${toJson({ ok: true, ...r })}\n` : `smoke flow: event ${r.eventId} became billing item ${r.billingItemId} in ${r.seconds.toFixed(1)} s\n`);

@@ -8,9 +8,9 @@ import {
   dlqTopicsFor,
   listDeadLetters,
   type DeadLetterView,
-} from '../../dlq/dlq-letters';
-import { replayDeadLetters, type ReplayResult } from '../../dlq/dlq-replay';
-import { createAppContext } from '../../run/app-context';
+} from '../../../services/dlq/dlq-letters';
+import { replayDeadLetters, type ReplayResult } from '../../../services/dlq/dlq-replay';
+import { createAppContext } from '../../../services/run/app-context';
 import { table, toJson } from '../output';
 
 /**
@@ -87,7 +87,7 @@ function printLetters(letters: DeadLetterView[]) {
     const origin = l.original.topic
       ? `${l.original.topic}/${l.original.partition ?? '?'}/${l.original.offset ?? '?'} at ${l.original.timestamp ?? '?'}`
       : 'unknown origin';
-    // Every part of a view is already capped (ops/dlq/payload-view.ts): a letter prints a few KiB.
+    // Every part of a view is already capped (services/dlq/payload-view.ts): a letter prints a few KiB.
     const p = l.payload;
     const payload =
       p.format === 'avro'

@@ -4,9 +4,9 @@ import { ConfigError } from '../../../runtime/errors';
 import { createKafka } from '../../../runtime/kafka/client';
 import { createLogger } from '../../../runtime/logger';
 import { settlementTopology } from '../../../topologies/settlement';
-import { LagMonitor } from '../../lag/lag-monitor';
-import { topologyTargets, type LagTarget } from '../../lag/lag-sampler';
-import { lagJson, lagTable } from '../../lag/lag-view';
+import { LagMonitor } from '../../../services/lag/lag-monitor';
+import { topologyTargets, type LagTarget } from '../../../services/lag/lag-sampler';
+import { lagJson, lagTable } from '../../../services/lag/lag-view';
 import { toJson } from '../output';
 
 /**

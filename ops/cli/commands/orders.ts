@@ -3,9 +3,9 @@ import { ORDER_EVENTS } from '../../../contracts/order-event';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
 import { regionInfo } from '../../../runtime/money/regions';
-import { publishOrderEvents } from '../../orders/order-publisher';
-import { orderStream } from '../../orders/synthetic-orders';
-import { createAppContext } from '../../run/app-context';
+import { publishOrderEvents } from '../../../tools/orders/order-publisher';
+import { orderStream } from '../../../tools/orders/synthetic-orders';
+import { createAppContext } from '../../../services/run/app-context';
 import { toJson } from '../output';
 
 /**

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { auditCli } from '../../api/audit';
-import { assertFindingTable, listFindings } from '../../recon/finding-store';
-import { ReconRunner } from '../../recon/recon-runner';
-import type { StoredFinding } from '../../recon/recon-types';
-import { RECON_RULES } from '../../recon/rules';
-import { createAppContext } from '../../run/app-context';
+import { assertFindingTable, listFindings } from '../../../services/recon/finding-store';
+import { ReconRunner } from '../../../services/recon/recon-runner';
+import type { StoredFinding } from '../../../services/recon/recon-types';
+import { RECON_RULES } from '../../../services/recon/rules';
+import { createAppContext } from '../../../services/run/app-context';
 import { table, toJson } from '../output';
 
 /**

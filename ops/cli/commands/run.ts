@@ -6,11 +6,11 @@ import { runProcessor, type ProcessorHandle } from '../../../runtime/processor/p
 import { installShutdown, type Stoppable } from '../../../runtime/processor/shutdown';
 import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler';
 import { buildOpsApi } from '../../api/ops-api';
-import { createAppContext } from '../../run/app-context';
-import { PROCESSOR_CATALOG } from '../../run/processor-catalog';
-import { heapUncapped, PROCESSOR_NODE_OPTIONS, tuneHeapGrowth } from '../../run/processor-heap';
-import { ReconRunner } from '../../recon/recon-runner';
-import { ReconScheduler } from '../../recon/recon-scheduler';
+import { createAppContext } from '../../../services/run/app-context';
+import { PROCESSOR_CATALOG } from '../../../services/run/processor-catalog';
+import { heapUncapped, PROCESSOR_NODE_OPTIONS, tuneHeapGrowth } from '../../../services/run/processor-heap';
+import { ReconRunner } from '../../../services/recon/recon-runner';
+import { ReconScheduler } from '../../../services/recon/recon-scheduler';
 
 /**
  * `sts run all | <processor…>`: processors and the outbox relay in the foreground until SIGTERM;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
 import { closeCycle } from '../../../settlement/cycle-close/close-cycle';
-import { createAppContext } from '../../run/app-context';
+import { createAppContext } from '../../../services/run/app-context';
 import { toJson } from '../output';
 
 /** `sts settle close --region R [--cutoff ISO] [--timeout S]`. */

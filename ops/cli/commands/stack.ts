@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
-import { stackDown, stackStatus, stackUp } from '../../../infra/stack';
+import { stackDown, stackStatus } from '../../../infra/stack';
+import { pipelineUp } from '../../../services/run/pipeline-up';
 import { table, toJson } from '../output';
 
 export function registerStackCommands(program: Command): void {
@@ -15,7 +16,7 @@ export function registerStackCommands(program: Command): void {
       const report = (line: string) => {
         if (!opts.quiet && !opts.json) process.stderr.write(`${line}\n`);
       };
-      const components = await stackUp(config, report);
+      const components = await pipelineUp(config, report);
       const seconds = (Date.now() - started) / 1000;
       if (opts.json) process.stdout.write(`${toJson({ ok: true, seconds, components })}\n`);
       else if (!opts.quiet) process.stdout.write(`stack up in ${seconds.toFixed(1)}s\n${table(components as never, ['name', 'state', 'address', 'version', 'managed'])}\n`);

@@ -6,12 +6,12 @@ import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
-import { createAppContext } from '../../run/app-context';
-import { cancelUpload } from '../../uploads/upload-cancel';
-import { intakeUpload } from '../../uploads/upload-intake';
-import { followUpload } from '../../uploads/upload-progress';
-import { rejectsCsv } from '../../uploads/upload-rejects';
-import { listUploads, readUploadStatus, type UploadStatus } from '../../uploads/upload-status';
+import { createAppContext } from '../../../services/run/app-context';
+import { cancelUpload } from '../../../services/uploads/upload-cancel';
+import { intakeUpload } from '../../../services/uploads/upload-intake';
+import { followUpload } from '../../../services/uploads/upload-progress';
+import { rejectsCsv } from '../../../services/uploads/upload-rejects';
+import { listUploads, readUploadStatus, type UploadStatus } from '../../../services/uploads/upload-status';
 import { table, toJson } from '../output';
 
 const ACTIONS = ['status', 'rejects', 'cancel', 'list'];

@@ -12,7 +12,7 @@ import { binaryCollation } from '../collation';
  * widest unique key, dlq_replay's (249-character topic, partition, offset), is about 1 KB of the
  * 3072-byte InnoDB DYNAMIC limit.
  *
- * Tables created by later migrations take the database default; test/db/collation.test.ts fails
+ * Tables created by later migrations take the database default; test/runtime/db/collation.test.ts fails
  * for any text column that does not.
  */
 export async function up(knex: Knex): Promise<void> {

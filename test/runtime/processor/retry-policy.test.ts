@@ -1,0 +1,63 @@
+import { DecodeError, DlqPublishError, ServiceUnavailableError } from '../../../runtime/errors';
+import { resolveProcessorOptions } from '../../../runtime/processor/processor-options';
+import { backoffDelay, errorCode, isRetriable } from '../../../runtime/processor/retry-policy';
+
+const sqlError = (code: string, errno: number) => Object.assign(new Error(code), { code, errno });
+
+describe('retry policy', () => {
+  test('deadlocks, lock wait timeouts, lost connections and pool timeouts are retriable', () => {
+    expect(isRetriable(sqlError('ER_LOCK_DEADLOCK', 1213))).toBe(true);
+    expect(isRetriable(sqlError('ER_LOCK_WAIT_TIMEOUT', 1205))).toBe(true);
+    for (const code of ['PROTOCOL_CONNECTION_LOST', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']) {
+      expect(isRetriable(Object.assign(new Error(code), { code }))).toBe(true);
+    }
+    const knexTimeout = new Error(
+      'Knex: Timeout acquiring a connection. The pool is probably full.',
+    );
+    knexTimeout.name = 'KnexTimeoutError';
+    expect(isRetriable(knexTimeout)).toBe(true);
+    expect(isRetriable(new Error('outer', { cause: sqlError('ER_LOCK_DEADLOCK', 1213) }))).toBe(
+      true,
+    );
+  });
+
+  test('an StsError is retried exactly when its own flag says so', () => {
+    expect(isRetriable(new ServiceUnavailableError('mysql', 'x', 'down', 'start it'))).toBe(true);
+    expect(isRetriable(new DlqPublishError('t.dlq', new Error('x')))).toBe(true);
+    expect(isRetriable(new DecodeError('bad', {}))).toBe(false);
+    // Even when its cause would be retriable: the raiser classified it.
+    expect(isRetriable(new DecodeError('x', {}, sqlError('ER_LOCK_DEADLOCK', 1213)))).toBe(false);
+  });
+
+  test('unknown errors and SQL errors about the data are not retriable', () => {
+    expect(isRetriable(new Error('boom'))).toBe(false);
+    expect(isRetriable(sqlError('ER_DUP_ENTRY', 1062))).toBe(false);
+    expect(isRetriable(sqlError('ER_DATA_TOO_LONG', 1406))).toBe(false);
+    expect(isRetriable('a string')).toBe(false);
+    expect(isRetriable(null)).toBe(false);
+    expect(errorCode(new Error('boom'))).toBe('STS_UNEXPECTED');
+    expect(errorCode(new DecodeError('bad', {}))).toBe('STS_DECODE_FAILED');
+  });
+
+  test('backoff doubles from the first delay, is jittered, and never exceeds the cap', () => {
+    const opts = { initialDelayMs: 100, maxDelayMs: 5000 };
+    expect(backoffDelay(0, opts, () => 1)).toBe(100);
+    expect(backoffDelay(0, opts, () => 0)).toBe(50);
+    expect(backoffDelay(3, opts, () => 1)).toBe(800);
+    expect(backoffDelay(1000, opts, () => 1)).toBe(5000);
+    expect(backoffDelay(1000, opts, () => 0)).toBe(2500);
+  });
+
+  test('processor options are checked together, with a message that says how to fix them', () => {
+    expect(resolveProcessorOptions().maxRecordsPerTransaction).toBe(1000);
+    expect(() =>
+      resolveProcessorOptions({ sessionTimeout: 6000, heartbeatInterval: 3000 }),
+    ).toThrow(
+      /heartbeatInterval must be at most a third of sessionTimeout; lower heartbeatInterval/,
+    );
+    expect(() => resolveProcessorOptions({ maxRecordsPerTransaction: 0 })).toThrow(
+      /maxRecordsPerTransaction/,
+    );
+    expect(() => resolveProcessorOptions({ nope: 1 } as never)).toThrow(/processor option/);
+  });
+});

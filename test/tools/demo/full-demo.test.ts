@@ -1,0 +1,42 @@
+import { createDb } from '../../../runtime/db/knex';
+import { withDatabase } from '../../../runtime/config';
+import { runCli } from '../../fixtures/cli';
+import { useTestResources } from '../../fixtures/resources';
+
+/**
+ * `npm run demo` at a small size: the whole story through the real CLI, on the demo's own database,
+ * topics and gateway simulator, ending paid, balanced and reconciled.
+ */
+const r = useTestResources();
+
+test('the demo runs orders, an upload, commission, two closes and payments to a clean reconciliation', async () => {
+  const res = await runCli(['demo', '--orders', '1500', '--sellers', '150', '--upload-rows', '1500', '--json'], {}, 400_000);
+  expect(res.code).toBe(0);
+  const s = JSON.parse(res.stdout) as {
+    events: number;
+    upload: { total: string; accepted: string; rejected: string };
+    cycles: Array<{ region: string; payouts: Record<string, number>; files: string[] }>;
+    payments: Record<string, { count: number; sumMinor: string }>;
+    recon: { critical: number };
+    database: string;
+  };
+  expect(s.events).toBeGreaterThan(3000);
+  expect([s.upload.total, s.upload.accepted, s.upload.rejected]).toEqual(['1500', '1485', '15']);
+  expect(s.cycles.map((c) => c.region)).toEqual(['SG', 'MY']);
+  const pending = s.cycles.reduce((n, c) => n + (c.payouts.PENDING ?? 0), 0);
+  const settled = Object.values(s.payments).reduce((n, p) => n + p.count, 0);
+  expect(settled).toBe(pending);
+  expect(s.recon.critical).toBe(0);
+
+  // Every payable payout was paid exactly its cycle's items, and the ledger has nothing in flight.
+  const db = createDb(withDatabase(r.config.mysqlUrl, s.database));
+  r.defer(() => db.destroy());
+  const rows = (await db.raw(
+    `SELECT p.status, p.amount_minor, (SELECT CAST(SUM(i.amount_minor) AS CHAR) FROM billing_item i
+       WHERE i.region = p.region AND i.cycle_id = p.cycle_id AND i.shop_user_id = p.shop_user_id AND i.currency = p.currency) AS items
+     FROM payout p`,
+  ))[0] as Array<{ status: string; amount_minor: string; items: string }>;
+  expect(rows.length).toBeGreaterThan(0);
+  for (const p of rows) expect(p.amount_minor).toBe(p.items);
+  expect(rows.filter((p) => p.status === 'PENDING' || p.status === 'SUBMITTED')).toEqual([]);
+}, 420_000);

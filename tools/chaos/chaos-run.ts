@@ -1,0 +1,277 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { PROJECT_ROOT, type StsConfig } from '../../runtime/config';
+import type { Knex } from '../../runtime/db/knex';
+import { ChaosRunError } from '../../runtime/errors';
+import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
+import { sleep } from '../../infra/process-control';
+import { addRule } from '../../processors/commission/rule-store';
+import { ORDER_EVENTS, type OrderEvent } from '../../contracts/order-event';
+import { settlementTopology } from '../../topologies/settlement';
+import { writeDemoUpload } from '../demo/demo-upload';
+import { LagSampler, topologyTargets } from '../../services/lag/lag-sampler';
+import { publishOrderEvents } from '../orders/order-publisher';
+import { orderStream } from '../orders/synthetic-orders';
+import { ReconRunner } from '../../services/recon/recon-runner';
+import { createAppContext, type AppContext } from '../../services/run/app-context';
+import { intakeUpload } from '../../services/uploads/upload-intake';
+import { runChaosChecks, type ChaosExpectations, type CheckResult } from './chaos-checks';
+import { ChaosMonkey } from './chaos-monkey';
+import { chaosStack, type ChaosStack } from './chaos-stack';
+import { expectedSettlement } from './expected-settlement';
+import { ProcessSupervisor, type SupervisedStats } from './process-supervisor';
+
+/**
+ * `sts chaos`: a demo-sized flow on a private stack while things break, then proof that no cent
+ * was lost or doubled.
+ *
+ * The flow: order events for two regions (2% of them sent twice) and a billing upload with bad
+ * rows, aggregated, commissioned, closed and paid by the real processors, each its own `sts run`
+ * process under a supervisor. The faults, all while work is in flight:
+ *   - kill -9 of a random processor every few seconds, from start to the last payout;
+ *   - the Kafka broker killed and restarted halfway through publishing the order events;
+ *   - MariaDB killed and restarted while the upload is being ingested;
+ *   - the first close killed mid-way and run again, as an operator would;
+ *   - a gateway outage as the first payouts go out, and Redis flushed while it lasts.
+ * Then it waits until everything is quiet (every payout final, the outbox empty, no consumer lag)
+ * and runs the checks in chaos-checks.ts.
+ *
+ * Failure codes: STS_CHAOS_RUN when the scenario itself cannot proceed (a component that does not
+ * come back, a flow that never goes quiet). Check failures are not thrown: they are the report.
+ */
+export interface ChaosOptions {
+  regions: string[];
+  /** Completed orders per region; refunds and adjustments come on top. */
+  orders: number;
+  sellers: number;
+  uploadRows: number;
+  seed: number;
+  /** Pause between two kills is drawn from [min, max]. */
+  killPauseMs: [number, number];
+  outageMs: number;
+  /** Leave the private stack running after the run, to inspect it. */
+  keep: boolean;
+  /** Give up when the flow has not gone quiet after this long. */
+  timeoutMs: number;
+}
+
+export const CHAOS_DEMO_SIZE: ChaosOptions = { regions: ['SG', 'MY'], orders: 87_000, sellers: 5_000, uploadRows: 100_000, seed: 1, killPauseMs: [3000, 6000], outageMs: 15_000, keep: false, timeoutMs: 1_800_000 };
+export const CHAOS_SMALL_SIZE: ChaosOptions = { ...CHAOS_DEMO_SIZE, orders: 3_000, sellers: 300, uploadRows: 5_000, killPauseMs: [2500, 5000], outageMs: 8_000, timeoutMs: 900_000 };
+
+export interface ChaosReport {
+  ok: boolean;
+  dir: string;
+  seed: number;
+  events: number;
+  uploadRows: number;
+  payouts: number;
+  faults: Array<{ atSeconds: number; what: string }>;
+  processes: SupervisedStats[];
+  checks: CheckResult[];
+  seconds: Record<string, number>;
+}
+
+const RATE_BPS = 250n;
+const ORDER_TOPIC = ORDER_EVENTS.topic;
+const PROCESSES = [
+  { name: 'settlement-aggregation', args: ['run', 'settlement-aggregation'] },
+  { name: 'upload-ingestion', args: ['run', 'upload-ingestion', '--no-relay'] },
+  // A second relay: it stands by on the relay lock and takes over when the first one is killed.
+  { name: 'commission', args: ['run', 'commission'] },
+  { name: 'payment-notify', args: ['run', 'payment-notify', '--no-relay'] },
+];
+
+export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: string) => void): Promise<ChaosReport> {
+  const started = Date.now();
+  const run = started.toString(36);
+  const dir = path.join(base.dataDir, 'chaos', run);
+  fs.mkdirSync(dir, { recursive: true });
+  const faults: ChaosReport['faults'] = [];
+  const note = (what: string) => {
+    faults.push({ atSeconds: Math.round((Date.now() - started) / 100) / 10, what });
+    say(`  ${what}`);
+  };
+  const seconds: Record<string, number> = {};
+  let mark = Date.now();
+  const lap = (name: string) => {
+    seconds[name] = Math.round((Date.now() - mark) / 100) / 10;
+    mark = Date.now();
+  };
+  const deadline = started + opts.timeoutMs;
+
+  say(`chaos ${run}: private stack under ${dir}`);
+  const stack = await chaosStack(dir, base.schemaRegistryUrl);
+  let ctx: AppContext | undefined;
+  let supervisor: ProcessSupervisor | undefined;
+  let monkey: ChaosMonkey | undefined;
+  try {
+    await stack.up();
+    ctx = createAppContext(stack.config, 'sts-chaos', { logLevel: 'error' });
+    const db = ctx.db;
+    for (const region of opts.regions) await addRule(db, { region, category: '*', rateBps: Number(RATE_BPS), effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'chaos');
+    lap('stack');
+
+    supervisor = new ProcessSupervisor(stack.env, path.join(dir, 'logs'));
+    supervisor.start(PROCESSES);
+    monkey = new ChaosMonkey(supervisor, { seed: opts.seed, minPauseMs: opts.killPauseMs[0], maxPauseMs: opts.killPauseMs[1] }, note);
+    monkey.start();
+
+    // Order events in each region's last ended cycle, so the close can pay them.
+    const closing = new Map(opts.regions.map((r) => [r, cycleBounds(r, cycleIdFor(r, new Date(cycleBounds(r, cycleIdFor(r, new Date())).startsAt.getTime() - 1)))]));
+    const streams = opts.regions.map((region, i) => {
+      const c = closing.get(region)!;
+      const occurredAt = (n: number) => new Date(c.startsAt.getTime() + 60_000 + (n % 9000) * 60_000);
+      const orderBase = 800000000000000000n + BigInt(i) * 10_000_000_000_000_000n;
+      const stream = orderStream({ orders: opts.orders, sellers: opts.sellers, region, seed: opts.seed * 31 + i, prefix: `chaos-${run}-${region}`, occurredAt, orderBase });
+      return [...stream, ...debits(stream, `chaos-${run}-${region}`, orderBase + BigInt(opts.orders), occurredAt(0))];
+    });
+    const events = streams.flat();
+    const resent = events.filter((_, i) => i % 50 === 7);
+    const half = Math.floor(events.length / 2);
+    say(`publishing ${events.length} order events (+${resent.length} sent twice) for ${opts.regions.join(' and ')}`);
+    await publishOrderEvents(ctx, ORDER_TOPIC, events.slice(0, half), { retryUntil: deadline });
+    const broker = await stack.killAndRestart('kafka');
+    note(`Kafka broker kill -9 and restart (${(broker.downMs / 1000).toFixed(1)} s down)`);
+    await publishOrderEvents(ctx, ORDER_TOPIC, [...events.slice(half), ...resent], { retryUntil: deadline });
+    lap('publish');
+
+    const csv = path.join(dir, 'billing-items.csv');
+    const upload = await writeDemoUpload(csv, opts.uploadRows, opts.sellers, `chaos-${run}`);
+    const ids = await ctx.ids();
+    const intake = await intakeUpload({ db, kafka: ctx.kafka, codec: ctx.codec, registry: ctx.registry, ids, dataDir: stack.config.dataDir, logger: ctx.logger }, fs.createReadStream(csv), { fileName: 'billing-items.csv', actor: 'chaos' });
+    const uploadCycle = cycleIdFor('SG', new Date());
+    say(`uploaded ${opts.uploadRows} rows as upload ${intake.uploadId}`);
+    await sleep(1500);
+    const mysql = await stack.killAndRestart('mysql');
+    note(`MariaDB kill -9 and restart (${(mysql.downMs / 1000).toFixed(1)} s down)`);
+    await waitUntil('the upload to finish', deadline, async () => {
+      const row = (await db('upload').select('status').where({ id: intake.uploadId.toString() }).first()) as { status: string } | undefined;
+      return row && row.status !== 'PROCESSING' && row.status !== 'RECEIVING' ? true : undefined;
+    });
+    lap('upload');
+
+    // Payment faults start with the first payout, while the closes still run.
+    const paymentFaults = (async () => {
+      await waitUntil('the first payout', deadline, async () => ((await count(db('payout'))) > 0 ? true : undefined));
+      await stack.gatewayOutage(opts.outageMs);
+      note(`gateway outage for ${opts.outageMs / 1000} s`);
+      await sleep(opts.outageMs / 2);
+      await stack.flushRedis();
+      note('Redis FLUSHALL');
+    })();
+    let killedClose = false;
+    for (const region of opts.regions) {
+      // The first close dies the moment its cycle turns CLOSING: past the watermark, before or
+      // among its payouts, the point where a half-done close is most dangerous.
+      const closingNow = async () => ((await db('settlement_cycle').where({ region, cycle_id: closing.get(region)!.cycleId.toString(), status: 'CLOSING' }).first()) !== undefined);
+      for (let attempt = 1; ; attempt++) {
+        if (Date.now() > deadline) throw new ChaosRunError(`the ${region} close did not finish in time`);
+        const outcome = await closeOnce(stack, region, path.join(dir, 'logs', `close-${region}.log`), killedClose ? undefined : closingNow);
+        if (outcome === 'killed') {
+          killedClose = true;
+          note(`kill -9 sts settle close --region ${region} as the cycle turned CLOSING; running it again`);
+          continue;
+        }
+        if (outcome === 'ok') break;
+        note(`sts settle close --region ${region} exited with ${outcome} (attempt ${attempt}); running it again`);
+        await sleep(2000);
+      }
+      say(`closed ${region}`);
+    }
+    await paymentFaults;
+    lap('close');
+
+    await waitUntil('every payout to be final', deadline, async () => ((await count(db('payout').whereIn('status', ['PENDING', 'SUBMITTED']))) === 0 ? true : undefined));
+    monkey.stop();
+    lap('payments');
+    await waitForQuiet(ctx, deadline);
+    lap('quiescence');
+
+    const cycles = opts.regions.map((region, i) => ({ region, cycleId: closing.get(region)!.cycleId, expected: expectedSettlement(streams[i]!, RATE_BPS) }));
+    const expectations: ChaosExpectations = { cycles, upload: { ...upload, uploadId: intake.uploadId, cycleId: uploadCycle }, topics: settlementTopology.processors.map((p) => p.input) };
+    const recon = () => ReconRunner.fromConfig(stack.config, { db, logger: ctx!.logger }).run();
+    const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, recon }, expectations);
+    lap('checks');
+    seconds.total = Math.round((Date.now() - started) / 100) / 10;
+    return { ok: checks.every((c) => c.ok), dir, seed: opts.seed, events: events.length + resent.length, uploadRows: opts.uploadRows, payouts: await count(db('payout')), faults, processes: supervisor.stats(), checks, seconds };
+  } finally {
+    monkey?.stop();
+    await supervisor?.stop();
+    await ctx?.close().catch(() => undefined);
+    if (!opts.keep) {
+      await stack.down();
+      // The logs and the report stay; the private stack's data (jars, logs of the broker, the
+      // database files) is a few hundred MB per run and means nothing once it is down.
+      for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * A large debit adjustment for every 50th seller, so those sellers end the cycle below zero and
+ * the close carries their balance forward: the carry-forward path is under fire too.
+ */
+function debits(stream: OrderEvent[], prefix: string, orderBase: bigint, occurredAt: Date): OrderEvent[] {
+  const sellers = [...new Set(stream.map((e) => e.shop_user_id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).filter((_, k) => k % 50 === 3);
+  const first = stream[0]!;
+  return sellers.map((seller, k) => ({ ...first, event_id: `${prefix}-debit-${k}`, event_type: 'ORDER_ADJUSTED', order_id: orderBase + BigInt(k), shop_user_id: seller, affiliate_user_id: null, amount_minor: -10_000_000n, occurred_at: occurredAt }));
+}
+
+/** One `sts settle close` process; killed with SIGKILL as soon as `killWhen` says so, if given. */
+function closeOnce(stack: ChaosStack, region: string, logFile: string, killWhen?: () => Promise<boolean>): Promise<'ok' | 'killed' | string> {
+  return new Promise((resolve) => {
+    const log = fs.openSync(logFile, 'a');
+    const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'sts.js'), 'settle', 'close', '--region', region, '--drain', '--timeout', '600'], { cwd: PROJECT_ROOT, env: stack.env, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    let killed = false;
+    let exited = false;
+    void (async () => {
+      while (killWhen && !exited && !killed) {
+        if (await killWhen().catch(() => false)) {
+          killed = child.kill('SIGKILL');
+          break;
+        }
+        await sleep(20);
+      }
+    })();
+    child.on('exit', (code, signal) => {
+      exited = true;
+      resolve(code === 0 ? 'ok' : killed ? 'killed' : `exit ${code ?? signal}`);
+    });
+  });
+}
+
+/** Quiet: the outbox is empty and every processor's group has read its input to the end. */
+async function waitForQuiet(ctx: AppContext, deadline: number): Promise<void> {
+  const sampler = new LagSampler(ctx.kafka);
+  try {
+    await waitUntil('the pipeline to go quiet', deadline, async () => {
+      if ((await count(ctx.db('outbox').whereNull('published_at'))) > 0) return undefined;
+      const samples = await sampler.sample(topologyTargets(settlementTopology));
+      return samples.every((g) => !g.error && g.partitions.every((p) => p.lag === 0n)) ? true : undefined;
+    });
+  } finally {
+    await sampler.close();
+  }
+}
+
+/** Polls until `probe` gives a value; errors count as "not yet" (the database may be restarting). */
+async function waitUntil<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    await sleep(500);
+  }
+  throw new ChaosRunError(`gave up waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+async function count(q: Knex.QueryBuilder): Promise<number> {
+  const [row] = (await q.count({ n: '*' })) as Array<{ n: number | string }>;
+  return Number(row?.n ?? 0);
+}
