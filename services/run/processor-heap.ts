@@ -10,26 +10,9 @@ import v8 from 'node:v8';
  */
 export const PROCESSOR_HEAP_MB = 192;
 
-/**
- * The young generation's semi-space, in MB. A processor makes garbage at a high rate (a chunk's
- * parsed fields, an event's decoded record) that dies within a batch; with V8's default under the
- * cap (it behaves as 16 MB: the same scavenge count), part of it is still live at each scavenge
- * and is copied, some of it promoted. 32 MB halves the scavenges (test/fixtures/heap-churn.ts: 245
- * to 126) and cut the ingestion process's collection time by a fifth on a 300k-row upload (1.15
- * to 0.92 s, bench/upload-ingestion.ts with --cpu-prof), at the same peak RSS there and 35 MB more
- * in the churn fixture. Like the cap, V8 reads it only at start, so it travels in NODE_OPTIONS.
- */
-export const PROCESSOR_SEMI_SPACE_MB = 32;
-
-/** The V8 options a processor runs with: the heap cap and the semi-space. */
-export const PROCESSOR_NODE_OPTIONS = `--max-old-space-size=${PROCESSOR_HEAP_MB} --max-semi-space-size=${PROCESSOR_SEMI_SPACE_MB}`;
-
-/** NODE_OPTIONS with the processor heap cap and semi-space added, each unless already there. */
+/** NODE_OPTIONS with the processor heap cap added, unless one is already there. */
 export function processorNodeOptions(existing = ''): string {
-  let out = existing;
-  if (!/--max-old-space-size=/.test(out)) out = `${out} --max-old-space-size=${PROCESSOR_HEAP_MB}`;
-  if (!/--max-semi-space-size=/.test(out)) out = `${out} --max-semi-space-size=${PROCESSOR_SEMI_SPACE_MB}`;
-  return out.trim();
+  return /--max-old-space-size=/.test(existing) ? existing : `${existing} --max-old-space-size=${PROCESSOR_HEAP_MB}`.trim();
 }
 
 /**

@@ -8,7 +8,7 @@ import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler'
 import { buildOpsApi } from '../../api/ops-api';
 import { createAppContext } from '../../../services/run/app-context';
 import { PROCESSOR_CATALOG } from '../../../services/run/processor-catalog';
-import { heapUncapped, PROCESSOR_NODE_OPTIONS, tuneHeapGrowth } from '../../../services/run/processor-heap';
+import { heapUncapped, PROCESSOR_HEAP_MB, tuneHeapGrowth } from '../../../services/run/processor-heap';
 import { ReconRunner } from '../../../services/recon/recon-runner';
 import { ReconScheduler } from '../../../services/recon/recon-scheduler';
 
@@ -34,7 +34,7 @@ export function registerRunCommand(program: Command): void {
 
       const ctx = createAppContext(loadConfig(), `sts-run`);
       tuneHeapGrowth();
-      if (heapUncapped()) ctx.logger.warn({ hint: `NODE_OPTIONS='${PROCESSOR_NODE_OPTIONS}'` }, 'no heap cap: V8 will let garbage grow to hundreds of MB; start processors with the hint (docs/OPERATIONS.md)');
+      if (heapUncapped()) ctx.logger.warn({ hint: `NODE_OPTIONS=--max-old-space-size=${PROCESSOR_HEAP_MB}` }, 'no heap cap: V8 will let garbage grow to hundreds of MB; start processors with the hint (docs/OPERATIONS.md)');
       const ids = await ctx.ids();
       const handles: Stoppable[] = [];
       const processors: ProcessorHandle[] = [];
