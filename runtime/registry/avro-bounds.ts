@@ -252,34 +252,28 @@ function walkBoolean(s: State): void {
 
 /** An int: at most 5 bytes, within int32 (the 5th byte carries only the top 4 bits). */
 function walkInt(s: State): void {
-  const b = s.b;
-  const start = s.p;
-  for (let i = 0; i < 5; i++) {
-    if (s.p >= s.n) throw truncated(s, 'an int', start);
-    const v = b[s.p++]!;
-    if (v < 0x80) {
-      if (i === 4 && v > 0x0f)
-        throw new Refusal(`int at byte ${start} is ${exactVarint(b, start, s.n)}, outside int32`);
-      return;
-    }
-  }
-  throw new Refusal(`int at byte ${start} is a varint longer than 5 bytes`);
+  walkVarint(s, 5, 0x0f, 'int', 'int32');
 }
 
 /** A long: at most 10 bytes, within int64 (the 10th byte carries only bit 63). */
 function walkLong(s: State): void {
+  walkVarint(s, 10, 0x01, 'long', 'int64');
+}
+
+/** A zig-zag varint of at most `bytes` bytes whose last byte is at most `lastMax`; never wrapped. */
+function walkVarint(s: State, bytes: number, lastMax: number, kind: 'int' | 'long', range: string): void {
   const b = s.b;
   const start = s.p;
-  for (let i = 0; i < 10; i++) {
-    if (s.p >= s.n) throw truncated(s, 'a long', start);
+  for (let i = 0; i < bytes; i++) {
+    if (s.p >= s.n) throw truncated(s, kind === 'int' ? 'an int' : 'a long', start);
     const v = b[s.p++]!;
     if (v < 0x80) {
-      if (i === 9 && v > 0x01)
-        throw new Refusal(`long at byte ${start} is ${exactVarint(b, start, s.n)}, outside int64`);
+      if (i === bytes - 1 && v > lastMax)
+        throw new Refusal(`${kind} at byte ${start} is ${exactVarint(b, start, s.n)}, outside ${range}`);
       return;
     }
   }
-  throw new Refusal(`long at byte ${start} is a varint longer than 10 bytes`);
+  throw new Refusal(`${kind} at byte ${start} is a varint longer than ${bytes} bytes`);
 }
 
 /**
