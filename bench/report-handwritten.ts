@@ -10,10 +10,20 @@ export const HANDWRITTEN_DATE = '2026-11-22';
 
 /** Profile notes and explanations that outlive any one run. */
 export const NOTES: Readonly<Record<string, string>> = {
-  'upload-ingestion': `**Against the revision before the boundary hardening** (9834fb4, two pairs on 2026-12-07, "Against an
-earlier revision" below): the ingestion process used 1.21× the CPU of base for the same 1M rows (the
-checks per row and per record it now makes), and the pipeline took 1.08× as long; intake and the server
-used the same. Not yet brought back.
+  'upload-ingestion': `**Against the revision before the boundary hardening** (9834fb4; two pairs of five rounds on
+2026-12-07, "Against an earlier revision" below). The figures this section reports did not regress: the
+pipeline took 1.05× as long (24.3 s against 23.2 s, medians of ten rounds each; single rounds of either
+ranged over ±20%) and 0.97× base's ratio to LOAD DATA. What it costs is CPU: the ingestion process used
+1.35× base's CPU seconds and the server 1.21×. A CPU profile of each at 1M rows (\`--cpu-prof\`) puts the
+ingestion's own JavaScript for a chunk (parse, validate, ledger, rejects, checkpoint) at the same
+5.4–5.5 s on both sides; the checks the hardening added cost about 1.1 s of it: the payout bound's
+admission (each chunk reads the balances of the accounts it touches, about 0.4 s, and a SELECT per
+chunk on the server), the Avro bounds walk of every chunk record (0.2 s), the character and code checks
+of each row's text (0.3 s), the money bounds (0.1 s); profiling against base removed about as much
+(an int64 check that allocated a BigInt per value, a keyed loop per item, a Map per account, getter
+calls for the contract's constants). The rest of the CPU difference is outside the sampled JavaScript,
+in V8's collector threads (0.7 s more per 1M rows by /proc thread times). A 32 MB young generation did
+not reduce it (tried again, see (c) below).
 
 Where the time goes (CPU per 1M rows, 2 shared cores): the machine is the limit, so every
 CPU second counts. mariadbd 17–26 s (LOAD DATA alone: about 14), the ingestion process 8–13 s, intake
@@ -49,7 +59,8 @@ Tried and not kept, each measured side by side: (a) one, two or three partitions
 clearly worse (2.1–2.5×), two and three are indistinguishable, and even one partition at once
 leaves the server at 19.2 CPU-s against 20.2, so three writers contend for about 1 CPU-s; (b) four
 or eight chunks per transaction, which cut the balance upserts; (c) a 32 or 64 MB V8 young
-generation: no less CPU, and 64 MB takes the ingestion process to 304 MB RSS; (d) chunks of
+generation: no less CPU, and 64 MB takes the ingestion process to 304 MB RSS (32 MB tried again on
+2026-12-07 against 9834fb4: ingestion CPU 1.35× base with it, 1.33× without); (d) chunks of
 consecutive rows sent round-robin instead of by seller: the server's CPU did not move
 (20.0–21.2 against 20.2–20.8 s), although one LOAD DATA of the file reordered the way seller
 chunks interleave costs 15.3 CPU-s against 12.7 in file order; (e) sending the seller check's ids
@@ -61,12 +72,13 @@ by a temporary switch that is not in the code: as shipped then, 1.66× median (1
 without the seller check, 1.32× (15.1–17.8 s); without the balance upserts, 1.59× (16.7–17.7 s).
 LOAD DATA into an empty table is not faster than into one holding a row (11.0–11.8 s both), so the
 reference gets no empty-table shortcut.`,
-  'settlement-aggregation': `Against the revision before the boundary hardening (9834fb4, "Against an earlier revision" below),
-head was slower in every pair of 2026-12-07 (0.73, 0.82 and 0.92 of base; the naive baseline too), while a
-single run of each by hand at the same size had head at 1.04 of base. The server runs the same statements
-on both sides (Com_* counters over a 100k-event run agree within 50 of 12,300), so the difference is in
-what each statement costs or in the processor's own time per batch, not in extra round trips. Not yet
-explained; until it is, the hardening is not shown free of a regression here.`,
+  'settlement-aggregation': `**Against the revision before the boundary hardening** (9834fb4, "Against an earlier revision"
+below): head/base 1.04 for the processor and 1.09 for the naive baseline in the two pairs of 2026-12-07,
+after the order-event checks counted code points only for ids longer than their limit and read their
+limits once. An earlier comparison the same day had head at 0.73–0.92 of base in three pairs, while a
+run of each by hand had it at 1.04; with the same statements on both sides (Com_* counters over a
+100k-event run agree within 50 of 12,300), the spread is the machine's, and the figure did not regress.
+`,
   'settlement-close': `On the machine's shared MariaDB, whose buffer pool is 128 MB, the same 1M-seller close took 262 s
 (${HANDWRITTEN_DATE}: payouts 103.5 s, file 86.4 s, relay 72.1 s) with the node process mostly idle:
 10M items are a few GB, and every page came from disk. Size the buffer pool for the data.`,

@@ -158,6 +158,10 @@ export const ERROR_CODES = {
     retriable: false,
     meaning: "a seller's cycle balance would pass a signed 64-bit integer",
   },
+  STS_BALANCE_GUARD_MISSED: {
+    retriable: false,
+    meaning: 'a balance write without reads found an account near its bound; the caller redoes it reading balances',
+  },
   STS_LEDGER_INVARIANT: {
     retriable: false,
     meaning: 'a money transaction phase came out of order (CONFIRM without TRY, say)',

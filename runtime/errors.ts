@@ -747,6 +747,20 @@ export class LedgerTextTooLongError extends StsError {
 
 /** A seller's balance in a cycle would pass a signed 64-bit integer. Not retriable: nothing was
  * written, and the same batch would overflow again until the carried debt is settled. */
+/**
+ * A guarded balance write (BalanceIncrements in 'guarded' mode) would have let an account come
+ * close enough to its payout bound that some item might need refusing, so it wrote nothing. Not
+ * an input problem: the caller rolls back to before its appends and redoes them reading balances.
+ */
+export class BalanceGuardMissedError extends StsError {
+  constructor(accounts: number) {
+    super('STS_BALANCE_GUARD_MISSED', `a balance write over ${accounts} account(s) found one near its payout bound; nothing was written`, {
+      context: { accounts },
+      fix: 'none needed when the caller reruns the batch reading balances, as upload ingestion does; anywhere else, use BalanceIncrements in its reading mode',
+    });
+  }
+}
+
 export class BalanceOverflowError extends StsError {
   constructor(
     account: { region: string; shop: bigint; currency: string; cycle: bigint },

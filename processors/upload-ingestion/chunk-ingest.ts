@@ -37,8 +37,13 @@ interface BatchScope {
   now: Date;
 }
 
-export async function ingestChunks(trx: Knex.Transaction, chunks: UploadChunk[], ids: SnowflakeGenerator, now: Date): Promise<ChunkOutcome[]> {
-  const scope: BatchScope = { cycles: new CycleResolver(trx), cycleOf: new Map(), balances: new BalanceIncrements(), now };
+/**
+ * `balances`: 'guarded' books without reading any balance and fails the whole call with
+ * BalanceGuardMissedError when an account might cross its payout bound (see BalanceIncrements);
+ * 'read' reads balances and refuses item by item. The processor tries guarded first.
+ */
+export async function ingestChunks(trx: Knex.Transaction, chunks: UploadChunk[], ids: SnowflakeGenerator, now: Date, balances: 'guarded' | 'read' = 'read'): Promise<ChunkOutcome[]> {
+  const scope: BatchScope = { cycles: new CycleResolver(trx), cycleOf: new Map(), balances: new BalanceIncrements(balances), now };
   const outcomes: ChunkOutcome[] = [];
   const progress = new Map<string, { accepted: number; rejected: number; duplicates: number; chunks: number }>();
   for (const chunk of chunks) {

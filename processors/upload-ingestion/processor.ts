@@ -1,8 +1,9 @@
+import { UPLOAD_CHUNKS, validateUploadChunk, type UploadChunk } from '../../contracts/upload-chunk';
+import { BalanceGuardMissedError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
-import { ingestChunks } from './chunk-ingest';
-import { UPLOAD_CHUNKS, validateUploadChunk, type UploadChunk } from '../../contracts/upload-chunk';
 import { GROUPS } from '../../topologies/settlement';
+import { ingestChunks, type ChunkOutcome } from './chunk-ingest';
 
 /**
  * upload-ingestion: one chunk of an ops upload per record, on its own topic so a million-row file
@@ -19,7 +20,21 @@ export function uploadIngestion(ids: SnowflakeGenerator, topic: string = UPLOAD_
     validate: validateUploadChunk,
     options: { maxRecordsPerTransaction: 2, partitionsConsumedConcurrently: 3 },
     async handleBatch(ctx, records) {
-      const outcomes = await ingestChunks(ctx.trx, records.map((r) => r.value), ids, clock());
+      const chunks = records.map((r) => r.value);
+      const now = clock();
+      // Guarded first: no balance is read, and one upsert checks that no account of the batch can
+      // reach its payout bound. When one might, that write changes nothing and the batch is redone
+      // from the savepoint reading balances, which refuses exactly the rows that would cross.
+      await ctx.trx.raw('SAVEPOINT sts_upload_guarded');
+      let outcomes: ChunkOutcome[];
+      try {
+        outcomes = await ingestChunks(ctx.trx, chunks, ids, now, 'guarded');
+      } catch (err) {
+        if (!(err instanceof BalanceGuardMissedError)) throw err;
+        ctx.logger.debug({ accounts: err.context.accounts }, 'an account is near its payout bound; redoing the batch reading balances');
+        await ctx.trx.raw('ROLLBACK TO SAVEPOINT sts_upload_guarded');
+        outcomes = await ingestChunks(ctx.trx, chunks, ids, now, 'read');
+      }
       records.forEach((record, i) => {
         const outcome = outcomes[i]!;
         const fields = { uploadId: record.value.upload_id, chunk: record.value.chunk_index, ...outcome };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import {
+  BalanceGuardMissedError,
   BalanceOverflowError,
   ConcurrentWriteError,
   IdCollisionError,
@@ -423,6 +424,16 @@ export class BalanceIncrements {
   private calls = 0;
 
   /**
+   * `read` (the default) admits item by item against balances it reads. `guarded` reads nothing:
+   * admit() takes every item and apply() writes them all with one guarded upsert, which changes
+   * nothing and throws BalanceGuardMissedError if any account of the transaction lies where some
+   * order of its items could cross the bound. The caller then rolls back to before its appends and
+   * redoes them in `read` mode, so the outcome is always the reading one; upload ingestion does
+   * this (its chunks touch thousands of accounts, and reading them cost a query per chunk).
+   */
+  constructor(private readonly mode: 'read' | 'guarded' = 'read') {}
+
+  /**
    * Admits `items` (all new rows) against their accounts' bounds and returns those refused; the
    * rest are added to the increments. `mandatory` items are never refused.
    */
@@ -431,6 +442,19 @@ export class BalanceIncrements {
     items: BillingItemInput[],
     mandatory = false,
   ): Promise<RefusedItem[]> {
+    if (this.mode === 'guarded') {
+      // A guarded write can only ever refuse by failing whole; an item that must be booked whatever
+      // the bound has no place in it.
+      if (mandatory) throw new Error('mandatory items need BalanceIncrements in read mode');
+      for (const { account, items: its } of this.group(items).touched) {
+        const { credits, debits } = sides(its);
+        account.credits += credits;
+        account.debits += debits;
+        account.amount += credits + debits;
+        account.count += its.length;
+      }
+      return [];
+    }
     const { touched, unread } = this.group(items);
     if (unread.length > 0) await readBalances(trx, unread);
     return decide(touched, mandatory);
@@ -506,6 +530,8 @@ export class BalanceIncrements {
             base: undefined,
             amount: 0n,
             count: 0,
+            credits: 0n,
+            debits: 0n,
             mark: 0,
             batch: undefined,
           };
@@ -537,6 +563,7 @@ export class BalanceIncrements {
   async apply(trx: Knex.Transaction): Promise<void> {
     const rows = [...this.sums.values()].flat().filter((a) => a.count > 0);
     if (rows.length === 0) return;
+    if (this.mode === 'guarded') return this.applyGuarded(trx, rows);
     const increments = rows.map((account) => ({
       account,
       amount: account.amount,
@@ -559,6 +586,34 @@ export class BalanceIncrements {
       a.base = a.base! + a.amount;
       a.amount = 0n;
       a.count = 0;
+    }
+  }
+
+  /**
+   * For guarded mode, apply(): no running balance of an account, in whatever order its items come,
+   * leaves [start + debits, start + credits]; so when every account starts within
+   * [-bound - debits, bound - credits] (the batch's extremes, the smallest bound) nothing can cross,
+   * and the upsert checks exactly that on the locked rows. Anything else is the reading path's to
+   * judge.
+   */
+  private async applyGuarded(trx: Knex.Transaction, rows: Account[]): Promise<void> {
+    let credits = 0n;
+    let debits = 0n;
+    let bound: bigint | undefined;
+    for (const a of rows) {
+      if (a.credits > credits) credits = a.credits;
+      if (a.debits < debits) debits = a.debits;
+      const b = moneyBounds(a.currency).maxPayoutMinor;
+      if (bound === undefined || b < bound) bound = b;
+    }
+    const increments = rows.map((account) => ({ account, amount: account.amount, count: account.count }));
+    const fits = credits <= bound! && -debits <= bound!;
+    if (!fits || !(await upsert(trx, increments, { low: -bound! - debits, high: bound! - credits }))) throw new BalanceGuardMissedError(rows.length);
+    for (const a of rows) {
+      a.amount = 0n;
+      a.count = 0;
+      a.credits = 0n;
+      a.debits = 0n;
     }
   }
 }
@@ -698,6 +753,9 @@ interface Account {
   /** Admitted so far in this transaction. */
   amount: bigint;
   count: number;
+  /** Guarded mode: the credits and the debits admitted in this transaction, apart. */
+  credits: bigint;
+  debits: bigint;
   /** The group() call that last touched it, and its items in that call. */
   mark: number;
   batch: Touched | undefined;

@@ -154,6 +154,7 @@ const samples: Array<[string, errors.StsError]> = [
       9223372036854775808n,
     ),
   ],
+  ['BalanceGuardMissedError', new errors.BalanceGuardMissedError(3)],
   ['NoOpenCycleError', new errors.NoOpenCycleError('SG', 20261116n, 520)],
   [
     'OutboxIdInvalidError',
@@ -179,6 +180,7 @@ const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
   STS_ATOMIC_WRITE_FAILED: 'not retriable',
   STS_BAD_REQUEST: 'not retriable',
   STS_BALANCE_OVERFLOW: 'not retriable',
+  STS_BALANCE_GUARD_MISSED: 'not retriable',
   STS_CHAOS_RUN: 'not retriable',
   STS_CLOCK_BACKWARDS: 'not retriable',
   STS_CLOSE_OVERDUE: 'retriable',

@@ -1,7 +1,7 @@
 import { useTestResources } from '../../fixtures/resources';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../../runtime/billing/billing-ledger';
 import { DEFAULT_MONEY_BOUNDS, parseMoneyBounds } from '../../../runtime/money/money-bounds';
-import { StsError } from '../../../runtime/errors';
+import { BalanceGuardMissedError, StsError } from '../../../runtime/errors';
 import { isRetriable } from '../../../runtime/processor/retry-policy';
 
 /**
@@ -88,6 +88,46 @@ describe('money bounds in the billing ledger', () => {
     });
     expect(refused).toEqual(chunks[1]!.slice(4));
     expect(await balanceOf(db)).toEqual({ balance: -10n * ITEM, count: 10n });
+  });
+
+  test('guarded mode books many appends with one guarded upsert and reads no balance', async () => {
+    const { db } = await r.database();
+    const reads: string[] = [];
+    const appends = [[item({ amountMinor: ITEM }), item({ amountMinor: -5n })], [item({ amountMinor: 7n }), item({ shopUserId: SELLER + 1n, amountMinor: 3n })]];
+    await db.transaction(async (trx) => {
+      trx.on('query', (q: { sql: string }) => /balance_minor FROM settlement_account/.test(q.sql) && reads.push(q.sql));
+      const balances = new BalanceIncrements('guarded');
+      for (const list of appends) expect((await appendBillingItems(trx, list, { balances })).refused).toEqual([]);
+      await balances.apply(trx);
+    });
+    expect(reads).toEqual([]);
+    expect(await balanceOf(db)).toEqual({ balance: ITEM + 2n, count: 3n });
+    expect(await balanceOf(db, SELLER + 1n)).toEqual({ balance: 3n, count: 1n });
+  });
+
+  test('guarded mode writes nothing and says so when an account could reach its bound; read mode then refuses the crossing item', async () => {
+    const { db } = await r.database();
+    await db('settlement_account').insert({ region: 'SG', shop_user_id: SELLER.toString(), currency: 'SGD', cycle_id: CYCLE.toString(), balance_minor: (PAYOUT - 100n).toString(), item_count: 1 });
+    const list = [item({ amountMinor: 50n }), item({ amountMinor: 100n }), item({ shopUserId: SELLER + 1n, amountMinor: 100n }), item({ amountMinor: -200n })];
+    const error = await db.transaction(async (trx) => {
+      const balances = new BalanceIncrements('guarded');
+      await appendBillingItems(trx, list, { balances });
+      await balances.apply(trx);
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BalanceGuardMissedError);
+    expect(error).toMatchObject({ code: 'STS_BALANCE_GUARD_MISSED', retriable: false });
+    expect(await balanceOf(db)).toEqual({ balance: PAYOUT - 100n, count: 1n });
+    expect(await balanceOf(db, SELLER + 1n)).toBeUndefined();
+
+    const result = await db.transaction(async (trx) => {
+      const balances = new BalanceIncrements('read');
+      const out = await appendBillingItems(trx, list, { balances });
+      await balances.apply(trx);
+      return out;
+    });
+    expect(result.refused.map((x) => [x.item, x.code])).toEqual([[list[1], 'BALANCE_LIMIT']]);
+    expect(await balanceOf(db)).toEqual({ balance: PAYOUT - 250n, count: 3n });
+    expect(await balanceOf(db, SELLER + 1n)).toEqual({ balance: 100n, count: 1n });
   });
 
   test('a balance carried past the bound (mandatory) still moves inward, never further out', async () => {
