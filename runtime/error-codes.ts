@@ -160,7 +160,8 @@ export const ERROR_CODES = {
   },
   STS_BALANCE_GUARD_MISSED: {
     retriable: false,
-    meaning: 'a balance write without reads found an account near its bound; the caller redoes it reading balances',
+    meaning:
+      'a balance write without reads found an account near its bound; the caller redoes it reading balances',
   },
   STS_LEDGER_INVARIANT: {
     retriable: false,
