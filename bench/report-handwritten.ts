@@ -11,19 +11,20 @@ export const HANDWRITTEN_DATE = '2026-11-22';
 /** Profile notes and explanations that outlive any one run. */
 export const NOTES: Readonly<Record<string, string>> = {
   'upload-ingestion': `**Against the revision before the boundary hardening** (9834fb4; two pairs of five rounds on
-2026-12-07, "Against an earlier revision" below). The figures this section reports did not regress: the
-pipeline took 1.05× as long (24.3 s against 23.2 s, medians of ten rounds each; single rounds of either
-ranged over ±20%) and 0.97× base's ratio to LOAD DATA. What it costs is CPU: the ingestion process used
-1.35× base's CPU seconds and the server 1.21×. A CPU profile of each at 1M rows (\`--cpu-prof\`) puts the
-ingestion's own JavaScript for a chunk (parse, validate, ledger, rejects, checkpoint) at the same
-5.4–5.5 s on both sides; the checks the hardening added cost about 1.1 s of it: the payout bound's
-admission (each chunk reads the balances of the accounts it touches, about 0.4 s, and a SELECT per
-chunk on the server), the Avro bounds walk of every chunk record (0.2 s), the character and code checks
-of each row's text (0.3 s), the money bounds (0.1 s); profiling against base removed about as much
-(an int64 check that allocated a BigInt per value, a keyed loop per item, a Map per account, getter
-calls for the contract's constants). The rest of the CPU difference is outside the sampled JavaScript,
-in V8's collector threads (0.7 s more per 1M rows by /proc thread times). A 32 MB young generation did
-not reduce it (tried again, see (c) below).
+2026-12-07, "Against an earlier revision" below). The pipeline took 1.03× as long as base (medians 17.8 s
+against 17.3 s; single rounds 15.0–18.7 s against 15.3–19.3 s), the server used 0.97× the CPU, and the
+ingestion process 1.13×; against each round's own LOAD DATA the ratio was 1.12× base's (1.79 against
+1.59), LOAD DATA having run faster in head's rounds. The ingestion's extra CPU is the checks the
+hardening added per row and per record, from a CPU profile of each side at 1M rows (\`--cpu-prof\`):
+the character and code checks of each row's text (about 0.3 s), the Avro bounds walk of every chunk
+record (0.2 s), the money bounds (0.1 s), and more work for V8's collector threads (about 0.7 s by
+/proc thread times). Two things were taken back on the way, each found side by side: the payout
+bound's admission read the balances of every account a chunk touched (a SELECT per chunk, which had
+the server at 1.07–1.21× and the ingestion at 1.28–1.35×): it now books without reading and one
+guarded upsert per transaction checks that no account can reach its bound, redoing the batch reading
+balances only when one might; and an int64 check that allocated a BigInt per value, a keyed loop per
+item, a Map per account and getter calls for the contract's constants. A 32 MB young generation did
+not reduce the CPU (tried again, see (c) below).
 
 Where the time goes (CPU per 1M rows, 2 shared cores): the machine is the limit, so every
 CPU second counts. mariadbd 17–26 s (LOAD DATA alone: about 14), the ingestion process 8–13 s, intake
