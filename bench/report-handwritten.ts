@@ -15,7 +15,7 @@ export const NOTES: Readonly<Record<string, string>> = {
 against 17.3 s; single rounds 15.0–18.7 s against 15.3–19.3 s), the server used 0.97× the CPU, and the
 ingestion process 1.13×; against each round's own LOAD DATA the ratio was 1.12× base's (1.79 against
 1.59), LOAD DATA having run faster in head's rounds. The ingestion's extra CPU is the checks the
-hardening added per row and per record, from a CPU profile of each side at 1M rows (\`--cpu-prof\`):
+hardening added per row and per record, from a CPU profile of each side at 1M rows (\`npx tsx bench/upload-ingestion.ts 1000000 --private-mysql 4G --cpu-prof DIR\`):
 the character and code checks of each row's text (about 0.3 s), the Avro bounds walk of every chunk
 record (0.2 s), the money bounds (0.1 s), and more work for V8's collector threads (about 0.7 s by
 /proc thread times). Two things were taken back on the way, each found side by side: the payout
