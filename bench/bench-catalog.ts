@@ -13,34 +13,111 @@ export type BenchMode = 'full' | 'quick';
 
 export interface BenchSpec {
   name: string;
+  /** Its section's heading in docs/BENCHMARKS.md. */
+  title: string;
+  /** What it measures and against which reference: prose that does not change from run to run. */
+  what: string;
   args: Record<BenchMode, string[]>;
 }
 
 export const BENCHES: readonly BenchSpec[] = [
-  { name: 'runtime-throughput', args: { full: ['200000', '5000'], quick: ['20000', '1000'] } },
-  { name: 'gateway-simulator', args: { full: ['10000', '64'], quick: ['2000', '64'] } },
+  {
+    name: 'runtime-throughput',
+    title: 'Processor runtime: exactly-once effects per record',
+    what:
+      'A handler does one database upsert per record; effects are exactly once (the run fails if the ' +
+      'effect count or sum is off). The runtime as shipped (one transaction and one offset commit per ' +
+      'sub-batch, the upsert as one bulk statement) beside the naive baseline: the same runtime with one ' +
+      'record per transaction, a transaction and an offset commit per message, which is what a ' +
+      'hand-written eachMessage consumer does.',
+    args: { full: ['200000', '5000'], quick: ['20000', '1000'] },
+  },
+  {
+    name: 'gateway-simulator',
+    title: 'Gateway simulator',
+    what:
+      "Requests through GatewayClient to the simulator in its own process, each execution fsync'd to " +
+      'its journal with group commit, beside the same requests sent one at a time (every request ' +
+      'paying one fsync alone). The run fails if a request is not executed, a key executes twice, or ' +
+      'the journal holds another number of records than were acknowledged.',
+    args: { full: ['10000', '64'], quick: ['2000', '64'] },
+  },
   // At the issues' sizes the database runs on a private MariaDB with a 4G buffer pool (its redo log
   // a quarter of that, bench/bench-mysql.ts): 10M items or a 1M-row file are gigabytes, and the
   // shared server's 128 MB pool would measure the disk instead of the code. The references (LOAD
   // DATA, the naive baseline) run on the same server, and the report names it.
   {
     name: 'upload-ingestion',
+    title: "Upload ingestion beside MariaDB's LOAD DATA",
+    what:
+      'The pipeline figure runs from the first byte read until the upload is COMPLETED: streaming intake ' +
+      'with SHA-256, chunks to Kafka, and the real upload-ingestion processor in its own process ' +
+      '(validation, ids, duplicate and conflict checks, seller checks, balances, rejects, checkpoints). ' +
+      'The reference loads the same file into a scratch copy of `billing_item` with `LOAD DATA LOCAL ' +
+      'INFILE`, in the same run. LOAD DATA does none of the balance, dedup or checkpoint work.',
     // Five rounds, the median reported: single rounds of the same code ranged from 1.3× to 1.9×
     // LOAD DATA on a shared machine, and with three one busy moment moved the median by 0.2.
     args: { full: ['1000000', '--private-mysql', '4G', '--rounds', '5'], quick: ['20000'] },
   },
   {
     name: 'settlement-aggregation',
+    title: 'Settlement aggregation beside ConsumerPerformance',
+    what:
+      'Completed order events through the settlement-aggregation processor as shipped: each event becomes ' +
+      'a billing item, a balance move and a commission request in the outbox, exactly once (the run fails ' +
+      "otherwise). Beside it, in the same run: Kafka's own ConsumerPerformance reading the same topic " +
+      '(the ceiling for merely consuming these records), and the naive baseline (the same processor with ' +
+      'one event per transaction).',
     args: { full: ['1000000', '5000', '--private-mysql', '4G'], quick: ['20000', '1000'] },
   },
   {
     name: 'settlement-close',
+    title: 'Cycle close',
+    what:
+      'Timed: `closeCycle` as `sts settle close` runs it (watermark, payouts with carry-forward and ' +
+      'payout.created in the outbox, the pain.001 file written, verified against the database and ' +
+      'released) and then the outbox relay publishing every payout event. Not timed: the setup, which ' +
+      'writes the items as a file, bulk-loads them with LOAD DATA and builds the balances with one ' +
+      "INSERT … SELECT … GROUP BY. That setup is the reference: MariaDB's bulk path over the same items, " +
+      "in the same run. The relay's rate stands beside ProducerPerformance from the order-produce " +
+      'benchmark, measured in the same `npm run bench` when both ran (see that section for its date).',
     args: { full: ['1000000', '10', '--private-mysql', '4G'], quick: ['5000', '10'] },
   },
-  { name: 'payment-notify', args: { full: ['100000'], quick: ['2000'] } },
-  { name: 'order-produce', args: { full: ['715000', '1000'], quick: ['10000', '1000'] } },
+  {
+    name: 'payment-notify',
+    title: 'Payment notify',
+    what:
+      'Payouts through payment-notify end to end (TCC try, claim, gateway call, confirm, result in the ' +
+      'outbox) against the gateway simulator in its own process, beside bare gateway calls at the same ' +
+      "concurrency (the simulator's ceiling here). Then a gateway outage while payouts flow: the time " +
+      'until the breaker opens and consumption pauses. The run fails if a payout is not final, a key ' +
+      'executed twice, or the ledger is unbalanced.',
+    args: { full: ['100000'], quick: ['2000'] },
+  },
+  {
+    name: 'order-produce',
+    title: 'Producing order events beside ProducerPerformance',
+    what:
+      '`sts orders produce` as shipped, in its own process: synthetic order events, Avro through the ' +
+      'registry, keyed by seller, idempotent producer with one request in flight; the figure is the ' +
+      "command's own timing (registry lookup, connect, encode, send). The reference, in the same run: " +
+      "Kafka's ProducerPerformance with the same record count and the events' mean value size, acks=all, " +
+      'Java client defaults otherwise, no keys. The run fails if the topic holds another number of ' +
+      'records than the command published.',
+    args: { full: ['715000', '1000'], quick: ['10000', '1000'] },
+  },
   {
     name: 'end-to-end',
+    title: 'End to end: the full demo',
+    what:
+      'The demo (`runFullDemo`, on its own `sts_demo` database) at the sizes below: order events for SG ' +
+      'and MY through aggregation and commission, an upload with bad rows, both regions closed ' +
+      '(watermark, payouts, pain.001), every payout paid through the gateway simulator. The figure is ' +
+      "order events per second from the first publish to the last payout PAID, by the demo's own laps " +
+      "(event generation is inside the publish lap). The reference is Kafka's ConsumerPerformance " +
+      'reading the same order events right after, in the same run: how fast they can merely be read. ' +
+      'The window does much more than read them, so the ratio shows how close the whole story comes to ' +
+      'bare consumption, not a like-for-like stage comparison (the sections above give those).',
     args: { full: ['357000', '100000', '5000'], quick: ['3000', '3000', '300'] },
   },
 ];

@@ -55,6 +55,16 @@ export async function describeServer(db: Knex, isPrivate: boolean) {
   return { private: isPrivate, bufferPool: size(Number(row!.pool)), version: row!.version, redoLog: size(Number(row!.log)), flushLogAtTrxCommit: Number(row!.flush) };
 }
 
+export type ServerDescription = Awaited<ReturnType<typeof describeServer>>;
+
+/** The note saying which MariaDB a figure was measured on: the figure depends on it. */
+export function serverNote(m: ServerDescription): string {
+  const which = m.private
+    ? "a private MariaDB started for this run (the benchmark's --private-mysql flag)"
+    : "the machine's shared MariaDB";
+  return `Database: ${which}, ${m.version}, InnoDB buffer pool ${m.bufferPool}, redo log ${m.redoLog}; the reference ran on the same server.`;
+}
+
 function size(bytes: number): string {
   for (const [unit, n] of [['G', 1 << 30], ['M', 1 << 20], ['K', 1 << 10]] as const) if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   return String(bytes);

@@ -3,20 +3,36 @@
  * `node -r tsx/cjs bench/benchmarks-report.ts [--quick] [--no-write]` re-renders it from the kept
  * JSON without running anything; bench/run-all.ts calls writeReport() at the end of every run.
  *
- * Inputs: run.json and <name>.json of the mode (bench/results/ for full; see bench-run-record.ts), the static
- *   prose of report-sections.ts and the hand-measured parts of report-handwritten.ts.
+ * Inputs: run.json and each benchmark's result, <name>.json, of the mode (bench/results/ for full;
+ *   see bench-run-record.ts and bench-result.ts), the prose of bench-catalog.ts and the
+ *   hand-measured parts of report-handwritten.ts. It computes nothing but the ratios and the
+ *   target marks: every figure, reference and note is the benchmark's own.
  * Output: for a full run, docs/BENCHMARKS.md; for a quick run, STS_DATA_DIR/bench/quick/BENCHMARKS.md,
  *   headed "quick run, not the issue sizes", so small-size figures never land in the docs. With
  *   --no-write the Markdown goes to stdout instead.
- * Failure: none of its own; a missing or malformed field renders as "n/a", a benchmark that failed
- *   as FAILED with its exit code, one never run as its hand-measured figures (full mode).
+ * Failure: none of its own; a figure the run could not measure renders as "n/a", a kept result
+ *   of another shape as one sentence saying why, a benchmark that failed as FAILED with its exit
+ *   code, one never run as its hand-measured figures (full mode).
  *
  * renderBenchmarks() is pure: the same input gives the same text, which the unit test relies on.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { loadConfig, PROJECT_ROOT } from '../runtime/config';
-import { BENCH_NAMES, BENCHES, benchCommand, type BenchMode } from './bench-catalog';
+import {
+  BENCH_NAMES,
+  BENCHES,
+  benchCommand,
+  type BenchMode,
+  type BenchSpec,
+} from './bench-catalog';
+import {
+  parseBenchResult,
+  type BenchResult,
+  type Comparison,
+  type Figure,
+  type Target,
+} from './bench-result';
 import {
   modeDir,
   modeDirLabel,
@@ -32,21 +48,14 @@ import {
   NOTES,
   STATIC_SECTIONS,
 } from './report-handwritten';
-import { fmt, load, NA, ratio, str, table, when } from './report-format';
-import {
-  targetStatus,
-  type SectionModel,
-  type SectionSpec,
-  type Target,
-} from './report-section-model';
-import { SECTIONS } from './report-sections';
+import { fmt, load, NA, ratio, table, when } from './report-format';
 import { renderCompare } from './report-compare';
 import type { CompareResult } from './compare-model';
 
 export interface ReportInput {
   mode: BenchMode;
   run?: RunRecord;
-  /** Each benchmark's kept JSON, by name. */
+  /** Each benchmark's kept result, by name, as read: parsed here, so a bad one costs one section. */
   results: Readonly<Record<string, unknown>>;
   /** The last `npm run bench:compare` (full mode only). */
   compare?: CompareResult;
@@ -90,7 +99,10 @@ function readCompare(dir: string): CompareResult | undefined {
 }
 
 export function renderBenchmarks(input: ReportInput): string {
-  const built = SECTIONS.map((spec) => ({ spec, ...buildSection(spec, input) }));
+  const results = new Map<string, BenchResult | string>(
+    Object.entries(input.results).map(([name, json]) => [name, parseBenchResult(json)]),
+  );
+  const built = BENCHES.map((spec) => ({ spec, ...buildSection(spec, input, results) }));
   const parts = [
     header(input),
     machine(input.run, input.mode),
@@ -176,14 +188,38 @@ function machine(run: RunRecord | undefined, mode: BenchMode): string {
 
 interface Built {
   markdown: string;
-  /** For the summary: the section's state and first comparison. */
+  /** For the summary: the section's state, and its result when it has one. */
   state: string;
-  model?: SectionModel;
+  result?: Shown;
 }
 
-function buildSection(spec: SectionSpec, input: ReportInput): Built {
+/** A result with its figures resolved for display: a reference may be another benchmark's figure. */
+interface Shown {
+  result: BenchResult;
+  figureOf(name: string): Figure | undefined;
+  referenceOf(c: Comparison): Figure | undefined;
+}
+
+function shown(result: BenchResult, results: ReadonlyMap<string, BenchResult | string>): Shown {
+  return {
+    result,
+    figureOf: (name) => result.figures[name],
+    referenceOf(c) {
+      const ref = c.referenceFigure;
+      if (typeof ref === 'string') return result.figures[ref];
+      const other = results.get(ref.bench);
+      return typeof other === 'object' ? other.figures[ref.figure] : undefined;
+    },
+  };
+}
+
+function buildSection(
+  spec: BenchSpec,
+  input: ReportInput,
+  results: ReadonlyMap<string, BenchResult | string>,
+): Built {
   const entry = input.run?.benches[spec.name];
-  const json = input.results[spec.name];
+  const kept = results.get(spec.name);
   const out = [`## ${spec.title}`, spec.what];
   const failed = entry !== undefined && !succeeded(entry.last);
   let state = 'ok';
@@ -201,24 +237,22 @@ function buildSection(spec: SectionSpec, input: ReportInput): Built {
     state = `FAILED (${why})`;
   }
 
-  let model: SectionModel | undefined;
-  if (json !== undefined) {
+  let result: Shown | undefined;
+  if (kept !== undefined) {
     const attempt = entry?.lastSuccess;
     if (failed)
       out.push(
         `Figures from the last successful run${attempt ? `, ${when(attempt.startedAt)}` : ''}:`,
       );
-    try {
-      model = spec.build(json, input.results);
-    } catch (err) {
-      // A shape no builder foresaw must cost one section, not the whole report.
-      out.push(`Figures unreadable: ${err instanceof Error ? err.message : String(err)}.`);
-    }
-    if (model) {
-      out.push(runLine(spec.name, attempt, json, input.mode, model));
-      out.push(comparisonTable(model));
-      out.push(targetList(model));
-      out.push(...model.details.filter((d) => d !== ''));
+    if (typeof kept === 'string') {
+      // A result of another shape costs its section, not the whole report.
+      out.push(`Figures unreadable (${kept}); rerun \`npm run bench -- ${spec.name}\`.`);
+    } else {
+      result = shown(kept, results);
+      out.push(runLine(spec.name, attempt, input.mode, kept));
+      out.push(comparisonTable(result));
+      out.push(targetList(result));
+      out.push(...kept.notes.filter((d) => d !== ''));
     }
   } else if (input.mode === 'full' && FALLBACK[spec.name]) {
     out.push(
@@ -237,7 +271,7 @@ function buildSection(spec: SectionSpec, input: ReportInput): Built {
       `Notes (hand-written, ${HANDWRITTEN_DATE}; not regenerated by the run): ${NOTES[spec.name]!}`,
     );
   }
-  return { markdown: out.join('\n\n'), state, model };
+  return { markdown: out.join('\n\n'), state, result };
 }
 
 /** The command `npm run bench` would run for this benchmark in this mode. */
@@ -252,47 +286,69 @@ function succeeded(a: BenchAttempt): boolean {
 function runLine(
   name: string,
   attempt: BenchAttempt | undefined,
-  json: unknown,
   mode: BenchMode,
-  model: SectionModel,
+  result: BenchResult,
 ): string {
   const command = attempt ? benchCommand(name, attempt.args) : plannedCommand(name, mode);
-  const at = attempt ? when(attempt.startedAt) : when(str(json, 'at'));
+  const at = when(attempt ? attempt.startedAt : result.at);
   const loads = attempt
     ? `load ${load(attempt.loadAvgStart)} at start, ${load(attempt.loadAvgEnd)} at end (1 / 5 / 15 min)`
     : `load ${NA}`;
   const took = attempt ? `; took ${fmt(attempt.seconds)} s with setup` : '';
-  const lines = [`\`${command}\` — run ${at}, ${loads}${took}.`, `Size: ${model.size}.`];
-  if (model.sizeNote) lines.push(model.sizeNote);
+  const lines = [`\`${command}\` — run ${at}, ${loads}${took}.`, `Size: ${result.size}.`];
+  if (result.sizeNote) lines.push(result.sizeNote);
   return lines.join(' ');
 }
 
-function comparisonTable(model: SectionModel): string {
+/** A figure's value as the report prints it: its own digits; "n/a" when not measured. */
+function shownValue(f: Figure | undefined): string {
+  return fmt(f?.value ?? undefined, f?.digits ?? 0);
+}
+
+function ratioShown(figure: Figure | undefined, reference: Figure | undefined): string {
+  return ratio(figure?.value ?? undefined, reference?.value ?? undefined);
+}
+
+function comparisonTable(r: Shown): string {
   return table(
     ['measure', 'figure', 'reference, same run', 'reference figure', 'ratio'],
     ['l', 'r', 'l', 'r', 'r'],
-    model.comparisons.map((c) => [
-      c.measure,
-      fmt(c.figure, c.digits ?? 0),
-      c.reference,
-      fmt(c.referenceFigure, c.digits ?? 0),
-      `**${ratio(c.figure, c.referenceFigure)}**`,
-    ]),
+    r.result.comparisons.map((c) => {
+      const figure = r.figureOf(c.figure);
+      const reference = r.referenceOf(c);
+      return [
+        c.measure,
+        shownValue(figure),
+        c.reference,
+        shownValue(reference),
+        `**${ratioShown(figure, reference)}**`,
+      ];
+    }),
   );
 }
 
-function targetList(model: SectionModel): string {
-  if (model.targets.length === 0)
+function targetList(r: Shown): string {
+  const targets = r.result.targets;
+  if (targets.length === 0)
     return 'Target: none set by the issues; the figure is here for its ratio.';
-  return ['Targets:', ...model.targets.map((t) => `- ${targetLine(t)}`)].join('\n');
+  return ['Targets:', ...targets.map((t) => `- ${targetLine(t, r.figureOf(t.figure))}`)].join('\n');
 }
 
-export function targetLine(t: Target): string {
-  const status = targetStatus(t);
+export type TargetStatus = 'met' | 'not met' | 'n/a' | 'not assessed';
+
+export function targetStatus(t: Target, f: Figure | undefined): TargetStatus {
+  if (t.notAssessed) return 'not assessed';
+  const v = f?.value;
+  if (v === undefined || v === null) return 'n/a';
+  return (t.op === '>=' ? v >= t.threshold : v <= t.threshold) ? 'met' : 'not met';
+}
+
+export function targetLine(t: Target, f: Figure | undefined): string {
+  const status = targetStatus(t, f);
   const actual =
-    t.actual === undefined
+    f === undefined || f.value === null
       ? NA
-      : `${fmt(t.actual, t.digits ?? 0)}${t.unit === '×' ? '×' : ` ${t.unit}`}`;
+      : `${fmt(f.value, f.digits)}${f.unit === '×' ? '×' : ` ${f.unit}`}`;
   const mark =
     status === 'met'
       ? 'met'
@@ -304,14 +360,17 @@ export function targetLine(t: Target): string {
   return `${t.text} (${t.source}): ${mark} — this run: ${actual}`;
 }
 
-function summaryTable(built: Array<Built & { spec: SectionSpec }>, mode: BenchMode): string {
+function summaryTable(built: Array<Built & { spec: BenchSpec }>, mode: BenchMode): string {
   const rows = built.map((b) => {
-    const c = b.model?.comparisons[0];
-    const statuses = b.model?.targets.map(targetStatus) ?? [];
+    const r = b.result;
+    const c = r?.result.comparisons[0];
+    const figure = c && r?.figureOf(c.figure);
+    const reference = c && r?.referenceOf(c);
+    const statuses = r?.result.targets.map((t) => targetStatus(t, r.figureOf(t.figure))) ?? [];
     const count = (s: string) => statuses.filter((x) => x === s).length;
     const targets =
       statuses.length === 0
-        ? b.model
+        ? r
           ? 'none set'
           : ''
         : [
@@ -325,9 +384,9 @@ function summaryTable(built: Array<Built & { spec: SectionSpec }>, mode: BenchMo
     return [
       b.spec.name,
       b.state.startsWith('FAILED') ? `**${b.state}**` : b.state,
-      c ? `${fmt(c.figure, c.digits ?? 0)} ${c.measure.split(',')[0]}` : '',
-      c ? fmt(c.referenceFigure, c.digits ?? 0) : '',
-      c ? ratio(c.figure, c.referenceFigure) : '',
+      c ? `${shownValue(figure)} ${c.measure.split(',')[0]}` : '',
+      c ? shownValue(reference) : '',
+      c ? ratioShown(figure, reference) : '',
       targets,
     ];
   });

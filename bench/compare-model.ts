@@ -1,13 +1,19 @@
 /**
  * What `npm run bench:compare` measures and keeps (bench/results/compare-revisions.json): per
  * benchmark the figures compared between an earlier revision and this tree, and the shape of the
- * kept result, shared by the runner (compare-revisions.ts) and the report (report-sections.ts).
+ * kept result, shared by the runner (compare-revisions.ts) and the report (report-compare.ts).
  */
+import { parseBenchResult } from './bench-result';
 
 export interface CompareMeasure {
   label: string;
-  /** Dotted path of the figure in the benchmark's own JSON. */
-  path: string;
+  /** The figure's name in the benchmark's result (bench-result.ts). */
+  figure: string;
+  /**
+   * Where a revision from before the typed result kept the same figure in its JSON (a dotted
+   * path): the base of a comparison can be such a revision.
+   */
+  legacyPath: string;
   better: 'lower' | 'higher';
   digits: number;
 }
@@ -17,30 +23,52 @@ export const COMPARE_MEASURES: Readonly<Record<string, readonly CompareMeasure[]
   'upload-ingestion': [
     {
       label: 'pipeline seconds, 1M rows (median of its rounds)',
-      path: 'pipeline.seconds',
+      figure: 'pipelineSeconds',
+      legacyPath: 'pipeline.seconds',
       better: 'lower',
       digits: 2,
     },
-    { label: 'ratio to LOAD DATA, same run', path: 'ratioToLoadData', better: 'lower', digits: 2 },
+    {
+      label: 'ratio to LOAD DATA, same run',
+      figure: 'ratioToLoadData',
+      legacyPath: 'ratioToLoadData',
+      better: 'lower',
+      digits: 2,
+    },
     {
       label: 'ingestion process CPU-s',
-      path: 'cpuSeconds.ingestionProcess',
+      figure: 'ingestionCpuSeconds',
+      legacyPath: 'cpuSeconds.ingestionProcess',
       better: 'lower',
       digits: 2,
     },
-    { label: 'intake process CPU-s', path: 'cpuSeconds.intakeProcess', better: 'lower', digits: 2 },
-    { label: 'mariadbd CPU-s', path: 'cpuSeconds.mysqld', better: 'lower', digits: 2 },
+    {
+      label: 'intake process CPU-s',
+      figure: 'intakeCpuSeconds',
+      legacyPath: 'cpuSeconds.intakeProcess',
+      better: 'lower',
+      digits: 2,
+    },
+    {
+      label: 'mariadbd CPU-s',
+      figure: 'mysqldCpuSeconds',
+      legacyPath: 'cpuSeconds.mysqld',
+      better: 'lower',
+      digits: 2,
+    },
   ],
   'settlement-aggregation': [
     {
       label: 'aggregation events/s, 1M events',
-      path: 'aggregation.eventsPerSecond',
+      figure: 'eventsPerSecond',
+      legacyPath: 'aggregation.eventsPerSecond',
       better: 'higher',
       digits: 0,
     },
     {
       label: 'naive baseline events/s',
-      path: 'naive.eventsPerSecond',
+      figure: 'naiveEventsPerSecond',
+      legacyPath: 'naive.eventsPerSecond',
       better: 'higher',
       digits: 0,
     },
@@ -48,13 +76,32 @@ export const COMPARE_MEASURES: Readonly<Record<string, readonly CompareMeasure[]
   'settlement-close': [
     {
       label: 'close seconds (payouts and files), 1M sellers',
-      path: 'closeSeconds',
+      figure: 'closeSeconds',
+      legacyPath: 'closeSeconds',
       better: 'lower',
       digits: 2,
     },
-    { label: 'outbox relay seconds', path: 'relaySeconds', better: 'lower', digits: 2 },
-    { label: 'close and relay seconds', path: 'totalSeconds', better: 'lower', digits: 2 },
-    { label: 'close peak RSS MB', path: 'peakRssMb', better: 'lower', digits: 0 },
+    {
+      label: 'outbox relay seconds',
+      figure: 'relaySeconds',
+      legacyPath: 'relaySeconds',
+      better: 'lower',
+      digits: 2,
+    },
+    {
+      label: 'close and relay seconds',
+      figure: 'totalSeconds',
+      legacyPath: 'totalSeconds',
+      better: 'lower',
+      digits: 2,
+    },
+    {
+      label: 'close peak RSS MB',
+      figure: 'peakRssMb',
+      legacyPath: 'peakRssMb',
+      better: 'lower',
+      digits: 0,
+    },
   ],
 };
 
@@ -63,7 +110,7 @@ export interface CompareRun {
   pair: number;
   seconds: number;
   exitCode: number | null;
-  /** By measure path; a figure the run did not write is absent. */
+  /** By figure name; a figure the run did not write is absent. */
   figures: Record<string, number>;
 }
 
@@ -87,4 +134,14 @@ export interface CompareBench {
  */
 export interface CompareResult {
   benches: CompareBench[];
+}
+
+/** A measure's value in what one run wrote, typed result or legacy JSON; undefined if absent. */
+export function measuredIn(json: unknown, m: CompareMeasure): number | undefined {
+  const result = parseBenchResult(json);
+  if (typeof result === 'object') return result.figures[m.figure]?.value ?? undefined;
+  let at: unknown = json;
+  for (const key of m.legacyPath.split('.'))
+    at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+  return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }

@@ -28,11 +28,11 @@ import { BENCHES, benchCommand } from './bench-catalog';
 import { benchOutput, modeDir } from './bench-run-record';
 import {
   COMPARE_MEASURES,
+  measuredIn,
   type CompareBench,
   type CompareResult,
   type CompareRun,
 } from './compare-model';
-import { num } from './report-format';
 
 const DEFAULT_BENCHES = ['upload-ingestion', 'settlement-aggregation', 'settlement-close'];
 
@@ -158,8 +158,8 @@ async function main(): Promise<number> {
         const r = runIn(side === 'base' ? base.dir : PROJECT_ROOT, name, args);
         const figures: Record<string, number> = {};
         for (const m of COMPARE_MEASURES[name]!) {
-          const v = num(r.json, m.path);
-          if (v !== undefined) figures[m.path] = v;
+          const v = measuredIn(r.json, m);
+          if (v !== undefined) figures[m.figure] = v;
         }
         if (r.exitCode !== 0) failed = true;
         runs.push({ side, pair: pair + 1, seconds: r.seconds, exitCode: r.exitCode, figures });
@@ -168,7 +168,9 @@ async function main(): Promise<number> {
     const measures = COMPARE_MEASURES[name]!.map((m) => {
       const side = (s: 'base' | 'head') =>
         median(
-          runs.filter((r) => r.side === s && m.path in r.figures).map((r) => r.figures[m.path]!),
+          runs
+            .filter((r) => r.side === s && m.figure in r.figures)
+            .map((r) => r.figures[m.figure]!),
         );
       const b = side('base');
       const h = side('head');

@@ -4,8 +4,8 @@
  * Inputs: none from the stack; it starts its own simulator process on a free port with a scratch
  *   journal, and drives it through GatewayClient (keep-alive pool of `concurrency` sockets).
  *   Defaults: 10,000 requests at concurrency 64, and 500 sequential requests as the reference.
- * Output: requests/s of both runs, fsync rounds and the largest group commit on stdout, and
- *   .sts/bench/gateway-simulator.json.
+ * Output: its result (bench-result.ts) on stdout and in STS_DATA_DIR/bench/gateway-simulator.json:
+ *   requests/s of both runs, fsync rounds and the largest group commit.
  * Failure: exits 1 if any request is not executed, a key executes twice, or the journal holds
  *   another number of records than were acknowledged.
  *
@@ -17,6 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../runtime/config';
 import { GatewayClient } from '../runtime/gateway/gateway-client';
+import { runBench } from './bench-main';
+import { figure, writeBenchResult, type BenchResultBody } from './bench-result';
+import { fmt } from './report-format';
 import { startSimulator } from './simulator-process';
 
 interface SimStatsBody {
@@ -76,25 +79,18 @@ async function main(): Promise<void> {
       stats.executions === total &&
       stats.journalRecords === total &&
       stats.maxExecutionsPerKey === 1;
-    const result = {
+    const record: GatewayRecord = {
       requests,
       concurrency,
       sequentialPerSecond: sequential,
       concurrentPerSecond: concurrent,
-      ratio: Math.round((concurrent / sequential) * 10) / 10,
       fsyncRounds: stats.journalCommitRounds,
       largestGroupCommit: stats.journalMaxBatch,
       connections: stats.connections,
       ok,
     };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const outDir = path.join(loadConfig().dataDir, 'bench');
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(
-      path.join(outDir, 'gateway-simulator.json'),
-      `${JSON.stringify({ ...result, at: new Date().toISOString() }, null, 2)}\n`,
-    );
-    if (!ok) process.exitCode = 1;
+    writeBenchResult(loadConfig().dataDir, gatewayResult(record));
+    if (!ok) throw new Error('executions or journal records do not match the requests');
   } finally {
     client.close();
     sim.stop();
@@ -102,7 +98,51 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-  process.exit(1);
-});
+export interface GatewayRecord {
+  requests: number;
+  concurrency: number;
+  sequentialPerSecond: number;
+  concurrentPerSecond: number;
+  fsyncRounds: number;
+  largestGroupCommit: number;
+  connections: number;
+  /** Every request executed once and journalled. */
+  ok: boolean;
+}
+
+export function gatewayResult(r: GatewayRecord): BenchResultBody {
+  return {
+    name: 'gateway-simulator',
+    size: `${fmt(r.requests)} requests at concurrency ${fmt(r.concurrency)}`,
+    figures: {
+      requestsPerSecond: figure(r.concurrentPerSecond, 'requests/s'),
+      sequentialPerSecond: figure(r.sequentialPerSecond, 'requests/s'),
+    },
+    comparisons: [
+      {
+        measure: `requests/s at concurrency ${fmt(r.concurrency)}`,
+        figure: 'requestsPerSecond',
+        reference: 'one request at a time',
+        referenceFigure: 'sequentialPerSecond',
+      },
+    ],
+    targets: [
+      {
+        text: "≥ 2,000 requests/s, each fsync'd",
+        source: 'bench/gateway-simulator.ts',
+        figure: 'requestsPerSecond',
+        op: '>=',
+        threshold: 2000,
+      },
+    ],
+    notes: [
+      `fsync rounds: ${fmt(r.fsyncRounds)}; largest group commit: ${fmt(r.largestGroupCommit)} executions.`,
+      r.ok
+        ? 'Every request executed once and journalled.'
+        : '**Executions or journal records did NOT match** (see the benchmark output).',
+    ],
+    data: r,
+  };
+}
+
+if (require.main === module) runBench(main);

@@ -15,7 +15,8 @@
  *      record count and the mean Avro value size (registry header included) of those events,
  *      acks=all, Java client defaults otherwise. It sends no key; the pipeline's keys are the
  *      18-digit seller ids.
- * Output: events/s of both and the ratio on stdout and in STS_DATA_DIR/bench/order-produce.json.
+ * Output: events/s of both, as its result (bench-result.ts) on stdout and in
+ *   STS_DATA_DIR/bench/order-produce.json.
  * Failure: exits 1 if the command fails, or the topic holds another number of records than the
  *   command reports publishing (a lost or doubled send).
  */
@@ -30,8 +31,10 @@ import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { valueSubject } from '../runtime/topology/types';
 import { orderStream } from '../tools/orders/synthetic-orders';
-import { producerPerformance } from './kafka-perf-tools';
+import { producerPerformance, type ProducerPerfResult } from './kafka-perf-tools';
 import { runBench } from './bench-main';
+import { exactnessNote, figure, writeBenchResult, type BenchResultBody } from './bench-result';
+import { fmt } from './report-format';
 
 const exec = promisify(execFile);
 const PARTITIONS = 12;
@@ -100,8 +103,8 @@ async function main(): Promise<void> {
       `ProducerPerformance: ${perf.recordsPerSecond} records/s of ${recordSize} bytes\n`,
     );
 
-    const result = {
-      at: new Date().toISOString(),
+    const exact = onTopic === cli.events;
+    writeBenchResult(config.dataDir, produceResult({
       orders,
       events: cli.events,
       sellers,
@@ -115,15 +118,9 @@ async function main(): Promise<void> {
         recordsOnTopic: onTopic,
       },
       producerPerformance: { ...perf, recordSize },
-      ratioToProducerPerformance: round(eventsPerSecond / perf.recordsPerSecond),
-      exact: onTopic === cli.events,
-    };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const out = path.join(config.dataDir, 'bench', 'order-produce.json');
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    if (!result.exact)
-      throw new Error(`${onTopic} records on ${topic} for ${cli.events} events published`);
+      exact,
+    }));
+    if (!exact) throw new Error(`${onTopic} records on ${topic} for ${cli.events} events published`);
   } finally {
     const admin = kafka.admin();
     await admin.connect();
@@ -176,4 +173,41 @@ async function meanValueBytes(
 
 const round = (x: number) => Math.round(x * 100) / 100;
 
-runBench(main);
+export interface ProduceRecord {
+  orders: number;
+  events: number;
+  sellers: number;
+  partitions: number;
+  recordBytes: { meanValue: number; key: number; sampled: number };
+  pipeline: { command: string; eventsPerSecond: number; seconds: number; wallSeconds: number; recordsOnTopic: number };
+  producerPerformance: ProducerPerfResult & { recordSize: number };
+  exact: boolean;
+}
+
+export function produceResult(r: ProduceRecord): BenchResultBody {
+  return {
+    name: 'order-produce',
+    size: `${fmt(r.events)} events from ${fmt(r.orders)} orders, ${fmt(r.recordBytes.meanValue)} bytes each on average, ${fmt(r.partitions)} partitions`,
+    figures: {
+      eventsPerSecond: figure(r.pipeline.eventsPerSecond, 'events/s'),
+      // The close's relay rate stands beside this one too.
+      producerPerformancePerSecond: figure(r.producerPerformance.recordsPerSecond, 'records/s'),
+    },
+    comparisons: [
+      {
+        measure: 'events/s, `sts orders produce`',
+        figure: 'eventsPerSecond',
+        reference: 'Kafka ProducerPerformance, same count and size',
+        referenceFigure: 'producerPerformancePerSecond',
+      },
+    ],
+    targets: [],
+    notes: [
+      `The command took ${fmt(r.pipeline.seconds, 1)} s; ProducerPerformance moved ${fmt(r.producerPerformance.megabytesPerSecond, 2)} MB/s.`,
+      ...exactnessNote(r.exact),
+    ],
+    data: r,
+  };
+}
+
+if (require.main === module) runBench(main);

@@ -6,7 +6,7 @@
  *   process (free port, scratch journal) at 20 ms latency. Default: 100,000 payouts over 20,000
  *   sellers, 12 partitions, payment-notify with its shipped defaults (4 partitions at a time,
  *   32 calls in flight per partition).
- * Output on stdout and in STS_DATA_DIR/bench/payment-notify.json:
+ * Output, as its result (bench-result.ts) on stdout and in STS_DATA_DIR/bench/payment-notify.json:
  *   - payouts/s from the first payout to the last one final (PAID, result in the outbox), beside
  *     the reference: bare gateway calls/s at the same concurrency, the simulator's ceiling here;
  *   - the time from the start of a gateway outage to the breaker opening (and consumption
@@ -39,6 +39,8 @@ import { PAYMENT_NOTIFY_DEFAULTS } from '../processors/payment-notify/payment-op
 import { paymentNotify } from '../processors/payment-notify/processor';
 import { startSimulator } from './simulator-process';
 import { runBench } from './bench-main';
+import { figure, sizeNote, writeBenchResult, type BenchResultBody } from './bench-result';
+import { fmt } from './report-format';
 
 const config = loadConfig();
 const kafka = createKafka(config, 'sts-bench-payment');
@@ -237,22 +239,12 @@ async function main(): Promise<void> {
       problems.length > 0
     )
       throw new Error(`not exactly once: ${JSON.stringify(stats)} ${problems.join('; ')}`);
-    const result = {
-      at: new Date().toISOString(),
+    writeBenchResult(config.dataDir, paymentResult({
       machine: { cpus: os.cpus().length, node: process.version },
       gatewayLatencyMs: 20,
-      throughput: {
-        payouts,
-        payoutsPerSecond: Math.round(perSecond),
-        seconds: Number(((end - first) / 1000).toFixed(1)),
-        target: 2000,
-      },
-      reference: {
-        bareGatewayCallsPerSecond: Math.round(ceiling),
-        calls: referenceCalls,
-        concurrency: inFlight,
-      },
-      breaker: { openAfterOutageMs: openMs, target: 1000, payoutsDuringRun: breakerPayouts },
+      throughput: { payouts, payoutsPerSecond: Math.round(perSecond), seconds: Number(((end - first) / 1000).toFixed(1)) },
+      reference: { bareGatewayCallsPerSecond: Math.round(ceiling), calls: referenceCalls, concurrency: inFlight },
+      breaker: { openAfterOutageMs: openMs, payoutsDuringRun: breakerPayouts },
       gateway: {
         executions: stats.executions,
         maxExecutionsPerKey: stats.maxExecutionsPerKey,
@@ -263,11 +255,7 @@ async function main(): Promise<void> {
         partitionsConsumedConcurrently: def.options?.partitionsConsumedConcurrently,
         maxRecordsPerTransaction: def.options?.maxRecordsPerTransaction,
       },
-    };
-    const out = path.join(config.dataDir, 'bench', 'payment-notify.json');
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`wrote ${out}\n`);
+    }));
   } finally {
     // Each step on its own, the simulator first: a failed step must not leave the others behind.
     sim.stop();
@@ -300,4 +288,56 @@ async function deleteNamespace(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-runBench(main);
+/** Issue 6's targets, at its size. */
+const TARGET = { payouts: 100_000, payoutsPerSecond: 2000, breakerOpenMs: 1000 };
+
+export interface PaymentRecord {
+  machine: { cpus: number; node: string };
+  gatewayLatencyMs: number;
+  throughput: { payouts: number; payoutsPerSecond: number; seconds: number };
+  reference: { bareGatewayCallsPerSecond: number; calls: number; concurrency: number };
+  breaker: { openAfterOutageMs: number; payoutsDuringRun: number };
+  gateway: { executions: number; maxExecutionsPerKey: number; connections: number };
+  options: Record<string, number | undefined>;
+}
+
+export function paymentResult(r: PaymentRecord): BenchResultBody {
+  return {
+    name: 'payment-notify',
+    size: `${fmt(r.throughput.payouts)} payouts at ${fmt(r.gatewayLatencyMs)} ms simulated gateway latency`,
+    sizeNote: sizeNote(r.throughput.payouts, TARGET.payouts, 'payouts'),
+    figures: {
+      payoutsPerSecond: figure(r.throughput.payoutsPerSecond, 'payouts/s'),
+      bareCallsPerSecond: figure(r.reference.bareGatewayCallsPerSecond, 'calls/s'),
+      breakerOpenMs: figure(r.breaker.openAfterOutageMs, 'ms'),
+    },
+    comparisons: [
+      {
+        measure: 'payouts/s, end to end',
+        figure: 'payoutsPerSecond',
+        reference: `bare gateway calls, concurrency ${fmt(r.reference.concurrency)}`,
+        referenceFigure: 'bareCallsPerSecond',
+      },
+    ],
+    targets: [
+      {
+        text: `≥ ${fmt(TARGET.payoutsPerSecond)} payouts/s`,
+        source: 'issue 6',
+        figure: 'payoutsPerSecond',
+        op: '>=',
+        threshold: TARGET.payoutsPerSecond,
+      },
+      {
+        text: `breaker open ≤ ${fmt(TARGET.breakerOpenMs)} ms after an outage starts`,
+        source: 'issue 6',
+        figure: 'breakerOpenMs',
+        op: '<=',
+        threshold: TARGET.breakerOpenMs,
+      },
+    ],
+    notes: [],
+    data: r,
+  };
+}
+
+if (require.main === module) runBench(main);

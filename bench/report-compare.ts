@@ -41,7 +41,7 @@ export function renderCompare(c: CompareResult | undefined): string | undefined 
           r.side,
           r.exitCode === null ? 'signal' : String(r.exitCode),
           fmt(r.seconds),
-          ...b.measures.map((m) => fmt(r.figures[m.path], m.digits)),
+          ...b.measures.map((m) => fmt(r.figures[m.figure], m.digits)),
         ]),
       ),
     );

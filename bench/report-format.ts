@@ -1,32 +1,9 @@
 /**
- * Reading benchmark JSON defensively and writing its numbers into Markdown. The benchmarks'
- * output shapes change as they are worked on, so a field that is missing or not a number renders
- * as "n/a" instead of failing the whole report.
+ * Writing numbers into Markdown, for the benchmarks' results and the report: grouped digits,
+ * ratios, times, load averages and tables. A number that is missing renders as "n/a".
  */
 
 export const NA = 'n/a';
-
-/** The value at a dotted path ("pipeline.rowsPerSecond"), or undefined. */
-export function field(json: unknown, dotted: string): unknown {
-  let at: unknown = json;
-  for (const key of dotted.split('.')) {
-    if (at === null || typeof at !== 'object') return undefined;
-    at = (at as Record<string, unknown>)[key];
-  }
-  return at;
-}
-
-/** A finite number at a dotted path; numeric strings count (bigints travel as strings). */
-export function num(json: unknown, dotted: string): number | undefined {
-  const v = field(json, dotted);
-  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
-  return Number.isFinite(n) ? n : undefined;
-}
-
-export function str(json: unknown, dotted: string): string | undefined {
-  const v = field(json, dotted);
-  return typeof v === 'string' ? v : undefined;
-}
 
 /** 1234567 → "1,234,567"; digits after the point as asked; undefined → "n/a". */
 export function fmt(n: number | undefined, digits = 0): string {
@@ -44,7 +21,7 @@ export function ratio(figure: number | undefined, reference: number | undefined)
   return `${fmt(r, r >= 10 ? 0 : r >= 1 ? 1 : 2)}×`;
 }
 
-export function ratioValue(
+function ratioValue(
   figure: number | undefined,
   reference: number | undefined,
 ): number | undefined {

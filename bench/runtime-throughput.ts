@@ -3,7 +3,7 @@
  *
  * Inputs: the local stack (STS_* variables); a scratch database, topics and groups it creates
  *   and drops. Defaults: 200,000 records for the batched runtime, 5,000 for the naive baseline.
- * Output: records/s of both and their ratio on stdout, and .sts/bench/runtime-throughput.json.
+ * Output: its result (bench-result.ts) on stdout and in STS_DATA_DIR/bench/runtime-throughput.json.
  * Failure: exits 1 if either run loses or duplicates an effect (the count and sum are checked).
  *
  * Both runs apply the same exactly-once effect: one upsert per record into a table whose primary
@@ -13,9 +13,7 @@
  * commit per message, which is what a hand-written eachMessage consumer does.
  */
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { loadConfig, withDatabase } from '../runtime/config';
@@ -30,6 +28,9 @@ import { AvroCodec } from '../runtime/registry/avro-codec';
 import { RegistryClient } from '../runtime/registry/registry-client';
 import { dlqTopic, valueSubject } from '../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
+import { runBench } from './bench-main';
+import { figure, ratioOf, writeBenchResult, type BenchResultBody } from './bench-result';
+import { fmt } from './report-format';
 
 const SCHEMA = {
   type: 'record',
@@ -171,8 +172,7 @@ async function main(): Promise<void> {
     const naive = await measure(db, 'naive_effect', topics[1]!, naiveRecords, {
       maxRecordsPerTransaction: 1,
     });
-    const result = {
-      at: new Date().toISOString(),
+    const record: RuntimeRecord = {
       machine: { cpus: os.cpus().length, node: process.version },
       batched: { records, recordsPerSecond: Math.round(batched), maxRecordsPerTransaction: 2000 },
       naive: {
@@ -180,17 +180,8 @@ async function main(): Promise<void> {
         recordsPerSecond: Math.round(naive),
         maxRecordsPerTransaction: 1,
       },
-      ratio: Number((batched / naive).toFixed(1)),
     };
-    process.stdout.write(`batched: ${result.batched.recordsPerSecond} records/s over ${records}\n`);
-    process.stdout.write(
-      `naive:   ${result.naive.recordsPerSecond} records/s over ${naiveRecords}\n`,
-    );
-    process.stdout.write(`ratio:   ${result.ratio}x\n`);
-    const out = path.join(config.dataDir, 'bench', 'runtime-throughput.json');
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-    process.stdout.write(`wrote ${out}\n`);
+    writeBenchResult(config.dataDir, runtimeResult(record));
   } finally {
     await db.destroy();
     await dropDatabase(config.mysqlUrl, dbName).catch(() => undefined);
@@ -200,7 +191,36 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+export interface RuntimeRecord {
+  machine: { cpus: number; node: string };
+  batched: { records: number; recordsPerSecond: number; maxRecordsPerTransaction: number };
+  naive: { records: number; recordsPerSecond: number; maxRecordsPerTransaction: number };
+}
+
+export function runtimeResult(r: RuntimeRecord): BenchResultBody {
+  return {
+    name: 'runtime-throughput',
+    size: `${fmt(r.batched.records)} records (naive baseline: ${fmt(r.naive.records)})`,
+    figures: {
+      recordsPerSecond: figure(r.batched.recordsPerSecond, 'records/s'),
+      naiveRecordsPerSecond: figure(r.naive.recordsPerSecond, 'records/s'),
+      timesNaive: figure(ratioOf(r.batched.recordsPerSecond, r.naive.recordsPerSecond), '×', 1),
+    },
+    comparisons: [
+      {
+        measure: `records/s, runtime batching up to ${fmt(r.batched.maxRecordsPerTransaction)} records per transaction`,
+        figure: 'recordsPerSecond',
+        reference: 'naive: one transaction and one offset commit per message',
+        referenceFigure: 'naiveRecordsPerSecond',
+      },
+    ],
+    targets: [
+      { text: '≥ 30,000 records/s', source: 'issue 3', figure: 'recordsPerSecond', op: '>=', threshold: 30_000 },
+      { text: '≥ 10× the naive baseline', source: 'issue 3', figure: 'timesNaive', op: '>=', threshold: 10 },
+    ],
+    notes: [],
+    data: r,
+  };
+}
+
+if (require.main === module) runBench(main);

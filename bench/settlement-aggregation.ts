@@ -11,7 +11,8 @@
  *      item, the seller's balance and a commission request in the outbox per event, one
  *      transaction per sub-batch, offsets after commit;
  *   3. the naive baseline: the same processor with one event per transaction.
- * Output: events/s of each and the ratios, on stdout and in STS_DATA_DIR/bench/settlement-aggregation.json.
+ * Output: events/s of each, as its result (bench-result.ts) on stdout and in
+ *   STS_DATA_DIR/bench/settlement-aggregation.json.
  * Failure: exits 1 if an event is lost or applied twice (item count and sum are checked).
  */
 import fs from 'node:fs';
@@ -38,8 +39,10 @@ import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { settlementAggregation } from '../processors/settlement-aggregation/processor';
 import { orderStream } from '../tools/orders/synthetic-orders';
 import { consumerPerformance } from './kafka-perf-tools';
-import { benchMysql, describeServer } from './bench-mysql';
+import { benchMysql, describeServer, serverNote, type ServerDescription } from './bench-mysql';
 import { runBench } from './bench-main';
+import { figure, sizeNote, writeBenchResult, type BenchResultBody } from './bench-result';
+import { fmt } from './report-format';
 
 const PARTITIONS = 12;
 
@@ -95,18 +98,13 @@ async function main(): Promise<void> {
     process.stdout.write(`naive: ${naive} events/s\n`);
     await lease.release();
 
-    const result = {
+    writeBenchResult(config.dataDir, aggregationResult({
       events,
       consumerPerformance: { recordsPerSecond: perf },
-      aggregation: { eventsPerSecond: batched, ofConsumerPerformance: round(batched / perf) },
+      aggregation: { eventsPerSecond: batched },
       naive: { events: naiveEvents, eventsPerSecond: naive },
-      ratioToNaive: round(batched / naive),
       mysql: mysqlServer,
-    };
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const out = path.join(config.dataDir, 'bench', 'settlement-aggregation.json');
-    fs.mkdirSync(path.dirname(out), { recursive: true });
-    fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    }));
   } finally {
     await db.destroy();
     await dropDatabase(config.mysqlUrl, dbName);
@@ -176,6 +174,39 @@ async function measure(
   return Math.round(n / seconds);
 }
 
-const round = (x: number) => Math.round(x * 100) / 100;
 
-runBench(main);
+export interface AggregationRecord {
+  events: number;
+  consumerPerformance: { recordsPerSecond: number };
+  aggregation: { eventsPerSecond: number };
+  naive: { events: number; eventsPerSecond: number };
+  mysql: ServerDescription;
+}
+
+export function aggregationResult(r: AggregationRecord): BenchResultBody {
+  const measure = 'events/s, exactly-once effects';
+  return {
+    name: 'settlement-aggregation',
+    size: `${fmt(r.events)} events (naive baseline: ${fmt(r.naive.events)})`,
+    sizeNote: sizeNote(r.events, 1_000_000, 'events'),
+    figures: {
+      eventsPerSecond: figure(r.aggregation.eventsPerSecond, 'events/s'),
+      consumerPerformancePerSecond: figure(r.consumerPerformance.recordsPerSecond, 'records/s'),
+      naiveEventsPerSecond: figure(r.naive.eventsPerSecond, 'events/s'),
+    },
+    comparisons: [
+      {
+        measure,
+        figure: 'eventsPerSecond',
+        reference: 'Kafka ConsumerPerformance, same topic (consume only)',
+        referenceFigure: 'consumerPerformancePerSecond',
+      },
+      { measure, figure: 'eventsPerSecond', reference: 'naive: one event per transaction', referenceFigure: 'naiveEventsPerSecond' },
+    ],
+    targets: [{ text: '≥ 25,000 events/s', source: 'issue 5', figure: 'eventsPerSecond', op: '>=', threshold: 25_000 }],
+    notes: [serverNote(r.mysql)],
+    data: r,
+  };
+}
+
+if (require.main === module) runBench(main);

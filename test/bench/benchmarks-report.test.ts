@@ -1,6 +1,17 @@
 import { renderBenchmarks } from '../../bench/benchmarks-report';
+import {
+  BENCH_RESULT_FORMAT,
+  parseBenchResult,
+  type BenchResult,
+  type BenchResultBody,
+} from '../../bench/bench-result';
 import type { RunRecord } from '../../bench/bench-run-record';
-import type { CompareResult } from '../../bench/compare-model';
+import { COMPARE_MEASURES, measuredIn, type CompareResult } from '../../bench/compare-model';
+import { produceResult } from '../../bench/order-produce';
+import { runtimeResult } from '../../bench/runtime-throughput';
+import { aggregationResult } from '../../bench/settlement-aggregation';
+import { closeResult } from '../../bench/settlement-close';
+import { uploadResult } from '../../bench/upload-ingestion';
 
 /**
  * The report is a pure function of the kept JSON: these tests feed it sample figures and read the
@@ -32,36 +43,98 @@ const machine = {
   loadAvg: [1.5, 1.25, 1],
 };
 
-const results = {
-  'runtime-throughput': {
-    batched: { records: 200_000, recordsPerSecond: 40_000, maxRecordsPerTransaction: 2000 },
-    naive: { records: 5000, recordsPerSecond: 1000 },
-  },
-  'upload-ingestion': {
-    rows: 1_000_000,
-    fileMb: 80.4,
-    loadData: { seconds: 10, rowsPerSecond: 100_000 },
-    pipeline: { seconds: 91, rowsPerSecond: 10_989, publishedAfterSeconds: 30 },
-    peakRssMb: { intakeProcess: 189, ingestionProcess: 310 },
-    exact: true,
-  },
-  // A shape another helper may have changed: the reference field is gone.
-  'settlement-aggregation': {
-    events: 1_000_000,
-    aggregation: { eventsPerSecond: 30_000 },
-    naive: { events: 5000, eventsPerSecond: 400 },
-  },
-  'settlement-close': {
-    sellers: 50_000,
-    items: 500_000,
-    setupSeconds: 10,
-    totalSeconds: 25,
-    closeSeconds: 17,
-    relaySeconds: 8,
-    phases: {},
-    targetSeconds: 120,
-    exact: true,
-  },
+const server = {
+  private: false,
+  bufferPool: '128M',
+  version: '10.11.19-MariaDB',
+  redoLog: '96M',
+  flushLogAtTrxCommit: 1,
+};
+
+/** What writeBenchResult would keep: the benchmark's own result, stamped. */
+const kept = (body: BenchResultBody): BenchResult => ({
+  format: BENCH_RESULT_FORMAT,
+  at: '2026-11-22T05:00:00.000Z',
+  ...body,
+});
+
+// Each result is built by its benchmark's own function from a record of sample figures.
+const results: Record<string, unknown> = {
+  'runtime-throughput': kept(
+    runtimeResult({
+      machine: { cpus: 2, node: 'v20.20.2' },
+      batched: { records: 200_000, recordsPerSecond: 40_000, maxRecordsPerTransaction: 2000 },
+      naive: { records: 5000, recordsPerSecond: 1000, maxRecordsPerTransaction: 1 },
+    }),
+  ),
+  'upload-ingestion': kept(
+    uploadResult({
+      rows: 1_000_000,
+      fileMb: 80.4,
+      loadData: { seconds: 10, rowsPerSecond: 100_000, mysqldCpuSeconds: null },
+      pipeline: { seconds: 91, rowsPerSecond: 10_989, publishedAfterSeconds: 30 },
+      ratioToLoadData: 9.1,
+      cpuSeconds: { intakeProcess: 4, ingestionProcess: 9, mysqld: null, broker: null },
+      rounds: [],
+      peakRssMb: { intakeProcess: 189, ingestionProcess: 310 },
+      ingestionHeapCapMb: 256,
+      mysql: server,
+      exact: true,
+    }),
+  ),
+  // ConsumerPerformance did not measure (a non-finite figure is kept as null).
+  'settlement-aggregation': kept(
+    aggregationResult({
+      events: 1_000_000,
+      consumerPerformance: { recordsPerSecond: Number.NaN },
+      aggregation: { eventsPerSecond: 30_000 },
+      naive: { events: 5000, eventsPerSecond: 400 },
+      mysql: server,
+    }),
+  ),
+  'settlement-close': kept(
+    closeResult({
+      sellers: 50_000,
+      items: 500_000,
+      setupSeconds: 10,
+      totalSeconds: 25,
+      closeSeconds: 17,
+      relaySeconds: 8,
+      phases: {},
+      payouts: { PENDING: 50_000 },
+      fileMb: 16.6,
+      peakRssMb: 200,
+      mysql: server,
+      exact: true,
+    }),
+  ),
+  'order-produce': kept(
+    produceResult({
+      orders: 10_000,
+      events: 14_000,
+      sellers: 1000,
+      partitions: 12,
+      recordBytes: { meanValue: 77, key: 18, sampled: 1000 },
+      pipeline: {
+        command: 'sts orders produce',
+        eventsPerSecond: 35_000,
+        seconds: 0.4,
+        wallSeconds: 2,
+        recordsOnTopic: 14_000,
+      },
+      producerPerformance: {
+        records: 14_000,
+        recordsPerSecond: 250_000,
+        megabytesPerSecond: 19,
+        avgLatencyMs: 10,
+        maxLatencyMs: 50,
+        recordSize: 77,
+      },
+      exact: true,
+    }),
+  ),
+  // A file kept by a version of the benchmark before the typed result.
+  'gateway-simulator': { requests: 10_000, concurrentPerSecond: 5035 },
 };
 
 function run(benches: RunRecord['benches']): RunRecord {
@@ -134,7 +207,7 @@ describe('renderBenchmarks', () => {
     );
   });
 
-  it('renders a missing field as n/a instead of failing', () => {
+  it('renders a figure the run could not measure as n/a instead of failing', () => {
     const aggregation = section(md, 'Settlement aggregation');
     expect(aggregation).toMatch(
       /\| 30,000 \| Kafka ConsumerPerformance, same topic \(consume only\) \| n\/a \| \*\*n\/a\*\* \|/,
@@ -150,6 +223,22 @@ describe('renderBenchmarks', () => {
     expect(close).toContain('not assessed (the target is a time for 1,000,000 sellers)');
     expect(close).toContain('Measured at 50,000 sellers');
     expect(close).toMatch(/\| 25\.0 \| setup: .* \| 10\.0 \| \*\*2\.5×\*\* \|/);
+  });
+
+  it("stands a figure beside another benchmark's figure when the result names it", () => {
+    // The relay's 50,000 events in 8 s beside order-produce's ProducerPerformance.
+    expect(section(md, 'Cycle close')).toMatch(
+      /\| 6,250 \| ProducerPerformance \(order-produce benchmark\) \| 250,000 \| \*\*0\.03×\*\* \|/,
+    );
+  });
+
+  it('says why a kept result of another shape cannot be read, and renders the rest', () => {
+    const gateway = section(md, 'Gateway simulator');
+    expect(gateway).toMatch(
+      /Figures unreadable \(.*format.*\); rerun `npm run bench -- gateway-simulator`/,
+    );
+    expect(gateway).not.toContain('| measure |');
+    expect(section(md, 'Processor runtime')).toContain('| measure |');
   });
 
   it('marks a failed benchmark FAILED with its exit code, keeping the hand-measured figures', () => {
@@ -188,20 +277,21 @@ describe('renderBenchmarks', () => {
               pair: 1,
               seconds: 100,
               exitCode: 0,
-              figures: { 'aggregation.eventsPerSecond': 30_000 },
+              figures: { eventsPerSecond: 30_000 },
             },
             {
               side: 'head',
               pair: 1,
               seconds: 101,
               exitCode: 0,
-              figures: { 'aggregation.eventsPerSecond': 29_000 },
+              figures: { eventsPerSecond: 29_000 },
             },
           ],
           measures: [
             {
               label: 'aggregation events/s',
-              path: 'aggregation.eventsPerSecond',
+              figure: 'eventsPerSecond',
+              legacyPath: 'aggregation.eventsPerSecond',
               better: 'higher',
               digits: 0,
               base: 30_000,
@@ -230,5 +320,25 @@ describe('renderBenchmarks', () => {
     expect(quick.split('\n')[0]).toBe('# Benchmarks — QUICK RUN, not the issue sizes');
     expect(quick).not.toContain('Hand-measured');
     expect(quick).toContain('Not measured yet: `npm run bench -- --quick upload-ingestion`');
+  });
+});
+
+describe('bench results', () => {
+  it('refuses a result whose comparison or target names a figure it does not have', () => {
+    const body = runtimeResult({
+      machine: { cpus: 2, node: 'v20.20.2' },
+      batched: { records: 10, recordsPerSecond: 10, maxRecordsPerTransaction: 2 },
+      naive: { records: 10, recordsPerSecond: 1, maxRecordsPerTransaction: 1 },
+    });
+    const wrong = { ...body, targets: [{ ...body.targets[0]!, figure: 'recordsPerMinute' }] };
+    expect(parseBenchResult(kept(wrong))).toMatch(/no figure named recordsPerMinute/);
+    expect(typeof parseBenchResult(kept(body))).toBe('object');
+  });
+
+  it('reads a compared figure from a typed result and from the JSON of an earlier revision', () => {
+    const [events] = COMPARE_MEASURES['settlement-aggregation']!;
+    expect(measuredIn(results['settlement-aggregation'], events!)).toBe(30_000);
+    expect(measuredIn({ aggregation: { eventsPerSecond: 31_148 } }, events!)).toBe(31_148);
+    expect(measuredIn({ aggregation: {} }, events!)).toBeUndefined();
   });
 });
