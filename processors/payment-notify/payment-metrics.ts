@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { metricsOf } from '../../runtime/metrics';
 
 /**
  * What an operator watches on payments: final states written, payouts deferred to the delay
@@ -13,54 +14,30 @@ export interface PaymentMetrics {
   queueSize: Gauge;
 }
 
-const byRegistry = new WeakMap<Registry, PaymentMetrics>();
-
 /** One set per registry; several payment-notify instances in a process (tests) share it. */
 export function paymentMetrics(registry: Registry): PaymentMetrics {
-  const known = byRegistry.get(registry);
-  if (known) return known;
-  const registers = [registry];
-  const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
-  const m: PaymentMetrics = {
-    finalized:
-      existing<Counter<'status'>>('sts_payment_finalized_total') ??
-      new Counter({
-        name: 'sts_payment_finalized_total',
-        help: 'Payouts driven to PAID or FAILED',
-        labelNames: ['status'],
-        registers,
-      }),
-    deferred:
-      existing<Counter<'reason'>>('sts_payment_deferred_total') ??
-      new Counter({
-        name: 'sts_payment_deferred_total',
-        help: 'Gateway calls without a final answer, left to the delay queue',
-        labelNames: ['reason'],
-        registers,
-      }),
-    escalations:
-      existing<Counter<'code'>>('sts_payment_escalations_total') ??
-      new Counter({
-        name: 'sts_payment_escalations_total',
-        help: 'Payouts escalated to ops: alerted and dead-lettered',
-        labelNames: ['code'],
-        registers,
-      }),
-    paused:
-      existing<Gauge>('sts_payment_consumption_paused') ??
-      new Gauge({
-        name: 'sts_payment_consumption_paused',
-        help: '1 while the open gateway breaker pauses payout consumption',
-        registers,
-      }),
-    queueSize:
-      existing<Gauge>('sts_payment_delay_queue_size') ??
-      new Gauge({
-        name: 'sts_payment_delay_queue_size',
-        help: 'Payouts waiting in the delay queue at the last look',
-        registers,
-      }),
+  const { counter, gauge } = metricsOf(registry);
+  return {
+    finalized: counter('sts_payment_finalized_total', 'Payouts driven to PAID or FAILED', [
+      'status',
+    ]),
+    deferred: counter(
+      'sts_payment_deferred_total',
+      'Gateway calls without a final answer, left to the delay queue',
+      ['reason'],
+    ),
+    escalations: counter(
+      'sts_payment_escalations_total',
+      'Payouts escalated to ops: alerted and dead-lettered',
+      ['code'],
+    ),
+    paused: gauge(
+      'sts_payment_consumption_paused',
+      '1 while the open gateway breaker pauses payout consumption',
+    ),
+    queueSize: gauge(
+      'sts_payment_delay_queue_size',
+      'Payouts waiting in the delay queue at the last look',
+    ),
   };
-  byRegistry.set(registry, m);
-  return m;
 }

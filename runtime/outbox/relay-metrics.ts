@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { metricsOf } from '../metrics';
 
 /**
  * The relay's Prometheus metrics. What an operator watches: rows published per topic, how long
@@ -18,76 +19,33 @@ export interface RelayMetrics {
   parkedPending: Gauge;
 }
 
-const metricsByRegistry = new WeakMap<Registry, RelayMetrics>();
-
 /** One set of metrics per registry: several relays in a process (tests) share them. */
 export function relayMetrics(registry: Registry): RelayMetrics {
-  let m = metricsByRegistry.get(registry);
-  if (m) return m;
-  const registers = [registry];
-  const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
-  m = {
-    published:
-      existing<Counter<'topic'>>('sts_outbox_published_total') ??
-      new Counter({
-        name: 'sts_outbox_published_total',
-        help: 'Outbox rows published to Kafka',
-        labelNames: ['topic'],
-        registers,
-      }),
-    latency:
-      existing<Histogram>('sts_outbox_publish_seconds') ??
-      new Histogram({
-        name: 'sts_outbox_publish_seconds',
-        help: 'Send-to-ack time of one relay batch',
-        registers,
-        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      }),
-    oldestPending:
-      existing<Gauge>('sts_outbox_oldest_pending_seconds') ??
-      new Gauge({
-        name: 'sts_outbox_oldest_pending_seconds',
-        help: 'Age of the oldest unpublished outbox row at the last poll',
-        registers,
-      }),
-    active:
-      existing<Gauge>('sts_outbox_relay_active') ??
-      new Gauge({
-        name: 'sts_outbox_relay_active',
-        help: '1 while this process holds the relay lock',
-        registers,
-      }),
-    errors:
-      existing<Counter<'code'>>('sts_outbox_relay_errors_total') ??
-      new Counter({
-        name: 'sts_outbox_relay_errors_total',
-        help: 'Failed relay batches by error code',
-        labelNames: ['code'],
-        registers,
-      }),
-    pruned:
-      existing<Counter>('sts_outbox_pruned_total') ??
-      new Counter({
-        name: 'sts_outbox_pruned_total',
-        help: 'Published outbox rows deleted after retention',
-        registers,
-      }),
-    parked:
-      existing<Counter<'topic' | 'code'>>('sts_outbox_parked_total') ??
-      new Counter({
-        name: 'sts_outbox_parked_total',
-        help: 'Outbox rows the relay parked instead of retrying forever, by code',
-        labelNames: ['topic', 'code'],
-        registers,
-      }),
-    parkedPending:
-      existing<Gauge>('sts_outbox_parked_rows') ??
-      new Gauge({
-        name: 'sts_outbox_parked_rows',
-        help: 'Parked outbox rows still unpublished at the last batch',
-        registers,
-      }),
+  const { counter, gauge, histogram } = metricsOf(registry);
+  return {
+    published: counter('sts_outbox_published_total', 'Outbox rows published to Kafka', ['topic']),
+    latency: histogram(
+      'sts_outbox_publish_seconds',
+      'Send-to-ack time of one relay batch',
+      [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    ),
+    oldestPending: gauge(
+      'sts_outbox_oldest_pending_seconds',
+      'Age of the oldest unpublished outbox row at the last poll',
+    ),
+    active: gauge('sts_outbox_relay_active', '1 while this process holds the relay lock'),
+    errors: counter('sts_outbox_relay_errors_total', 'Failed relay batches by error code', [
+      'code',
+    ]),
+    pruned: counter('sts_outbox_pruned_total', 'Published outbox rows deleted after retention'),
+    parked: counter(
+      'sts_outbox_parked_total',
+      'Outbox rows the relay parked instead of retrying forever, by code',
+      ['topic', 'code'],
+    ),
+    parkedPending: gauge(
+      'sts_outbox_parked_rows',
+      'Parked outbox rows still unpublished at the last batch',
+    ),
   };
-  metricsByRegistry.set(registry, m);
-  return m;
 }

@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { metricsOf } from '../../runtime/metrics';
 
 /**
  * What an operator watches on reconciliation: open findings per rule and severity (the number to
@@ -10,39 +11,22 @@ export interface ReconMetrics {
   ruleErrors: Counter<'rule'>;
 }
 
-const byRegistry = new WeakMap<Registry, ReconMetrics>();
-
 /** One set per registry: several runners in a process (tests, API beside the scheduler) share it. */
 export function reconMetrics(registry: Registry): ReconMetrics {
-  const known = byRegistry.get(registry);
-  if (known) return known;
-  const registers = [registry];
-  const existing = <T>(name: string) => registry.getSingleMetric(name) as T | undefined;
-  const m: ReconMetrics = {
-    findings:
-      existing<Gauge<'rule' | 'severity'>>('sts_recon_findings') ??
-      new Gauge({
-        name: 'sts_recon_findings',
-        help: 'Open reconciliation findings after the last run',
-        labelNames: ['rule', 'severity'],
-        registers,
-      }),
-    lastRun:
-      existing<Gauge>('sts_recon_last_run_timestamp_seconds') ??
-      new Gauge({
-        name: 'sts_recon_last_run_timestamp_seconds',
-        help: 'Unix time the last reconciliation run finished',
-        registers,
-      }),
-    ruleErrors:
-      existing<Counter<'rule'>>('sts_recon_rule_errors_total') ??
-      new Counter({
-        name: 'sts_recon_rule_errors_total',
-        help: 'Rule runs that failed (their findings were left as they were)',
-        labelNames: ['rule'],
-        registers,
-      }),
+  const { counter, gauge } = metricsOf(registry);
+  return {
+    findings: gauge('sts_recon_findings', 'Open reconciliation findings after the last run', [
+      'rule',
+      'severity',
+    ]),
+    lastRun: gauge(
+      'sts_recon_last_run_timestamp_seconds',
+      'Unix time the last reconciliation run finished',
+    ),
+    ruleErrors: counter(
+      'sts_recon_rule_errors_total',
+      'Rule runs that failed (their findings were left as they were)',
+      ['rule'],
+    ),
   };
-  byRegistry.set(registry, m);
-  return m;
 }

@@ -1,4 +1,5 @@
-import { Gauge, register } from 'prom-client';
+import { register, type Gauge } from 'prom-client';
+import { metricsOf } from '../../runtime/metrics';
 import type { ErrorCode } from '../../runtime/error-codes';
 import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
@@ -27,13 +28,10 @@ export const CLOSE_SCHEDULER_DEFAULTS = {
 
 /** Failed ticks in a row per region; 0 once a close succeeds. One gauge per process. */
 function overdueGauge(): Gauge<'region'> {
-  return (
-    (register.getSingleMetric('sts_close_overdue_ticks') as Gauge<'region'> | undefined) ??
-    new Gauge({
-      name: 'sts_close_overdue_ticks',
-      help: 'Scheduled close ticks that failed in a row, per region (0 once the close succeeds)',
-      labelNames: ['region'],
-    })
+  return metricsOf(register).gauge(
+    'sts_close_overdue_ticks',
+    'Scheduled close ticks that failed in a row, per region (0 once the close succeeds)',
+    ['region'],
   );
 }
 
