@@ -25,6 +25,8 @@ import { loadConfig, PROJECT_ROOT, withDatabase } from '../runtime/config';
 import { createDb, type Knex } from '../runtime/db/knex';
 import { migrateLatest } from '../runtime/db/migrate';
 import { GatewayClient } from '../runtime/gateway/gateway-client';
+import { SnowflakeGenerator } from '../runtime/ids/snowflake';
+import { WorkerLease } from '../runtime/ids/worker-lease';
 import { createKafka } from '../runtime/kafka/client';
 import { ensureTopicList } from '../runtime/kafka/topic-admin';
 import { createLogger } from '../runtime/logger';
@@ -182,11 +184,13 @@ async function main(): Promise<void> {
       `reference: ${Math.round(ceiling)} bare gateway calls/s at concurrency ${inFlight}\n`,
     );
 
+    const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-payment' });
     const def = paymentNotify({
       redis,
       gateway,
       registry,
       keyPrefix,
+      ids: new SnowflakeGenerator(lease),
       topic,
       options: { resultsTopic },
     });
@@ -226,6 +230,7 @@ async function main(): Promise<void> {
     process.stdout.write(`breaker: open ${openMs} ms after the outage started\n`);
     await waitFinal(db, payouts + breakerPayouts);
     await handle.stop();
+    await lease.release();
 
     const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as {
       executions: number;

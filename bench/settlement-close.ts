@@ -11,7 +11,8 @@
  *   and its settings are not ours to change. The result's notes say which server ran.
  * Setup (not timed): the items of one ended SG cycle are bulk-loaded with LOAD DATA, and the
  *   balances are built from them with one INSERT ... SELECT ... GROUP BY, exactly the state the
- *   processors leave behind (aggregation is continuous, docs/DESIGN.md, lesson 3).
+ *   processors leave behind; then every seller gets a payee account (one INSERT ... SELECT, outside
+ *   the reference's time too) (aggregation is continuous, docs/DESIGN.md, lesson 3).
  * Timed: closeCycle as `sts settle close` runs it (watermark, CLOSING, payouts with carry-forward
  *   and payout.created in the outbox, the pain.001 file written, verified against the database and
  *   released, CLOSED), then the outbox relay publishing every payout event to Kafka.
@@ -91,6 +92,14 @@ async function main(): Promise<void> {
     await fs.promises.rm(file);
     await ensureCycle(db, 'SG', closing.cycleId);
     const setupSeconds = (Date.now() - setupStart) / 1000;
+    // Every seller has a payee account registered long ago, so every payable payout is PENDING
+    // (a seller without one is held). Not timed, and not part of the reference either.
+    await db.raw(
+      `INSERT INTO payee_account (shop_user_id, currency, version, holder_name, account, account_scheme, bank_id, bank_scheme, country, changed_by, created_at)
+       SELECT shop_user_id, currency, 1, CONCAT('Seller ', shop_user_id), RIGHT(shop_user_id, 12), 'OTHER', 'DBSSSGSG', 'BIC', 'SG', 'cli:bench', NOW(3) - INTERVAL 100 DAY
+         FROM settlement_account WHERE region = 'SG' AND cycle_id = ?`,
+      [closing.cycleId.toString()],
+    );
     process.stdout.write(`setup ${setupSeconds.toFixed(0)} s; closing…\n`);
 
     const lease = await WorkerLease.acquire(db, { datacenterId: 0, owner: 'bench-close' });

@@ -1,12 +1,14 @@
 import { ValidationError } from '../runtime/errors';
 import { regionInfo } from '../runtime/money/regions';
+import { isPayoutRail, type PayoutRail } from '../runtime/payouts/payout-rails';
 import { TOPICS } from '../topologies/settlement';
 import { contractFor } from './contract';
 
 /**
  * `sts.payouts.v1` (schemas/payout.avsc): one event per payout a cycle close creates, keyed by the
- * seller. Written by the close through the outbox, in the transaction that creates the payout;
- * read by payment-notify, which pays the PENDING ones, and by downstream teams.
+ * seller, and one more, PENDING, when an operator releases a held payout. Written through the
+ * outbox, in the transaction that creates or releases the payout; read by payment-notify, which
+ * pays the PENDING ones of the gateway rail, and by downstream teams.
  */
 export interface PayoutEvent {
   event_id: string;
@@ -18,6 +20,10 @@ export interface PayoutEvent {
   amount_minor: bigint;
   /** PENDING, ON_HOLD or CARRIED_FORWARD at creation; only PENDING is paid. */
   status: PayoutEventStatus;
+  /** The only rail that may pay it: `gateway` or `bank-file` (since schema version 2). */
+  rail: PayoutRail;
+  /** Why an ON_HOLD payout waits (see settlement/cycle-close/payout-policy.ts); null otherwise. */
+  hold_reason: string | null;
   created_at: Date;
 }
 
@@ -39,6 +45,9 @@ export function validatePayoutEvent(e: PayoutEvent): void {
     throw new ValidationError(`currency ${e.currency} does not belong to region ${e.region}`, ctx);
   if (!STATUSES.has(e.status))
     throw new ValidationError(`status ${e.status} is not PENDING, ON_HOLD or CARRIED_FORWARD`, ctx);
+  if (!isPayoutRail(e.rail)) throw new ValidationError(`rail ${e.rail} is not gateway or bank-file`, ctx);
+  if ((e.status === 'ON_HOLD') !== (e.hold_reason !== null))
+    throw new ValidationError(`hold_reason ${e.hold_reason} does not go with status ${e.status}`, ctx);
   // A zero payout is never created; a negative one would be a debit, which is not a payout.
   if (e.status === 'PENDING' && e.amount_minor <= 0n)
     throw new ValidationError(

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { parseMoneyBounds } from './money/money-bounds';
+import { parsePayoutRails, type RailMap } from './payouts/payout-rails';
 import { REGIONS } from './money/regions';
 
 /**
@@ -78,6 +79,17 @@ export const CONFIG_DEFAULTS = {
    * refuses to start, instead of failing on the first amount it checks.
    */
   STS_MONEY_BOUNDS: '',
+  /**
+   * The rail each region's payouts travel (runtime/payouts/payout-rails.ts): `REGION=RAIL`,
+   * comma-separated, RAIL being `gateway` or `bank-file`; regions not named use the gateway.
+   */
+  STS_PAYOUT_RAILS: '',
+  /**
+   * A payout whose seller's payee account replaced an earlier one less than this many hours before
+   * the close is held (PAYEE_CHANGED) until an operator releases it: a changed bank account is the
+   * usual way money is stolen from a seller.
+   */
+  STS_PAYEE_COOLOFF_HOURS: '72',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -180,6 +192,18 @@ const schema = z.object({
       });
     }
   }),
+  STS_PAYOUT_RAILS: z.string().transform((v, ctx) => {
+    try {
+      return parsePayoutRails(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `STS_PAYOUT_RAILS: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  }),
+  STS_PAYEE_COOLOFF_HOURS: z.coerce
+    .number()
+    .min(0, 'STS_PAYEE_COOLOFF_HOURS must be 0 or more (hours)')
+    .max(24 * 365),
 });
 
 export interface StsConfig {
@@ -211,6 +235,10 @@ export interface StsConfig {
   eventMaxFutureMs: number;
   /** Largest record value decoded from Kafka (bytes). */
   maxRecordBytes: number;
+  /** The rail of every region. */
+  payoutRails: RailMap;
+  /** Cool-off after a payee account change, in hours. */
+  payeeCooloffHours: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -252,6 +280,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     eventMaxAgeDays: c.STS_EVENT_MAX_AGE_DAYS,
     eventMaxFutureMs: c.STS_EVENT_MAX_FUTURE_MS,
     maxRecordBytes: c.STS_MAX_RECORD_BYTES,
+    payoutRails: c.STS_PAYOUT_RAILS,
+    payeeCooloffHours: c.STS_PAYEE_COOLOFF_HOURS,
   };
 }
 

@@ -303,6 +303,16 @@ export const ERROR_CODES = {
     retriable: false,
     meaning: 'a reconciliation fix must not run as asked',
   },
+
+  // Payees and payouts held for an operator.
+  STS_PAYEE_INVALID: {
+    retriable: false,
+    meaning: 'a payee account lacks what a bank needs to pay it, or holds what a bank cannot take',
+  },
+  STS_PAYOUT_ACTION_REFUSED: {
+    retriable: false,
+    meaning: 'an operator action on a payout (release, cancel) must not run as asked',
+  },
   STS_ALERT_DELIVERY_FAILED: {
     retriable: true,
     meaning: 'the lag alert webhook did not accept a post',

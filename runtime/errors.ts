@@ -844,3 +844,20 @@ export class PayoutFileVerifyError extends StsError {
     );
   }
 }
+
+/** A payee account that a bank could not pay to (runtime/payees/payee-details.ts says why). */
+export class PayeeInvalidError extends StsError {
+  constructor(detail: string, fix: string, context: ErrorContext = {}) {
+    super('STS_PAYEE_INVALID', detail, { context: { component: 'payees', ...context }, fix });
+  }
+}
+
+/** A release or cancel of a payout that its state, or the four-eyes rule, does not allow. */
+export class PayoutActionRefusedError extends StsError {
+  constructor(payoutId: bigint, detail: string, fix: string, context: ErrorContext = {}) {
+    super('STS_PAYOUT_ACTION_REFUSED', `payout ${payoutId}: ${detail}`, {
+      context: { ...context, payoutId: payoutId.toString() },
+      fix,
+    });
+  }
+}

@@ -14,13 +14,14 @@ export function installAudit(app: FastifyInstance, db: Knex, logger: Logger): vo
     if (req.method === 'GET' || req.method === 'HEAD' || !req.routeOptions.config?.minRole) return;
     const params = (req.params ?? {}) as Record<string, string>;
     const body = req.body !== null && typeof req.body === 'object' && !('pipe' in (req.body as object)) ? req.body : undefined;
-    const detail = JSON.stringify({ query: req.query, body }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 8000);
+    // The path names what was acted on (a payee change is PUT /payees/:seller/:currency).
+    const detail = JSON.stringify({ params, query: req.query, body }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 8000);
     try {
       await db('ops_audit').insert({
         actor: (req.principal ? `api:${req.principal.name}` : 'api:anonymous').slice(0, 64),
         role: req.principal?.role ?? null,
         action: `${req.method} ${req.routeOptions.url ?? req.url}`.slice(0, 64),
-        target: (params.id ?? null)?.slice(0, 255) ?? null,
+        target: (params.id ?? params.seller ?? null)?.slice(0, 255) ?? null,
         detail,
         status: reply.statusCode,
       });

@@ -13,6 +13,8 @@ import { cycleRoutes } from './routes/cycles';
 import { dashboardRoutes } from './routes/dashboard';
 import { dlqRoutes } from './routes/dlq';
 import { lagRoutes, type LagRouteOptions } from './routes/lag';
+import { payeeRoutes } from './routes/payees';
+import { payoutRoutes, type HoldRouteOptions } from './routes/payouts';
 import { reconRoutes } from './routes/recon';
 import { uploadRoutes } from './routes/uploads';
 
@@ -40,9 +42,11 @@ const STATUS_BY_CODE: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number
   ['STS_CLOSE_REFUSED', 409],
   ['STS_WATERMARK_NOT_REACHED', 409],
   ['STS_LOCK_UNAVAILABLE', 409],
+  ['STS_PAYEE_INVALID', 400],
+  ['STS_PAYOUT_ACTION_REFUSED', 409],
 ]);
 
-export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'>; lag?: LagRouteOptions } = {}): Promise<FastifyInstance> {
+export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'>; lag?: LagRouteOptions; holds?: HoldRouteOptions } = {}): Promise<FastifyInstance> {
   const cfg = { ...OPS_API_DEFAULTS, ...opts };
   const tokens = OpsTokens.parse(opts.tokens ?? ctx.config.opsTokens);
   const app = Fastify({ logger: false, bodyLimit: cfg.bodyLimit });
@@ -83,6 +87,8 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   uploadRoutes(app, ctx, { ...opts.intake, maxFileBytes: cfg.maxUploadBytes });
   cycleRoutes(app, ctx, opts.close);
+  payoutRoutes(app, ctx, opts.holds);
+  payeeRoutes(app, ctx);
   dashboardRoutes(app);
   lagRoutes(app, ctx, opts.lag);
   dlqRoutes(app, ctx);

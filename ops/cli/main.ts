@@ -7,6 +7,8 @@ import { registerPayoutFileCommands } from './commands/payout-file';
 import { registerReconCommands } from './commands/recon';
 import { registerRuleCommands } from './commands/rules';
 import { registerOrderCommands } from './commands/orders';
+import { registerPayeeCommands } from './commands/payees';
+import { registerPayoutCommands } from './commands/payouts';
 import { registerRunCommand } from './commands/run';
 import { registerSettleCommands } from './commands/settle';
 import { registerStackCommands } from './commands/stack';
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerRunCommand(program);
   registerSettleCommands(program);
   registerUploadCommands(program);
+  registerPayeeCommands(program);
+  registerPayoutCommands(program);
   registerPayoutFileCommands(program);
   registerReconCommands(program);
   registerLagCommand(program);

@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { databaseName, type StsConfig } from '../../runtime/config';
 import { GatewayClient } from '../../runtime/gateway/gateway-client';
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { PAYMENT_NOTIFY_DEFAULTS } from './payment-options';
@@ -20,7 +21,7 @@ import { paymentNotify } from './processor';
  * The gateway pool has a socket for every call that can be in flight: four partitions' lanes,
  * the compensator's checks and the breaker's trial request (docs/DESIGN.md, lesson 7).
  */
-export function paymentNotifyFromConfig(config: StsConfig): ProcessorDefinition<PayoutEvent> {
+export function paymentNotifyFromConfig(config: StsConfig, ids: SnowflakeGenerator): ProcessorDefinition<PayoutEvent> {
   // Not connected until the processor first uses it, so listing the catalog opens nothing.
   const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const sockets =
@@ -37,6 +38,7 @@ export function paymentNotifyFromConfig(config: StsConfig): ProcessorDefinition<
     gateway,
     registry: new RegistryClient(config.schemaRegistryUrl),
     keyPrefix: `sts:pay:{${databaseName(config.mysqlUrl)}}:`,
+    ids,
     options: { alertWebhookUrl: config.alertWebhookUrl },
     async onStop() {
       gateway.close();

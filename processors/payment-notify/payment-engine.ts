@@ -1,4 +1,5 @@
 import type Redis from 'ioredis';
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { register as globalRegistry } from 'prom-client';
 import { PaymentsPausedError } from '../../runtime/errors';
 import type { BreakerState, GatewayClient } from '../../runtime/gateway/gateway-client';
@@ -28,6 +29,8 @@ export interface PaymentClients {
   registry: RegistryClient;
   /** Prefix of every Redis key (queue and idempotency keys), e.g. `sts:pay:{sts}:`. */
   keyPrefix: string;
+  /** Ids of the billing items that return a refused payout's amount to the seller. */
+  ids: SnowflakeGenerator;
 }
 
 export interface PaymentEngine {
@@ -51,6 +54,7 @@ export function startPaymentEngine(
   const idempotency = new IdempotencyStore(redis, { prefix: `${clients.keyPrefix}idem:` });
   const finalizer = new PaymentFinalizer({
     db,
+    ids: clients.ids,
     outbox,
     queue,
     metrics,

@@ -4,6 +4,8 @@ import { intList } from '../../runtime/db/int-list';
 import { LedgerInvariantError } from '../../runtime/errors';
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
+import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
+import { returnPayouts } from '../../runtime/payment-ledger/payout-return';
 import { tccResolve } from '../../runtime/payment-ledger/tcc-ledger';
 import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { backoffDelay, isRetriable } from '../../runtime/processor/retry-policy';
@@ -15,8 +17,8 @@ import type { SubmittedPayout } from './payout-submit';
 /**
  * Writes final states: for each payout the gateway answered, in ONE transaction, CONFIRM (the
  * gateway executed it: in flight -> bank clearing) or CANCEL (it refused: in flight -> back to
- * settlement), the payout PAID or FAILED with the gateway reference, and the result event in the
- * outbox. Only after that commits is the payout's delay-queue entry removed.
+ * settlement, and the amount back into the seller's balance in the open cycle, payout-return.ts),
+ * the payout PAID or FAILED with the gateway reference, and the result event in the outbox. Only after that commits is the payout's delay-queue entry removed.
  *
  * Group commit: answers that arrive while a transaction runs are written together by the next
  * one, so at 2,000 payouts/s the database sees a few dozen transactions a second, not thousands.
@@ -38,6 +40,7 @@ interface Pending {
 
 export interface FinalizerDeps {
   db: Knex;
+  ids: SnowflakeGenerator;
   outbox: OutboxWriter;
   queue: DelayQueue;
   metrics: PaymentMetrics;
@@ -139,8 +142,9 @@ export class PaymentFinalizer {
     for (const p of batch) if (!byId.has(p.payout.payoutId)) byId.set(p.payout.payoutId, p);
     const ids = [...byId.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const [rows] = (await trx.raw(
-      `SELECT CAST(id AS CHAR) AS id, status FROM payout WHERE id IN (${intList(ids)}) ORDER BY id FOR UPDATE`,
-    )) as [Array<{ id: string; status: string }>];
+      `SELECT CAST(id AS CHAR) AS id, status, CAST(cycle_id AS CHAR) AS cycle_id FROM payout WHERE id IN (${intList(ids)}) ORDER BY id FOR UPDATE`,
+    )) as [Array<{ id: string; status: string; cycle_id: string }>];
+    const cycles = new Map(rows.map((r) => [r.id, BigInt(r.cycle_id)]));
     const todo: Pending[] = [];
     for (const r of rows) {
       const p = byId.get(BigInt(r.id))!;
@@ -186,6 +190,17 @@ export class PaymentFinalizer {
         txId: p.payout.payoutId,
         resolution: p.outcome.kind === 'executed' ? 'CONFIRM' : 'CANCEL',
       })),
+    );
+    // A refused payout's amount goes back into the seller's balance, once, in this transaction.
+    await returnPayouts(
+      trx,
+      this.deps.ids,
+      todo.flatMap((p) =>
+        p.outcome.kind === 'rejected'
+          ? [{ ...p.payout, cycleId: cycles.get(p.payout.payoutId.toString())!, cancelledInLedger: true, why: `refused by the gateway (${p.outcome.failureCode})` }]
+          : [],
+      ),
+      decidedAt,
     );
     return todo;
   }

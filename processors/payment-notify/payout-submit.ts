@@ -10,6 +10,9 @@ import type { PayoutEvent } from '../../contracts/payout';
  * TRIED in the ledger (its amount reserved: settlement -> in flight), frozen with the payee
  * account the gateway will see, and marked SUBMITTED. Once this commits, the payout belongs to
  * the gateway lane and, failing that, to the compensator; the batch's offsets may then move past it.
+ * The payee is the account the payout was frozen to when it was made (payee_account); a payout
+ * made before the payee registry existed is paid to the seller's id as its gateway reference.
+ * Payouts of the bank-file rail are never paid here: they are skipped like a held payout.
  *
  * Idempotent per payout: the payout row is locked and only a PENDING one is tried, so a
  * redelivered event, or one for a payout that is ON_HOLD, CARRIED_FORWARD, SUBMITTED, PAID or
@@ -35,6 +38,9 @@ interface PayoutRow {
   currency: string;
   amount_minor: string;
   status: string;
+  rail: string;
+  /** The frozen payee account; null for a payout made before the payee registry. */
+  payee_id: string | null;
 }
 
 export interface SubmitResult {
@@ -60,7 +66,7 @@ export async function submitPayouts(
   // FOR UPDATE: two members briefly owning one partition during a rebalance must not both TRY it.
   const [rows] = (await trx.raw(
     `SELECT CAST(id AS CHAR) AS id, region, CAST(shop_user_id AS CHAR) AS shop_user_id, currency,
-            CAST(amount_minor AS CHAR) AS amount_minor, status
+            CAST(amount_minor AS CHAR) AS amount_minor, status, rail, CAST(payee_account_id AS CHAR) AS payee_id
        FROM payout WHERE id IN (${intList(ids)}) ORDER BY id FOR UPDATE`,
   )) as [PayoutRow[]];
   const byId = new Map(rows.map((r) => [BigInt(r.id), r]));
@@ -80,23 +86,28 @@ export async function submitPayouts(
     if (row.currency !== e.currency) diffs.push(`currency ${e.currency} != ${row.currency}`);
     if (row.amount_minor !== e.amount_minor.toString())
       diffs.push(`amount_minor ${e.amount_minor} != ${row.amount_minor}`);
+    if (row.rail !== e.rail) diffs.push(`rail ${e.rail} != ${row.rail}`);
     if (diffs.length > 0) throw new PayoutMismatchError(id, diffs.join(', '), where);
-    if (row.status === 'PENDING') fresh.push({ row, record });
+    // Only the payout's own rail pays it: a bank-file payout is the bank rail's, whatever comes here.
+    if (row.status === 'PENDING' && row.rail === 'gateway') fresh.push({ row, record });
     else skipped++;
   }
   if (fresh.length === 0) return { submitted: [], skipped };
 
-  const accounts = await payeeAccounts(
-    trx,
-    fresh.map((f) => f.row),
-  );
+  // Read after the payout locks, without locking: a version is never changed once written.
+  const payeeIds = fresh.flatMap((f) => (f.row.payee_id === null ? [] : [BigInt(f.row.payee_id)]));
+  const accounts = new Map<string, string>();
+  if (payeeIds.length > 0) {
+    const [found] = (await trx.raw(`SELECT CAST(id AS CHAR) AS id, account FROM payee_account WHERE id IN (${intList(new Set(payeeIds))})`)) as [Array<{ id: string; account: string }>];
+    for (const a of found) accounts.set(a.id, a.account);
+  }
   const submitted = fresh.map(({ row }): SubmittedPayout => ({
     payoutId: BigInt(row.id),
     shopUserId: BigInt(row.shop_user_id),
     region: row.region,
     currency: row.currency,
     amountMinor: BigInt(row.amount_minor),
-    account: accounts.get(`${row.region}|${row.shop_user_id}`) ?? row.shop_user_id,
+    account: (row.payee_id !== null ? accounts.get(row.payee_id) : undefined) ?? row.shop_user_id,
   }));
   await trx('payout_submission').insert(
     fresh.map(({ row, record }, i) => ({
@@ -117,26 +128,4 @@ export async function submitPayouts(
     submitted.map((s) => ({ txId: s.payoutId, currency: s.currency, amountMinor: s.amountMinor })),
   );
   return { submitted, skipped };
-}
-
-/** Registered payee accounts; a seller without one is paid to its shop_user_id reference. */
-async function payeeAccounts(
-  trx: Knex.Transaction,
-  rows: PayoutRow[],
-): Promise<Map<string, string>> {
-  const byRegion = new Map<string, bigint[]>();
-  for (const r of rows)
-    byRegion.set(r.region, [...(byRegion.get(r.region) ?? []), BigInt(r.shop_user_id)]);
-  const out = new Map<string, string>();
-  for (const [region, sellers] of byRegion) {
-    const found = (await trx('seller_payee_account')
-      .select('account', trx.raw('CAST(shop_user_id AS CHAR) AS shop_user_id'))
-      .where({ region })
-      .whereRaw(`shop_user_id IN (${intList(new Set(sellers))})`)) as Array<{
-      account: string;
-      shop_user_id: string;
-    }>;
-    for (const f of found) out.set(`${region}|${f.shop_user_id}`, f.account);
-  }
-  return out;
 }

@@ -11,6 +11,9 @@
  *   TRY      SELLER_SETTLEMENT -> PAYOUT_IN_FLIGHT    reserved before the gateway call
  *   CONFIRM  PAYOUT_IN_FLIGHT  -> BANK_CLEARING       the gateway executed it
  *   CANCEL   PAYOUT_IN_FLIGHT  -> SELLER_SETTLEMENT   the gateway refused it: owed again
+ *   RETURN   SELLER_SETTLEMENT -> SYSTEM              a refused payout's amount went back into
+ *                                                     the seller's balance (payout-return.ts),
+ *                                                     from where a later payout accrues it again
  *
  * ("A -> B" debits A and credits B by the amount.) ACCRUE is written with TRY, in one
  * transaction, so the ledger never shows a reservation of money it does not owe. After every
@@ -27,7 +30,7 @@ export const LEDGER_ACCOUNTS = [
 
 export type LedgerAccount = (typeof LEDGER_ACCOUNTS)[number];
 
-export type TccPhase = 'ACCRUE' | 'TRY' | 'CONFIRM' | 'CANCEL';
+export type TccPhase = 'ACCRUE' | 'TRY' | 'CONFIRM' | 'CANCEL' | 'RETURN';
 
 export const PHASE_POSTING: Readonly<
   Record<TccPhase, { debit: LedgerAccount; credit: LedgerAccount }>
@@ -36,6 +39,7 @@ export const PHASE_POSTING: Readonly<
   TRY: { debit: 'SELLER_SETTLEMENT', credit: 'PAYOUT_IN_FLIGHT' },
   CONFIRM: { debit: 'PAYOUT_IN_FLIGHT', credit: 'BANK_CLEARING' },
   CANCEL: { debit: 'PAYOUT_IN_FLIGHT', credit: 'SELLER_SETTLEMENT' },
+  RETURN: { debit: 'SELLER_SETTLEMENT', credit: 'SYSTEM' },
 };
 
 /** tcc_state.state: TRIED until exactly one of CONFIRM or CANCEL resolves it. */

@@ -92,11 +92,12 @@ export async function ledgerProblems(db: Knex): Promise<string[]> {
 
   const [bad] = (await db.raw(
     `SELECT CAST(tx_id AS CHAR) AS tx_id,
-            SUM(phase = 'TRY') AS tries, SUM(phase IN ('CONFIRM', 'CANCEL')) AS resolutions
+            SUM(phase = 'TRY') AS tries, SUM(phase IN ('CONFIRM', 'CANCEL')) AS resolutions,
+            SUM(phase = 'RETURN') AS returns, SUM(phase = 'CANCEL') AS cancels
        FROM fund_movement GROUP BY tx_id
-      HAVING tries <> 1 OR resolutions > 1 LIMIT 20`,
-  )) as [Array<{ tx_id: string; tries: string; resolutions: string }>];
+      HAVING tries <> 1 OR resolutions > 1 OR returns > cancels LIMIT 20`,
+  )) as [Array<{ tx_id: string; tries: string; resolutions: string; returns: string }>];
   for (const b of bad)
-    problems.push(`tx ${b.tx_id}: ${b.tries} TRY and ${b.resolutions} resolutions`);
+    problems.push(`tx ${b.tx_id}: ${b.tries} TRY, ${b.resolutions} resolutions and ${b.returns} RETURN (only after a CANCEL)`);
   return problems;
 }

@@ -23,5 +23,5 @@ export const PROCESSOR_CATALOG: Readonly<Record<string, (deps: CatalogDeps) => A
   'settlement-aggregation': ({ ids }) => settlementAggregation(ids) as unknown as AnyDefinition,
   'upload-ingestion': ({ ids }) => uploadIngestion(ids) as unknown as AnyDefinition,
   commission: ({ ids }) => commission(ids) as unknown as AnyDefinition,
-  'payment-notify': ({ config }) => paymentNotifyFromConfig(config) as unknown as AnyDefinition,
+  'payment-notify': ({ config, ids }) => paymentNotifyFromConfig(config, ids) as unknown as AnyDefinition,
 };

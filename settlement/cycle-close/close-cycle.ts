@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
+import { loadConfig } from '../../runtime/config';
 import { NamedLock } from '../../runtime/db/named-lock';
+import type { RailMap } from '../../runtime/payouts/payout-rails';
 import { CloseRefusedError, LockUnavailableError, PayoutFileVerifyError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
@@ -46,6 +48,10 @@ export interface CloseOptions {
   drainUntil?: Date;
   plan?: WatermarkPlan;
   payoutsTopic?: string;
+  /** The rail of each region; default STS_PAYOUT_RAILS. */
+  rails?: RailMap;
+  /** Default STS_PAYEE_COOLOFF_HOURS. */
+  payeeCooloffHours?: number;
   now?: Date;
   onProgress?: (line: string) => void;
 }
@@ -109,7 +115,21 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
     say(`cycle ${cycleId} is CLOSING`);
   }
 
-  const snapshot = await snapshotPayouts({ db: deps.db, ids: deps.ids, outbox: deps.outbox, payoutsTopic: opts.payoutsTopic }, region, cycleId, (n) => say(`  ${n} payouts created`));
+  const config = opts.rails === undefined || opts.payeeCooloffHours === undefined ? loadConfig() : undefined;
+  const snapshot = await snapshotPayouts(
+    {
+      db: deps.db,
+      ids: deps.ids,
+      outbox: deps.outbox,
+      payoutsTopic: opts.payoutsTopic,
+      rails: opts.rails ?? config!.payoutRails,
+      payeeCooloffMs: (opts.payeeCooloffHours ?? config!.payeeCooloffHours) * 3_600_000,
+      now: opts.now,
+    },
+    region,
+    cycleId,
+    (n) => say(`  ${n} payouts created`),
+  );
   say(`payouts: ${JSON.stringify(snapshot.byStatus)}`);
 
   const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId);

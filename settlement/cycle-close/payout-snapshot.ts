@@ -7,7 +7,9 @@ import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { INT64_MAX, moneyBounds } from '../../runtime/money/money-bounds';
 import { outboxTopic, type OutboxMessage, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { PAYOUTS, type PayoutEvent } from '../../contracts/payout';
-import { payoutStatusFor } from './payout-policy';
+import { currentPayees, type PayeeAccount } from '../../runtime/payees/payee-registry';
+import type { PayoutRail, RailMap } from '../../runtime/payouts/payout-rails';
+import { decidePayout } from './payout-policy';
 
 /**
  * Step 2 and 3 of a close: one payout per seller account of the CLOSING cycle, a carry-forward item
@@ -26,6 +28,11 @@ export interface SnapshotDeps {
   ids: SnowflakeGenerator;
   outbox: OutboxWriter;
   payoutsTopic?: string;
+  /** The rail of each region (STS_PAYOUT_RAILS). */
+  rails: RailMap;
+  /** Payee accounts that replaced another less than this long ago hold their payout. */
+  payeeCooloffMs: number;
+  now?: Date;
 }
 
 export interface SnapshotResult {
@@ -54,6 +61,8 @@ export async function snapshotPayouts(
   // Creates the carry-forward cycle row (and any it walks past) before pages run side by side:
   // two pages creating it at once deadlock on the insert. Each page still reads it under its lock.
   await deps.db.transaction((trx) => new CycleResolver(trx).resolve(region, cutoffAt));
+  const rail = await cycleRail(deps.db, region, cycleId, deps.rails[region] ?? 'gateway');
+  const cooloffStart = new Date((deps.now ?? new Date()).getTime() - deps.payeeCooloffMs);
   try {
     await snapshotPages();
   } catch (err) {
@@ -102,6 +111,9 @@ export async function snapshotPayouts(
         );
         const next = await new CycleResolver(trx).resolve(region, cutoffAt);
         const unsafe = await carriesPastInt64(trx, region, next.cycleId, page, existing);
+        const payees = new Map<string, Map<bigint, PayeeAccount>>();
+        for (const currency of new Set(page.map((a) => a.currency))) payees.set(currency, await currentPayees(trx, currency, firstSeller, lastSeller));
+        const railSql = escape(rail);
         const now = new Date();
         const nowSql = escape(now, false, 'Z');
         const regionSql = escape(region);
@@ -113,10 +125,21 @@ export async function snapshotPayouts(
           const net = BigInt(a.balance_minor);
           // A carry that would take the next cycle's balance past int64 is held instead: the debt
           // stays, exactly, on this payout for an operator, and the close still completes.
-          const status = unsafe.has(`${a.shop_user_id}|${a.currency}`) ? 'ON_HOLD' : payoutStatusFor(net, a.currency, held.has(a.shop_user_id));
+          const seller = BigInt(a.shop_user_id);
+          const payee = payees.get(a.currency)!.get(seller);
+          const { status, holdReason } = decidePayout({
+            net,
+            currency: a.currency,
+            sellerHeld: held.has(a.shop_user_id),
+            carryUnsafe: unsafe.has(`${a.shop_user_id}|${a.currency}`),
+            payee,
+            cooloffStart,
+          });
+          // Frozen now: a later change of the seller's account never redirects this payout.
+          const payeeId = status === 'CARRIED_FORWARD' || !payee ? null : payee.id;
           const id = deps.ids.next();
           payouts.push(
-            `(${id},${cycleId},${regionSql},${BigInt(a.shop_user_id)},${escape(a.currency)},${net},${escape(status)},${nowSql},${nowSql})`,
+            `(${id},${cycleId},${regionSql},${seller},${escape(a.currency)},${net},${escape(status)},${railSql},${escape(holdReason)},${payeeId ?? 'NULL'},${nowSql},${nowSql})`,
           );
           result.byStatus[status] = (result.byStatus[status] ?? 0) + 1;
           if (status === 'CARRIED_FORWARD' && net !== 0n) {
@@ -146,6 +169,8 @@ export async function snapshotPayouts(
               currency: a.currency,
               amount_minor: net,
               status,
+              rail,
+              hold_reason: holdReason,
               created_at: now,
             },
           });
@@ -154,7 +179,7 @@ export async function snapshotPayouts(
         // escaping): knex's insert builder cost more CPU per row than MariaDB spent inserting it.
         for (let i = 0; i < payouts.length; i += 1000) {
           await trx.raw(
-            `INSERT INTO payout (id, cycle_id, region, shop_user_id, currency, amount_minor, status, created_at, updated_at) VALUES ${payouts.slice(i, i + 1000).join(',')}`,
+            `INSERT INTO payout (id, cycle_id, region, shop_user_id, currency, amount_minor, status, rail, hold_reason, payee_account_id, created_at, updated_at) VALUES ${payouts.slice(i, i + 1000).join(',')}`,
           );
         }
         // Mandatory: a carried balance is money already owed and must never be refused by a bound
@@ -208,6 +233,15 @@ async function carriesPastInt64(trx: Knex.Transaction, region: string, nextCycle
     if (-net + worst > INT64_MAX) unsafe.add(k);
   }
   return unsafe;
+}
+
+/**
+ * A cycle pays on one rail: the rail of the payouts it already has (a close resumed after
+ * STS_PAYOUT_RAILS changed keeps the rail it started with), else the configured one.
+ */
+async function cycleRail(db: Knex, region: string, cycleId: bigint, configured: PayoutRail): Promise<PayoutRail> {
+  const row = (await db('payout').where({ region, cycle_id: cycleId.toString() }).first('rail')) as { rail: PayoutRail } | undefined;
+  return row?.rail ?? configured;
 }
 
 /** Awaits the oldest page; on failure waits for the others too, so none runs on unobserved. */

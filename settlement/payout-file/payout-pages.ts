@@ -10,7 +10,8 @@ import type { PayoutFileKey, PayoutLine } from './pain001-writer';
  * SUBMITTED, PAID and FAILED, because those are later states of a payout that was PENDING when
  * the file was first written. Leaving them out would change the file's bytes as payouts get
  * paid, and a released file must never change. ON_HOLD and CARRIED_FORWARD are not paid in this
- * cycle, so they are not in its file.
+ * cycle, so they are not in its file; nor is a held payout an operator releases later (its
+ * hold_decided_at is set): it goes out on its rail after the file was written.
  *
  * Pages use keyset pagination (`id > last ORDER BY id LIMIT n`), not OFFSET, so each page costs
  * the same however deep into the cycle it is; ix_payout_file_page serves it in index order.
@@ -72,6 +73,7 @@ export async function payableGroups(
     .sum({ total: 'amount_minor' })
     .where({ region, cycle_id: cycleId.toString() })
     .whereIn('status', PAYABLE_STATUSES)
+    .whereNull('hold_decided_at')
     .groupBy('currency')
     .orderBy('currency')) as Array<{ currency: string; n: string | number; total: string | null }>;
   // SUM over BIGINT is DECIMAL, returned as a string: exact, whatever the total.
@@ -103,7 +105,7 @@ export function payablePageQuery(
     .where({ region: key.region, cycle_id: key.cycleId.toString(), currency: key.currency })
     .where('id', '>', afterId.toString());
   if (lastId !== undefined) q.where('id', '<=', lastId.toString());
-  return q.whereIn('status', PAYABLE_STATUSES).orderBy('id').limit(limit);
+  return q.whereIn('status', PAYABLE_STATUSES).whereNull('hold_decided_at').orderBy('id').limit(limit);
 }
 
 /** The payable payouts of one file (or of its id range), in id order, a page at a time. */

@@ -82,6 +82,8 @@ const samples: Array<[string, errors.StsError]> = [
     new errors.LedgerInvariantError(652024209997893632n, 'CONFIRM after CANCEL'),
   ],
   ['PaymentsPausedError', new errors.PaymentsPausedError('open')],
+  ['PayeeInvalidError', new errors.PayeeInvalidError('account 1: not an IBAN', 'give an IBAN')],
+  ['PayoutActionRefusedError', new errors.PayoutActionRefusedError(652024209997893632n, 'it is PAID', 'list the held payouts')],
   [
     'PayoutUnresolvedError',
     new errors.PayoutUnresolvedError(652024209997893632n, 'still unknown after 12 attempts'),
@@ -219,7 +221,9 @@ const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
   STS_OUTBOX_HELD_BEHIND: 'not retriable',
   STS_OUTBOX_ID_INVALID: 'not retriable',
   STS_OUTBOX_ROW_TOO_LARGE: 'not retriable',
+  STS_PAYEE_INVALID: 'not retriable',
   STS_PAYMENTS_PAUSED: 'retriable',
+  STS_PAYOUT_ACTION_REFUSED: 'not retriable',
   STS_PAYOUT_FILE_CONFLICT: 'not retriable',
   STS_PAYOUT_FILE_INVALID: 'not retriable',
   STS_PAYOUT_FILE_UNREADABLE: 'not retriable',

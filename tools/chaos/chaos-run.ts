@@ -13,6 +13,8 @@ import { writeDemoUpload } from '../demo/demo-upload';
 import { LagSampler, topologyTargets } from '../../services/lag/lag-sampler';
 import { publishOrderEvents } from '../orders/order-publisher';
 import { orderStream } from '../orders/synthetic-orders';
+import { regionInfo } from '../../runtime/money/regions';
+import { registerStreamPayees } from '../demo/synthetic-payees';
 import { ReconRunner } from '../../services/recon/recon-runner';
 import { createAppContext, type AppContext } from '../../services/run/app-context';
 import { intakeUpload } from '../../services/uploads/upload-intake';
@@ -110,6 +112,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     ctx = createAppContext(stack.config, 'sts-chaos', { logLevel: 'error' });
     const db = ctx.db;
     for (const region of opts.regions) await addRule(db, { region, category: '*', rateBps: Number(RATE_BPS), effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'chaos');
+    await registerStreamPayees(db, opts.regions.map((r) => regionInfo(r)!.currency), opts.sellers, 'cli:chaos');
     lap('stack');
 
     supervisor = new ProcessSupervisor(stack.env, path.join(dir, 'logs'));

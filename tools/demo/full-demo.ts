@@ -7,6 +7,7 @@ import { migrateLatest } from '../../runtime/db/migrate';
 import { ensureTopicList, PIPELINE_TOPIC_CONFIG } from '../../runtime/kafka/topic-admin';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { OutboxRelay } from '../../runtime/outbox/outbox-relay';
+import { regionInfo } from '../../runtime/money/regions';
 import { runProcessor, type ProcessorHandle } from '../../runtime/processor/processor';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { dlqTopic, valueSubject } from '../../runtime/topology/types';
@@ -20,6 +21,7 @@ import { uploadIngestion } from '../../processors/upload-ingestion/processor';
 import { closeCycle } from '../../settlement/cycle-close/close-cycle';
 import { publishOrderEvents } from '../orders/order-publisher';
 import { orderStream } from '../orders/synthetic-orders';
+import { registerStreamPayees } from './synthetic-payees';
 import { writeDemoUpload } from './demo-upload';
 import { ReconRunner } from '../../services/recon/recon-runner';
 import { createAppContext, type AppContext } from '../../services/run/app-context';
@@ -90,12 +92,16 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
       'settlement-aggregation': settlementAggregation(ids, topics.orders, topics.commission) as unknown as ProcessorDefinition<never>,
       'upload-ingestion': uploadIngestion(ids, topics.uploads) as unknown as ProcessorDefinition<never>,
       commission: commission(ids, topics.commission) as unknown as ProcessorDefinition<never>,
-      'payment-notify': { ...paymentNotifyFromConfig(ctx.config), topic: topics.payouts } as unknown as ProcessorDefinition<never>,
+      'payment-notify': { ...paymentNotifyFromConfig(ctx.config, ids), topic: topics.payouts } as unknown as ProcessorDefinition<never>,
     };
     for (const name of PROCESSORS) handles.push(await runProcessor({ ...defs[name], group: `sts.demo-${run}.${name}` }, deps, { sessionTimeout: 10_000, heartbeatInterval: 1000, rebalanceTimeout: 10_000 }) as ProcessorHandle);
     const relay = new OutboxRelay({ db: ctx.db, kafka: ctx.kafka, logger: ctx.logger });
     await relay.start();
     handles.push(relay);
+    // Every seller gets a payee account, as a marketplace registers them at onboarding: a payout
+    // to a seller without one is held (NO_PAYEE_ACCOUNT).
+    const payees = await registerStreamPayees(ctx.db, opts.regions.map((r) => regionInfo(r)!.currency), opts.sellers, 'cli:demo');
+    say(`registered ${payees} payee accounts`);
     lap('setup');
 
     let events = 0;

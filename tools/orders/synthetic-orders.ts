@@ -21,6 +21,8 @@ export interface OrderStreamOptions {
 
 export const SELLER_BASE = 652024209997000000n;
 export const AFFILIATE_BASE = 652024209998000000n;
+/** Affiliates earn commission on a tenth of the orders: AFFILIATE_BASE + 0 .. AFFILIATES - 1. */
+export const AFFILIATES = 50;
 
 export function orderStream(o: OrderStreamOptions): OrderEvent[] {
   let state = o.seed ?? 42;
@@ -33,7 +35,7 @@ export function orderStream(o: OrderStreamOptions): OrderEvent[] {
     const seller = SELLER_BASE + BigInt(rand(o.sellers));
     const orderId = (o.orderBase ?? 900000000000000000n) + BigInt(i);
     const amount = BigInt(100 + rand(50_000));
-    const affiliate = rand(10) === 0 ? AFFILIATE_BASE + BigInt(rand(50)) : null;
+    const affiliate = rand(10) === 0 ? AFFILIATE_BASE + BigInt(rand(AFFILIATES)) : null;
     const region = o.region ?? 'SG';
     const base = { order_id: orderId, shop_user_id: seller, region, currency: regionInfo(region)!.currency, category: rand(3) === 0 ? 'books' : 'electronics', affiliate_user_id: affiliate };
     events.push({ ...base, event_id: `${o.prefix}-c-${i}`, event_type: 'ORDER_COMPLETED', amount_minor: amount, occurred_at: o.occurredAt(i) });

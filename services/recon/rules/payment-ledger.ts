@@ -9,7 +9,8 @@ import type { Finding, ReconRule } from '../recon-types';
  *     currency, naming the accounts that differ);
  *   - PAYOUT_IN_FLIGHT (credit - debit) equals the sum of SUBMITTED payouts: money reserved for
  *     the gateway is exactly what is out there with no outcome yet;
- *   - each money transaction has one ACCRUE and one TRY, and at most one CONFIRM or CANCEL.
+ *   - each money transaction has one ACCRUE and one TRY, at most one CONFIRM or CANCEL, and a
+ *     RETURN (its amount back in the seller's balance) only after a CANCEL.
  * Each comparison is one statement: payment-notify moves payout status and ledger rows in one
  * transaction, so one snapshot sees both sides agree. Skipped, with an INFO finding that says
  * why, where the ledger tables do not exist.
@@ -113,17 +114,18 @@ export const paymentLedger: ReconRule = {
     }
 
     const limit = ctx.options.maxFindingsPerCheck;
-    const bad = await rows<{ tx: string; accrue: string; tries: string; res: string }>(
+    const bad = await rows<{ tx: string; accrue: string; tries: string; res: string; ret: string }>(
       ctx.db,
-      `SELECT CAST(tx_id AS CHAR) AS tx, SUM(phase = 'ACCRUE') AS accrue, SUM(phase = 'TRY') AS tries, SUM(phase IN ('CONFIRM', 'CANCEL')) AS res
-         FROM fund_movement GROUP BY tx_id HAVING accrue <> 1 OR tries <> 1 OR res > 1 LIMIT ?`,
+      `SELECT CAST(tx_id AS CHAR) AS tx, SUM(phase = 'ACCRUE') AS accrue, SUM(phase = 'TRY') AS tries, SUM(phase IN ('CONFIRM', 'CANCEL')) AS res,
+              SUM(phase = 'RETURN') AS ret, SUM(phase = 'CANCEL') AS cancels
+         FROM fund_movement GROUP BY tx_id HAVING accrue <> 1 OR tries <> 1 OR res > 1 OR ret > cancels LIMIT ?`,
       [limit + 1],
     );
     const txFindings = bad.map((b): Finding => ({
       rule: RULE,
       severity: 'CRITICAL',
       entity: `ledger/tx/${b.tx}`,
-      detail: `money transaction ${b.tx} has ${b.accrue} ACCRUE, ${b.tries} TRY and ${b.res} CONFIRM/CANCEL rows (want 1, 1, at most 1)`,
+      detail: `money transaction ${b.tx} has ${b.accrue} ACCRUE, ${b.tries} TRY, ${b.res} CONFIRM/CANCEL and ${b.ret} RETURN rows (want 1, 1, at most 1, and a RETURN only after a CANCEL)`,
     }));
     return [...findings, ...capped(txFindings, limit, RULE, 'ledger/tx', 'CRITICAL')];
   },

@@ -10,6 +10,7 @@ import {
   makePayouts,
   paymentWorld,
   publishPayouts,
+  payToRefusedAccounts,
   seedPayoutRows,
   SMALL_AMOUNT_BASE,
 } from '../../fixtures/payment-harness';
@@ -57,14 +58,8 @@ test('chaos: 20k payouts, 5% transient errors, 1% timeouts after execution, a 10
   const refusedSellers = [...new Set(payouts.map((p) => p.shopUserId))].filter(
     (_, i) => i % 100 === 7,
   );
-  await w.db('seller_payee_account').insert(
-    refusedSellers.map((s) => ({
-      region: 'SG',
-      shop_user_id: s.toString(),
-      account: `INVALID-${s}`,
-    })),
-  );
   await seedPayoutRows(w.db, payouts);
+  await payToRefusedAccounts(w.db, refusedSellers);
   await publishPayouts(r, w, payouts);
 
   const final = async () => {
@@ -133,7 +128,11 @@ test('chaos: 20k payouts, 5% transient errors, 1% timeouts after execution, a 10
   const refusedTotal = payouts
     .filter((p) => refusedSellers.includes(p.shopUserId))
     .reduce((s, p) => s + p.amountMinor, 0n);
-  expect(netOf(balances, 'SGD', 'SELLER_SETTLEMENT')).toBe(refusedTotal);
+  // Each refused payout's amount went back to its seller's balance once, through all the kills:
+  // one PAYOUT_RETURN item per refused payout, adding up to exactly what was refused.
+  expect(netOf(balances, 'SGD', 'SELLER_SETTLEMENT')).toBe(0n);
+  const [returned] = (await w.db('billing_item').where({ source: 'PAYOUT_RETURN' }).select(w.db.raw('COUNT(*) AS n'), w.db.raw('CAST(COALESCE(SUM(amount_minor), 0) AS CHAR) AS s'))) as Array<{ n: number; s: string }>;
+  expect([Number(returned!.n), BigInt(returned!.s)]).toEqual([expectedFailed, refusedTotal]);
 
   const stats = await simStats(w.simUrl);
   expect(stats.maxExecutionsPerKey).toBe(1);

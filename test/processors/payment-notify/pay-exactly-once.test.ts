@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
-import { ledgerBalances, netOf } from '../../../runtime/payment-ledger/ledger-balances';
+import { cycleIdFor } from '../../../runtime/billing/cycle-calendar';
+import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-ledger/ledger-balances';
 import { OutboxRelay } from '../../../runtime/outbox/outbox-relay';
 import { DLQ_HEADERS } from '../../../runtime/processor/dlq-publisher';
 import { offsetsAtEnd, waitFor } from '../../fixtures/processor-harness';
@@ -12,6 +13,7 @@ import {
   paymentWorld,
   publishPayouts,
   PAYOUT_BASE,
+  payToRefusedAccounts,
   seedPayoutRows,
   SELLER_BASE,
   startPayment,
@@ -21,7 +23,7 @@ const r = useTestResources();
 const gw = useGatewayHarness();
 
 describe('payment-notify pays every payout exactly once', () => {
-  test('pays each PENDING payout once: PAID with the gateway reference, a PAID result in the outbox, the ledger balanced and nothing in flight; ON_HOLD and CARRIED_FORWARD are not paid', async () => {
+  test('pays each PENDING payout once: PAID with the gateway reference, a PAID result in the outbox, the ledger balanced and nothing in flight; ON_HOLD, CARRIED_FORWARD and bank-file payouts are not paid', async () => {
     const w = await paymentWorld(r, gw);
     const redis = r.redis();
     r.defer(() => flushNamespace(redis, w.keyPrefix));
@@ -40,13 +42,19 @@ describe('payment-notify pays every payout exactly once', () => {
         amountMinor: 700n,
         status: 'CARRIED_FORWARD' as const,
       },
+      // Payable, but on the bank rail: only the bank's reports may settle it.
+      { id: PAYOUT_BASE + 9003n, shopUserId: SELLER_BASE + 9003n, amountMinor: 900n, rail: 'bank-file' as const },
     ];
     await seedPayoutRows(w.db, [...payouts, ...held]);
     await publishPayouts(r, w, [...payouts, ...held]);
     await startPayment(r, gw, w, redis);
 
     await waitFor('200 payouts PAID', async () => (await statusCounts(w.db)).PAID === 200, 60_000);
-    expect(await statusCounts(w.db)).toEqual({ PAID: 200, ON_HOLD: 1, CARRIED_FORWARD: 1 });
+    await waitFor('every event consumed', () => offsetsAtEnd(r.kafka, w.group, w.topic), 30_000);
+    expect(await statusCounts(w.db)).toEqual({ PAID: 200, ON_HOLD: 1, CARRIED_FORWARD: 1, PENDING: 1 });
+    const bankPayout = (PAYOUT_BASE + 9003n).toString();
+    expect(await w.db('tcc_state').where({ tx_id: bankPayout }).count({ n: '*' })).toEqual([{ n: '0' }]);
+    expect(await w.db('payout_submission').where({ payout_id: bankPayout }).count({ n: '*' })).toEqual([{ n: '0' }]);
     expect(
       await expectPaidExactlyOnce(
         w,
@@ -100,21 +108,18 @@ describe('payment-notify pays every payout exactly once', () => {
     );
   }, 120_000);
 
-  test('a payout the gateway refuses for good is FAILED, its money back in settlement, and a FAILED result goes out', async () => {
+  test("a payout the gateway refuses for good is FAILED, its amount back in the seller's balance in the open cycle once, and a FAILED result goes out", async () => {
     const w = await paymentWorld(r, gw);
     const redis = r.redis();
     r.defer(() => flushNamespace(redis, w.keyPrefix));
     const payouts = makePayouts(30, 30, 2000);
     const refused = payouts.slice(0, 3);
     // The simulator refuses accounts starting with INVALID (a closed bank account, say).
-    await w.db('seller_payee_account').insert(
-      refused.map((p) => ({
-        region: 'SG',
-        shop_user_id: p.shopUserId.toString(),
-        account: `INVALID-${p.shopUserId}`,
-      })),
-    );
     await seedPayoutRows(w.db, payouts);
+    await payToRefusedAccounts(
+      w.db,
+      refused.map((p) => p.shopUserId),
+    );
     await publishPayouts(r, w, payouts);
     await startPayment(r, gw, w, redis);
     await waitFor(
@@ -138,16 +143,24 @@ describe('payment-notify pays every payout exactly once', () => {
       'INVALID_ACCOUNT',
       'INVALID_ACCOUNT',
     ]);
-    const refusedTotal = refused.reduce((s, p) => s + p.amountMinor, 0n);
+    // The refused amounts left the ledger's SELLER_SETTLEMENT (CANCEL, then RETURN) for the
+    // sellers' billing balances: one PAYOUT_RETURN item each, in the cycle open now.
     const balances = await ledgerBalances(w.db);
-    expect(netOf(balances, 'SGD', 'SELLER_SETTLEMENT')).toBe(refusedTotal);
+    expect(netOf(balances, 'SGD', 'SELLER_SETTLEMENT')).toBe(0n);
     expect(netOf(balances, 'SGD', 'PAYOUT_IN_FLIGHT')).toBe(0n);
+    expect(await ledgerProblems(w.db)).toEqual([]);
     const phases = await w
       .db('fund_movement')
       .where({ tx_id: refused[0]!.id.toString() })
       .orderBy('created_at')
       .pluck('phase');
-    expect([...phases].sort()).toEqual(['ACCRUE', 'CANCEL', 'TRY']);
+    expect([...phases].sort()).toEqual(['ACCRUE', 'CANCEL', 'RETURN', 'TRY']);
+    const returned = (await w.db('billing_item').where({ source: 'PAYOUT_RETURN' }).select(w.db.raw('CAST(shop_user_id AS CHAR) AS seller'), w.db.raw('CAST(amount_minor AS CHAR) AS amount'), 'source_ref', w.db.raw('CAST(cycle_id AS CHAR) AS cycle'))) as Array<Record<string, string>>;
+    expect(returned.sort((a, b) => (a.source_ref! < b.source_ref! ? -1 : 1))).toEqual(
+      refused.map((p) => ({ seller: p.shopUserId.toString(), amount: p.amountMinor.toString(), source_ref: p.id.toString(), cycle: cycleIdFor('SG', new Date()).toString() })),
+    );
+    const balance = (await w.db('settlement_account').where({ shop_user_id: refused[0]!.shopUserId.toString(), cycle_id: cycleIdFor('SG', new Date()).toString() }).first(w.db.raw('CAST(balance_minor AS CHAR) AS b'))) as { b: string };
+    expect(BigInt(balance.b)).toBe(refused[0]!.amountMinor);
   }, 120_000);
 
   test('results reach sts.payout-results.v1 through the outbox, keyed by seller, with 18-digit ids intact', async () => {

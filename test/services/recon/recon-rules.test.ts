@@ -259,6 +259,8 @@ describe('reconciliation rules', () => {
           currency: 'SGD',
           amount_minor: 1n,
           status: 'PENDING',
+          rail: 'gateway',
+          hold_reason: null,
           created_at: new Date(),
         },
       },

@@ -8,6 +8,7 @@ import { useTestResources } from '../../fixtures/resources';
 import { runCli } from '../../fixtures/cli';
 import { uploadSetup } from '../../fixtures/upload-harness';
 import { cycleBounds, cycleIdFor } from '../../../runtime/billing/cycle-calendar';
+import { registerSyntheticPayees } from '../../../tools/demo/synthetic-payees';
 
 /**
  * `sts settle close` killed with SIGKILL in the middle of creating payouts, then run again: the
@@ -31,6 +32,7 @@ test('a close killed mid-snapshot is finished by the next run, with one payout a
       if (amount === 0n) expected.set(seller, 1n);
     }
     await s.db.transaction((trx) => appendBillingItems(trx, items));
+    await registerSyntheticPayees(s.db, items.map((i) => i.shopUserId), 'SGD', 'cli:test');
   }
   // The watermark has passed: the crash under test is in the steps after it.
   await ensureCycle(s.db, 'SG', closing.cycleId);

@@ -14,6 +14,7 @@ import { useTestResources } from '../../fixtures/resources';
 import { offsetsAtEnd, waitFor } from '../../fixtures/processor-harness';
 import { uploadInto, waitForUpload } from '../../fixtures/upload-harness';
 import { settlementSetup } from '../../fixtures/close-harness';
+import { registerSyntheticPayees } from '../../../tools/demo/synthetic-payees';
 
 /**
  * Money bounds end to end on the real stack: an upload and an order-event batch each carrying one
@@ -146,6 +147,7 @@ test('a close whose payouts total more than 18 digits ends CLOSED, with parts wh
   }
   const appended = await s.db.transaction((trx) => appendBillingItems(trx, items));
   expect(appended.refused).toEqual([]);
+  await registerSyntheticPayees(s.db, BIG_SELLERS, 'SGD', 'cli:test');
   // A debt carried over many cycles (seeded as it would stand), whose carry into the next cycle,
   // which already owes as much, would pass int64; and an ordinary small debt.
   const next = nextCycleId('SG', s.closing.cycleId).toString();
@@ -159,8 +161,8 @@ test('a close whose payouts total more than 18 digits ends CLOSED, with parts wh
   expect(cycle.status).toBe('CLOSED');
 
   // The debt that cannot be carried is held, exactly, on its payout; the small one is carried.
-  const held = (await s.db('payout').where({ cycle_id: s.closing.cycleId.toString(), shop_user_id: DEBTOR.toString() }).first('status', 'amount_minor')) as { status: string; amount_minor: string };
-  expect(held).toEqual({ status: 'ON_HOLD', amount_minor: (-(2n ** 62n) - 10n).toString() });
+  const held = (await s.db('payout').where({ cycle_id: s.closing.cycleId.toString(), shop_user_id: DEBTOR.toString() }).first('status', 'amount_minor', 'hold_reason')) as { status: string; amount_minor: string; hold_reason: string };
+  expect(held).toEqual({ status: 'ON_HOLD', amount_minor: (-(2n ** 62n) - 10n).toString(), hold_reason: 'CARRY_LIMIT' });
   const carried = (await s.db('billing_item').where({ source: 'CARRY_FORWARD' }).whereIn('shop_user_id', [DEBTOR.toString(), SMALL_DEBTOR.toString()]).select('shop_user_id', 'amount_minor', 'cycle_id')) as Array<Record<string, string>>;
   expect(carried).toEqual([{ shop_user_id: SMALL_DEBTOR.toString(), amount_minor: '-250', cycle_id: next }]);
   expect((await s.db('settlement_account').where({ shop_user_id: DEBTOR.toString(), cycle_id: next }).first('balance_minor'))?.balance_minor).toBe((-(2n ** 62n)).toString());
