@@ -1,6 +1,7 @@
 import { ValidationError } from '../runtime/errors';
 import { regionInfo } from '../runtime/money/regions';
 import { TOPICS } from '../topologies/settlement';
+import type { OutboxMessage } from '../runtime/outbox/outbox-writer';
 import { contractFor } from './contract';
 
 /**
@@ -44,4 +45,33 @@ export function validatePayoutResult(r: PayoutResult): void {
   if (r.status === 'PAID' && r.failure_code !== null) throw new ValidationError('a PAID result carries no failure_code', ctx);
   if (r.status === 'FAILED' && (r.failure_code === null || r.failure_code === '')) throw new ValidationError('a FAILED result names its failure_code', ctx);
   if (Number.isNaN(r.decided_at.getTime())) throw new ValidationError('decided_at is not a valid instant', ctx);
+}
+
+/**
+ * A payout's one result as an outbox message, keyed by shop_user_id so a seller's results stay in
+ * order. Its event id is derived from the payout alone, so a retried finalisation writes the same
+ * outbox row and consumers can deduplicate on the `sts-event-id` header.
+ */
+export function payoutResultMessage(
+  p: { payoutId: bigint; shopUserId: bigint; region: string; currency: string; amountMinor: bigint },
+  final: { status: PayoutResultStatus; reference: string | null; failureCode: string | null },
+  decidedAt: Date,
+): OutboxMessage<PayoutResult> {
+  const eventId = payoutResultEventId(p.payoutId);
+  return {
+    key: p.shopUserId.toString(),
+    eventId,
+    value: {
+      event_id: eventId,
+      payout_id: p.payoutId,
+      shop_user_id: p.shopUserId,
+      region: p.region,
+      currency: p.currency,
+      amount_minor: p.amountMinor,
+      status: final.status,
+      gateway_reference: final.reference,
+      failure_code: final.status === 'FAILED' ? final.failureCode : null,
+      decided_at: decidedAt,
+    },
+  };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
+import { bankDown, bankStatus, bankUp } from './bank-simulator/stack-component';
 import type { ComponentStatus, Reporter } from './component';
 import { gatewayDown, gatewayStatus, gatewayUp } from './gateway-simulator/stack-component';
 import { kafkaDown, kafkaStatus, kafkaUp } from './kafka-broker';
@@ -24,10 +25,10 @@ export type AfterStart = () => Promise<void>;
 export async function stackUp(config: StsConfig, report: Reporter, afterStart?: AfterStart): Promise<ComponentStatus[]> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   return withLock(path.join(config.dataDir, 'up.lock'), async () => {
-    const [mysql, redis, kafka, gateway] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report)]);
+    const [mysql, redis, kafka, gateway, bank] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report), bankUp(config, report)]);
     const registry = await registryUp(config, report);
     await afterStart?.();
-    return [kafka, registry, mysql, redis, gateway];
+    return [kafka, registry, mysql, redis, gateway, bank];
   });
 }
 
@@ -35,6 +36,7 @@ export async function stackUp(config: StsConfig, report: Reporter, afterStart?: 
 export async function stackDown(config: StsConfig): Promise<string[]> {
   const stopped: string[] = [];
   if (await gatewayDown(config)) stopped.push('gateway-simulator');
+  if (await bankDown(config)) stopped.push('bank-simulator');
   if (await registryDown(config)) stopped.push('schema-registry');
   if (await kafkaDown(config)) stopped.push('kafka');
   if (await mysqlDown(config)) stopped.push('mysql');
@@ -43,7 +45,7 @@ export async function stackDown(config: StsConfig): Promise<string[]> {
 }
 
 export async function stackStatus(config: StsConfig): Promise<ComponentStatus[]> {
-  return Promise.all([kafkaStatus(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config)]);
+  return Promise.all([kafkaStatus(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config), bankStatus(config)]);
 }
 
 async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {

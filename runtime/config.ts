@@ -26,6 +26,8 @@ export const CONFIG_DEFAULTS = {
   STS_REDIS_URL: 'redis://127.0.0.1:6379',
   /** Base URL of the payment gateway (the simulator by default). */
   STS_GATEWAY_URL: 'http://127.0.0.1:7071',
+  /** Control API of the bank simulator (host-to-host files in STS_BANK_OUTBOUND_DIR/STS_BANK_INBOUND_DIR). */
+  STS_BANK_URL: 'http://127.0.0.1:7072',
   /** Ops API tokens: `token:role[:name]`, comma-separated; role is viewer, operator or admin. */
   STS_OPS_TOKENS: '',
   /** Port of the ops API and dashboard. */
@@ -90,6 +92,17 @@ export const CONFIG_DEFAULTS = {
    * usual way money is stolen from a seller.
    */
   STS_PAYEE_COOLOFF_HOURS: '72',
+  /**
+   * Names this deployment in every pain.001 MsgId (1 to 8 letters or digits): a bank refuses a
+   * MsgId it has seen, so staging and production must never share one.
+   */
+  STS_ENVIRONMENT: 'LOCAL',
+  /** Where bank-file payouts' pain.001 files are put for the bank (host-to-host); relative to STS_DATA_DIR when not absolute. */
+  STS_BANK_OUTBOUND_DIR: 'bank/outbound',
+  /** Where the bank's pain.002 status reports and camt.054 notifications arrive; relative to STS_DATA_DIR when not absolute. */
+  STS_BANK_INBOUND_DIR: 'bank/inbound',
+  /** How often (ms) `sts run all` sends pending bank-file payouts and reads the bank's reports. */
+  STS_BANK_POLL_MS: '2000',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -122,6 +135,7 @@ const schema = z.object({
     .transform((v) => v.toUpperCase()),
   STS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'STS_REDIS_URL must start with redis://'),
   STS_GATEWAY_URL: z.string().url('STS_GATEWAY_URL must be an http(s) URL'),
+  STS_BANK_URL: z.string().url('STS_BANK_URL must be an http(s) URL'),
   STS_OPS_TOKENS: z.string(),
   STS_OPS_PORT: z.coerce.number().int().min(1).max(65535),
   STS_DATA_DIR: z.string().min(1),
@@ -204,6 +218,10 @@ const schema = z.object({
     .number()
     .min(0, 'STS_PAYEE_COOLOFF_HOURS must be 0 or more (hours)')
     .max(24 * 365),
+  STS_ENVIRONMENT: z.string().regex(/^[A-Z0-9]{1,8}$/, 'STS_ENVIRONMENT must be 1 to 8 upper-case letters or digits'),
+  STS_BANK_OUTBOUND_DIR: z.string().min(1),
+  STS_BANK_INBOUND_DIR: z.string().min(1),
+  STS_BANK_POLL_MS: z.coerce.number().int().min(100, 'STS_BANK_POLL_MS must be at least 100 ms').max(3_600_000),
 });
 
 export interface StsConfig {
@@ -214,6 +232,8 @@ export interface StsConfig {
   mysqlBufferPool: string;
   redisUrl: string;
   gatewayUrl: string;
+  /** Control API of the bank simulator, without a trailing slash. */
+  bankUrl: string;
   opsTokens: string;
   opsPort: number;
   /** Absolute path. */
@@ -239,6 +259,12 @@ export interface StsConfig {
   payoutRails: RailMap;
   /** Cool-off after a payee account change, in hours. */
   payeeCooloffHours: number;
+  /** In every pain.001 MsgId. */
+  environment: string;
+  /** Absolute paths. */
+  bankOutboundDir: string;
+  bankInboundDir: string;
+  bankPollMs: number;
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -258,6 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     );
   }
   const c = parsed.data;
+  const dataDir = path.resolve(PROJECT_ROOT, c.STS_DATA_DIR);
   return {
     kafkaBrokers: c.STS_KAFKA_BROKERS,
     schemaRegistryUrl: c.STS_SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
@@ -265,10 +292,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     mysqlBufferPool: c.STS_MYSQL_BUFFER_POOL,
     redisUrl: c.STS_REDIS_URL,
     gatewayUrl: c.STS_GATEWAY_URL.replace(/\/+$/, ''),
+    bankUrl: c.STS_BANK_URL.replace(/\/+$/, ''),
     opsTokens: c.STS_OPS_TOKENS,
     opsPort: c.STS_OPS_PORT,
     // Relative to the project root, not the caller's cwd, so every command finds the same stack.
-    dataDir: path.resolve(PROJECT_ROOT, c.STS_DATA_DIR),
+    dataDir,
     logLevel: c.STS_LOG_LEVEL,
     processorSessionTimeoutMs: c.STS_PROCESSOR_SESSION_TIMEOUT_MS,
     closeSchedule: c.STS_CLOSE_SCHEDULE,
@@ -282,6 +310,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     maxRecordBytes: c.STS_MAX_RECORD_BYTES,
     payoutRails: c.STS_PAYOUT_RAILS,
     payeeCooloffHours: c.STS_PAYEE_COOLOFF_HOURS,
+    environment: c.STS_ENVIRONMENT,
+    bankOutboundDir: path.resolve(dataDir, c.STS_BANK_OUTBOUND_DIR),
+    bankInboundDir: path.resolve(dataDir, c.STS_BANK_INBOUND_DIR),
+    bankPollMs: c.STS_BANK_POLL_MS,
   };
 }
 

@@ -211,6 +211,10 @@ export const ERROR_CODES = {
     retriable: false,
     meaning: "the gateway simulator's execution journal has a damaged line before its tail",
   },
+  STS_BANK_JOURNAL_CORRUPT: {
+    retriable: false,
+    meaning: "the bank simulator's journal has a damaged line before its tail",
+  },
   STS_PAYMENTS_PAUSED: {
     retriable: true,
     meaning: "payments are paused while the gateway's circuit breaker is open",

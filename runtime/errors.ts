@@ -390,6 +390,16 @@ export class GatewayJournalCorruptError extends StsError {
   }
 }
 
+/** The bank simulator's journal cannot be read back; it refuses to start rather than forget a file. */
+export class BankJournalCorruptError extends StsError {
+  constructor(file: string, line: number, detail: string) {
+    super('STS_BANK_JOURNAL_CORRUPT', `${file} line ${line} is not a valid record: ${detail}`, {
+      context: { component: 'bank-simulator', file, line },
+      fix: `inspect ${file} at line ${line}; restore it from a copy, never delete records to make it start`,
+    });
+  }
+}
+
 /** A payout cannot go into a payout file (zero or negative amount, unknown currency, a payout of
  * another region, cycle or currency, more digits than ISO 20022 allows). Not retriable: the data
  * must be fixed, and a file is never written with a line left out (docs/DESIGN.md, lesson 5). */

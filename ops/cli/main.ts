@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerBankCommands } from './commands/bank';
 import { registerChaosCommand } from './commands/chaos';
 import { registerDemoCommand } from './commands/demo';
 import { registerDlqCommands } from './commands/dlq';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerPayeeCommands(program);
   registerPayoutCommands(program);
   registerPayoutFileCommands(program);
+  registerBankCommands(program);
   registerReconCommands(program);
   registerLagCommand(program);
   registerDlqCommands(program);

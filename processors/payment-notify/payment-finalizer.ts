@@ -1,17 +1,14 @@
-import type { PayoutResult } from '../../contracts/payout-result';
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
 import { LedgerInvariantError } from '../../runtime/errors';
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { returnPayouts } from '../../runtime/payment-ledger/payout-return';
-import { tccResolve } from '../../runtime/payment-ledger/tcc-ledger';
-import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { recordPayoutOutcomes } from '../../settlement/payouts/payout-outcomes';
 import { backoffDelay, isRetriable } from '../../runtime/processor/retry-policy';
 import type { DelayQueue } from './delay-queue';
 import type { PaymentMetrics } from './payment-metrics';
-import { payoutResultMessage } from './payout-result';
 import type { SubmittedPayout } from './payout-submit';
 
 /**
@@ -159,48 +156,17 @@ export class PaymentFinalizer {
     }
     if (todo.length === 0) return [];
 
-    const decidedAt = new Date();
-    for (const status of ['PAID', 'FAILED'] as const) {
-      const group = todo.filter((p) => (p.outcome.kind === 'executed') === (status === 'PAID'));
-      if (group.length === 0) continue;
-      const list = intList(group.map((p) => p.payout.payoutId));
-      const refCase = group.map((p) => `WHEN ${p.payout.payoutId.toString()} THEN ?`).join(' ');
-      const codeCase = group.map((p) => `WHEN ${p.payout.payoutId.toString()} THEN ?`).join(' ');
-      await trx.raw(
-        `UPDATE payout SET status = ?, gateway_reference = CASE id ${refCase} END,
-                failure_code = CASE id ${codeCase} END, decided_at = ?, updated_at = NOW(3)
-          WHERE id IN (${list}) AND status = 'SUBMITTED'`,
-        [
-          status,
-          ...group.map((p) => p.outcome.reference),
-          ...group.map((p) => (p.outcome.kind === 'rejected' ? p.outcome.failureCode : null)),
-          decidedAt,
-        ],
-      );
-    }
-    await this.deps.outbox.add(
+    await recordPayoutOutcomes(
       trx,
-      outboxTopic<PayoutResult>(this.deps.resultsTopic),
-      todo.map((p) => payoutResultMessage(p.payout, p.outcome, decidedAt)),
-    );
-    // Last: the ledger rows are the hottest locks, held from here until COMMIT.
-    await tccResolve(
-      trx,
+      { ids: this.deps.ids, outbox: this.deps.outbox, resultsTopic: this.deps.resultsTopic },
       todo.map((p) => ({
-        txId: p.payout.payoutId,
-        resolution: p.outcome.kind === 'executed' ? 'CONFIRM' : 'CANCEL',
+        payout: { ...p.payout, cycleId: cycles.get(p.payout.payoutId.toString())! },
+        status: p.outcome.kind === 'executed' ? 'PAID' : 'FAILED',
+        reference: p.outcome.reference,
+        failureCode: p.outcome.kind === 'rejected' ? p.outcome.failureCode : null,
+        by: 'the gateway',
       })),
-    );
-    // A refused payout's amount goes back into the seller's balance, once, in this transaction.
-    await returnPayouts(
-      trx,
-      this.deps.ids,
-      todo.flatMap((p) =>
-        p.outcome.kind === 'rejected'
-          ? [{ ...p.payout, cycleId: cycles.get(p.payout.payoutId.toString())!, cancelledInLedger: true, why: `refused by the gateway (${p.outcome.failureCode})` }]
-          : [],
-      ),
-      decidedAt,
+      new Date(),
     );
     return todo;
   }

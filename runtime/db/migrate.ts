@@ -16,6 +16,7 @@ import * as m0013 from './migrations/0013_ledger_totals_decimal';
 import * as m0014 from './migrations/0014_outbox_parked';
 import * as m0015 from './migrations/0015_outbox_parked_narrow';
 import * as m0016 from './migrations/0016_payout_rails';
+import * as m0017 from './migrations/0017_bank_files';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -38,6 +39,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0014_outbox_parked', m0014],
   ['0015_outbox_parked_narrow', m0015],
   ['0016_payout_rails', m0016],
+  ['0017_bank_files', m0017],
 ];
 
 const source: Knex.MigrationSource<string> = {

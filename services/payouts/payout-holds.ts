@@ -6,7 +6,7 @@ import { returnPayouts } from '../../runtime/payment-ledger/payout-return';
 import { currentPayees, type PayeeAccount } from '../../runtime/payees/payee-registry';
 import type { PayoutRail } from '../../runtime/payouts/payout-rails';
 import { PAYOUTS, type PayoutEvent } from '../../contracts/payout';
-import { PAYOUT_RESULTS, payoutResultEventId, type PayoutResult } from '../../contracts/payout-result';
+import { PAYOUT_RESULTS, payoutResultMessage, type PayoutResult } from '../../contracts/payout-result';
 import { MIN_PAYOUT_MINOR } from '../../settlement/cycle-close/payout-policy';
 
 /**
@@ -181,24 +181,7 @@ export async function cancelPayout(deps: HoldDeps & { ids: SnowflakeGenerator },
       .update({ status: 'CANCELLED', failure_code: 'CANCELLED', hold_decided_by: by.name.slice(0, 64), hold_decided_at: now, decided_at: now, updated_at: now });
     await returnPayouts(trx, ids, [{ payoutId: id, region: p.region, shopUserId: p.shopUserId, currency: p.currency, amountMinor: p.amountMinor, cycleId: p.cycleId, cancelledInLedger: false, why: `cancelled by ${by.name}` }], now);
     const to = deps.resultsTopic === undefined ? PAYOUT_RESULTS : outboxTopic<PayoutResult>(deps.resultsTopic);
-    await deps.outbox.add(trx, to, [
-      {
-        key: p.shopUserId.toString(),
-        eventId: payoutResultEventId(id),
-        value: {
-          event_id: payoutResultEventId(id),
-          payout_id: id,
-          shop_user_id: p.shopUserId,
-          region: p.region,
-          currency: p.currency,
-          amount_minor: p.amountMinor,
-          status: 'FAILED',
-          gateway_reference: null,
-          failure_code: 'CANCELLED',
-          decided_at: now,
-        },
-      },
-    ]);
+    await deps.outbox.add(trx, to, [payoutResultMessage({ payoutId: id, ...p }, { status: 'FAILED', reference: null, failureCode: 'CANCELLED' }, now)]);
     return { ...p, status: 'CANCELLED', holdDecidedBy: by.name, holdDecidedAt: now };
   });
 }

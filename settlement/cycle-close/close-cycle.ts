@@ -10,6 +10,7 @@ import { ensureCycle } from '../../runtime/billing/cycle-resolver';
 import type { Logger } from '../../runtime/logger';
 import { regionInfo } from '../../runtime/money/regions';
 import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
+import { sendBankFiles } from '../bank-file/bank-sender';
 import { writePayoutFiles, type WritePayoutFilesResult } from '../payout-file/payout-files';
 import { snapshotPayouts } from './payout-snapshot';
 import { waitForWatermark, type WatermarkPlan } from './watermark';
@@ -22,7 +23,9 @@ import { waitForWatermark, type WatermarkPlan } from './watermark';
  *   1. the cycle becomes CLOSING (from here on, new items of this cycle go to the next one, late);
  *   2. payouts from settlement_account, carry-forward items, payout.created events in the outbox;
  *   3. the pain.001 files, written, verified against the database and released (a currency whose
- *      payouts add up past a control sum's 18 digits in several parts, so no amount stops here);
+ *      payouts add up past a control sum's 18 digits in several parts, so no amount stops here):
+ *      the cycle's record of what it made payable, never sent to a bank; for a cycle of the
+ *      bank-file rail, its payouts then go to the bank in their own files (bank-file/bank-sender.ts);
  *   4. the cycle becomes CLOSED.
  * Closing a CLOSED cycle changes nothing and says so.
  */
@@ -52,6 +55,8 @@ export interface CloseOptions {
   rails?: RailMap;
   /** Default STS_PAYEE_COOLOFF_HOURS. */
   payeeCooloffHours?: number;
+  /** Where a bank-file cycle's pain.001 files go, and the MsgId prefix; default from the environment. */
+  bank?: { outboundDir: string; environment: string };
   now?: Date;
   onProgress?: (line: string) => void;
 }
@@ -115,7 +120,7 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
     say(`cycle ${cycleId} is CLOSING`);
   }
 
-  const config = opts.rails === undefined || opts.payeeCooloffHours === undefined ? loadConfig() : undefined;
+  const config = opts.rails === undefined || opts.payeeCooloffHours === undefined || opts.bank === undefined ? loadConfig() : undefined;
   const snapshot = await snapshotPayouts(
     {
       db: deps.db,
@@ -134,7 +139,14 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
 
   const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId);
   if (!files.ok) throw new PayoutFileVerifyError(region, cycleId, files.failures);
-  for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} → ${f.relativePath}`);
+  for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} (record) → ${f.relativePath}`);
+
+  // A bank-file cycle's payouts go to the bank now, each in one transmitted file.
+  if (snapshot.rail === 'bank-file') {
+    const bank = opts.bank ?? { outboundDir: config!.bankOutboundDir, environment: config!.environment };
+    const sent = await sendBankFiles({ db: deps.db, dataDir: deps.dataDir, logger: deps.logger, ...bank }, { region, onProgress: say });
+    say(`bank files: ${sent.transmitted.length} transmitted`);
+  }
 
   await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });
   deps.logger.info({ region, cycleId, payouts: snapshot.created, byStatus: snapshot.byStatus }, 'cycle closed');

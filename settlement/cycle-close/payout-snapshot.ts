@@ -38,6 +38,8 @@ export interface SnapshotDeps {
 export interface SnapshotResult {
   created: number;
   byStatus: Record<string, number>;
+  /** The rail every payout of the cycle travels. */
+  rail: PayoutRail;
 }
 
 interface AccountRow {
@@ -52,7 +54,7 @@ export async function snapshotPayouts(
   cycleId: bigint,
   onPage?: (done: number) => void,
 ): Promise<SnapshotResult> {
-  const result: SnapshotResult = { created: 0, byStatus: {} };
+  const result: SnapshotResult = { created: 0, byStatus: {}, rail: 'gateway' };
   const payoutsTo = deps.payoutsTopic === undefined ? PAYOUTS : outboxTopic<PayoutEvent>(deps.payoutsTopic);
   const { cutoffAt } = cycleBounds(region, cycleId);
   // BIGINT columns get bigint parameters (sent unquoted), so no comparison goes through a string.
@@ -62,6 +64,7 @@ export async function snapshotPayouts(
   // two pages creating it at once deadlock on the insert. Each page still reads it under its lock.
   await deps.db.transaction((trx) => new CycleResolver(trx).resolve(region, cutoffAt));
   const rail = await cycleRail(deps.db, region, cycleId, deps.rails[region] ?? 'gateway');
+  result.rail = rail;
   const cooloffStart = new Date((deps.now ?? new Date()).getTime() - deps.payeeCooloffMs);
   try {
     await snapshotPages();

@@ -6,11 +6,11 @@ interface Status {
 }
 
 describe('local stack', () => {
-  it('reports kafka, the registry, mysql, redis and the gateway simulator up with version, address and latency', async () => {
+  it('reports kafka, the registry, mysql, redis and the gateway and bank simulators up with version, address and latency', async () => {
     const res = await runCli(['status', '--json']);
     expect(res.code).toBe(0);
     const status = JSON.parse(res.stdout) as Status;
-    expect(status.components.map((c) => c.name).sort()).toEqual(['gateway-simulator', 'kafka', 'mysql', 'redis', 'schema-registry']);
+    expect(status.components.map((c) => c.name).sort()).toEqual(['bank-simulator', 'gateway-simulator', 'kafka', 'mysql', 'redis', 'schema-registry']);
     for (const c of status.components) {
       expect(c.state).toBe('up');
       expect(c.address).toBeTruthy();

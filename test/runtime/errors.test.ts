@@ -82,6 +82,7 @@ const samples: Array<[string, errors.StsError]> = [
     new errors.LedgerInvariantError(652024209997893632n, 'CONFIRM after CANCEL'),
   ],
   ['PaymentsPausedError', new errors.PaymentsPausedError('open')],
+  ['BankJournalCorruptError', new errors.BankJournalCorruptError('journal.jsonl', 3, 'not JSON')],
   ['PayeeInvalidError', new errors.PayeeInvalidError('account 1: not an IBAN', 'give an IBAN')],
   ['PayoutActionRefusedError', new errors.PayoutActionRefusedError(652024209997893632n, 'it is PAID', 'list the held payouts')],
   [
@@ -183,6 +184,7 @@ const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
   STS_BAD_REQUEST: 'not retriable',
   STS_BALANCE_OVERFLOW: 'not retriable',
   STS_BALANCE_GUARD_MISSED: 'not retriable',
+  STS_BANK_JOURNAL_CORRUPT: 'not retriable',
   STS_CHAOS_RUN: 'not retriable',
   STS_CLOCK_BACKWARDS: 'not retriable',
   STS_CLOSE_OVERDUE: 'retriable',

@@ -12,7 +12,10 @@ import { runProcessor, type ProcessorHandle } from '../../runtime/processor/proc
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { dlqTopic, valueSubject } from '../../runtime/topology/types';
 import { dropDatabase, ensureDatabase } from '../../infra/mysql-server';
+import { createBankSimulator } from '../../infra/bank-simulator/server';
 import { createGatewaySimulator } from '../../infra/gateway-simulator/server';
+import { parsePayoutRails } from '../../runtime/payouts/payout-rails';
+import { BankRailWorker } from '../../settlement/bank-file/bank-rail-worker';
 import { commission } from '../../processors/commission/processor';
 import { addRule } from '../../processors/commission/rule-store';
 import { paymentNotifyFromConfig } from '../../processors/payment-notify/from-config';
@@ -30,11 +33,13 @@ import { FINAL_UPLOAD_STATES, readUploadStatus } from '../../services/uploads/up
 
 /**
  * `npm run demo`: the whole story on the local stack, in one process, on its own database
- * (`sts_demo`, recreated each run), its own topics (`sts.demo-<run>.*`) and its own gateway
- * simulator journal, so it can run again and again and never touches the pipeline's own data:
+ * (`sts_demo`, recreated each run), its own topics (`sts.demo-<run>.*`) and its own gateway and
+ * bank simulators, so it can run again and again and never touches the pipeline's own data:
  *   order events for two regions → aggregation → commission → an upload with bad rows →
- *   close both regions (watermark, payouts, pain.001) → payments through the simulator →
- *   reconciliation → a summary with counts, sums, timings and where to look.
+ *   close both regions (watermark, payouts, pain.001) → payments on each region's rail: the
+ *   first region's through pain.001 files to the bank simulator and its status reports back, the
+ *   others' through the gateway simulator → reconciliation → a summary with counts, sums, timings
+ *   and where to look.
  */
 export interface DemoOptions {
   regions: string[];
@@ -77,6 +82,11 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
   await clearDemoRedis(config.redisUrl, database);
   const sim = await createGatewaySimulator({ journalDir: path.join(dataDir, 'gateway') });
   const gatewayUrl = await sim.listen(0, '127.0.0.1');
+  // The first region pays through bank files, the others through the gateway: both rails, once.
+  const rails = parsePayoutRails(`${opts.regions[0]}=bank-file`);
+  const bankDirs = { outboundDir: path.join(dataDir, 'bank', 'outbound'), inboundDir: path.join(dataDir, 'bank', 'inbound') };
+  const bank = await createBankSimulator({ ...bankDirs, journalDir: path.join(dataDir, 'bank'), pollMs: 100 });
+  await bank.listen(0, '127.0.0.1');
   const ctx = createAppContext({ ...config, mysqlUrl: withDatabase(config.mysqlUrl, database), dataDir, gatewayUrl }, 'sts-demo', { logLevel: process.env.STS_LOG_LEVEL ?? 'error' });
   const handles: Array<{ stop(): Promise<void> }> = [];
   try {
@@ -98,6 +108,9 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
     const relay = new OutboxRelay({ db: ctx.db, kafka: ctx.kafka, logger: ctx.logger });
     await relay.start();
     handles.push(relay);
+    const bankRail = new BankRailWorker({ db: ctx.db, ids, outbox: ctx.outbox, dataDir, ...bankDirs, environment: 'DEMO', logger: ctx.logger }, 250);
+    bankRail.start();
+    handles.push(bankRail);
     // Every seller gets a payee account, as a marketplace registers them at onboarding: a payout
     // to a seller without one is held (NO_PAYEE_ACCOUNT).
     const payees = await registerStreamPayees(ctx.db, opts.regions.map((r) => regionInfo(r)!.currency), opts.sellers, 'cli:demo');
@@ -139,6 +152,8 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
           drainUntil: new Date(),
           watermarkTimeoutMs: 600_000,
           payoutsTopic: topics.payouts,
+          rails,
+          bank: { outboundDir: bankDirs.outboundDir, environment: 'DEMO' },
           plan: { inputs: [{ topic: topics.orders, group: `sts.demo-${run}.settlement-aggregation` }], derived: [{ topic: topics.commission, group: `sts.demo-${run}.commission` }] },
         },
       );
@@ -155,7 +170,7 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
       if (Date.now() > deadline) throw new Error(`payments did not finish: ${row?.n}/${payable}`);
       await new Promise((r) => setTimeout(r, 500));
     }
-    say(`paid ${payable} payouts through the gateway simulator`);
+    say(`paid ${payable} payouts: ${opts.regions[0]} through bank files, ${opts.regions.slice(1).join(' and ') || 'no other region'} through the gateway simulator`);
     lap('payments');
 
     const recon = await ReconRunner.fromConfig(ctx.config, { db: ctx.db, logger: ctx.logger }).run();
@@ -178,6 +193,7 @@ export async function runFullDemo(config: StsConfig, say: (line: string) => void
     for (const h of handles.reverse()) await h.stop().catch(() => undefined);
     await ctx.close();
     await sim.close();
+    await bank.close();
   }
 }
 

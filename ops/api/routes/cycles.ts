@@ -23,7 +23,7 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pi
       .limit(100);
     if (req.query.region) q.where('c.region', req.query.region);
     const cycles = (await q) as Array<Record<string, unknown>>;
-    const files = (await ctx.db('payout_file').select('region', 'cycle_id', 'currency', 'path', 'sha256', 'tx_count', 'ctrl_sum_minor', 'status')) as Array<Record<string, unknown>>;
+    const files = (await ctx.db('payout_file').select('region', 'cycle_id', 'currency', 'path', 'sha256', 'tx_count', 'ctrl_sum_minor', 'status', 'purpose')) as Array<Record<string, unknown>>;
     return cycles.map((c) => ({ ...c, files: files.filter((f) => f.region === c.region && String(f.cycle_id) === String(c.cycle_id)) }));
   });
 

@@ -4,6 +4,7 @@ import { ConfigError } from '../../../runtime/errors';
 import { OutboxRelay } from '../../../runtime/outbox/outbox-relay';
 import { runProcessor, type ProcessorHandle } from '../../../runtime/processor/processor';
 import { installShutdown, type Stoppable } from '../../../runtime/processor/shutdown';
+import { BankRailWorker } from '../../../settlement/bank-file/bank-rail-worker';
 import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler';
 import { buildOpsApi } from '../../api/ops-api';
 import { createAppContext } from '../../../services/run/app-context';
@@ -14,8 +15,9 @@ import { ReconScheduler } from '../../../services/recon/recon-scheduler';
 
 /**
  * `sts run all | <processor…>`: processors and the outbox relay in the foreground until SIGTERM;
- * `all` adds the ops API, reconciliation every STS_RECON_INTERVAL_MS and, when STS_CLOSE_SCHEDULE
- * names regions, the cycle-close scheduler.
+ * `all` adds the ops API, reconciliation every STS_RECON_INTERVAL_MS, the bank-file rail (files
+ * out, status reports in, every STS_BANK_POLL_MS) and, when STS_CLOSE_SCHEDULE names regions, the
+ * cycle-close scheduler.
  * SIGTERM finishes each batch in flight, commits it and leaves the groups. Prints `ready` on stdout
  * once every consumer has joined, for scripts and tests that wait for it.
  */
@@ -52,6 +54,15 @@ export function registerRunCommand(program: Command): void {
         const scheduler = new CloseScheduler({ db: ctx.db, kafka: ctx.kafka, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger }, ctx.config.closeSchedule);
         scheduler.start();
         handles.push(scheduler);
+      }
+      if (all) {
+        // The bank-file rail: files out, the bank's reports in (a no-op where no region uses it).
+        const bank = new BankRailWorker(
+          { db: ctx.db, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, outboundDir: ctx.config.bankOutboundDir, inboundDir: ctx.config.bankInboundDir, environment: ctx.config.environment, logger: ctx.logger },
+          ctx.config.bankPollMs,
+        );
+        bank.start();
+        handles.push(bank);
       }
       if (all && ctx.config.reconIntervalMs > 0) {
         // Reconciliation every STS_RECON_INTERVAL_MS (0 turns it off).

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { binaryCollation } from '../collation';
 
 /**
  * Payout rails and the payee registry (runtime/payouts/payout-rails.ts, runtime/payees/).
@@ -17,7 +18,12 @@ import type { Knex } from 'knex';
  *   name or bank, which no rail can pay to; payees are registered with `sts payees set`.
  */
 export async function up(knex: Knex): Promise<void> {
+  // Named here because knex adds `DEFAULT CHARACTER SET utf8mb4` to CREATE TABLE, which would
+  // otherwise give the charset's default collation instead of the database's (0011).
+  const collation = await binaryCollation(knex);
   await knex.schema.createTable('payee_account', (t) => {
+    t.charset('utf8mb4');
+    t.collate(collation);
     t.bigIncrements('id');
     t.bigInteger('shop_user_id').notNullable();
     t.string('currency', 3).notNullable();
@@ -46,7 +52,10 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
+  const collation = await binaryCollation(knex);
   await knex.schema.createTable('seller_payee_account', (t) => {
+    t.charset('utf8mb4');
+    t.collate(collation);
     t.string('region', 2).notNullable();
     t.bigInteger('shop_user_id').notNullable();
     t.string('account', 64).notNullable();

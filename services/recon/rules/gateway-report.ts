@@ -29,6 +29,7 @@ interface PayoutRow {
   currency: string;
   amount_minor: string;
   status: string;
+  rail: string;
   gateway_reference: string | null;
   decided_at: Date | null;
   account: string | null;
@@ -43,7 +44,7 @@ export const gatewayReport: ReconRule = {
     const floor = idFloorAt(new Date(ctx.now.getTime() - ctx.options.recentWindowMs));
     const reopen = idsFromEntities(ctx.open.keys(), 'payout/');
     const paid = new Map<string, PayoutRow>();
-    for (const p of await payouts.where(`p.status = 'PAID' AND p.id >= ${floor}`))
+    for (const p of await payouts.where(`p.status = 'PAID' AND p.rail = 'gateway' AND p.id >= ${floor}`))
       paid.set(p.id, p);
     if (reopen.length > 0)
       for (const p of await payouts.where(`p.id IN (${intList(reopen)})`)) paid.set(p.id, p);
@@ -107,6 +108,8 @@ function compare(p: PayoutRow, e: SettlementReportItem): Finding | undefined {
   if (e.currency !== p.currency) diffs.push(`currency ${e.currency} (payout: ${p.currency})`);
   if (e.amount_minor !== p.amount_minor)
     diffs.push(`amount ${e.amount_minor} (payout: ${p.amount_minor})`);
+  // The gateway must never execute a payout of the bank-file rail: it would be paid twice.
+  if (p.rail !== 'gateway') diffs.push(`rail ${p.rail}: the gateway executed a payout the bank pays`);
   const account = p.account ?? p.shop_user_id;
   if (e.account !== account) diffs.push(`account ${e.account} (payout: ${account})`);
   const final = p.status === 'PAID' || p.status === 'FAILED';
@@ -142,7 +145,7 @@ const problem = (p: PayoutRow, detail: string): Finding => ({
 async function payoutReader(db: Knex) {
   const withAccount = (await existingTables(db, ['payout_submission'])).has('payout_submission');
   const select = `SELECT CAST(p.id AS CHAR) AS id, p.region, CAST(p.cycle_id AS CHAR) AS cycle_id, CAST(p.shop_user_id AS CHAR) AS shop_user_id,
-                         p.currency, CAST(p.amount_minor AS CHAR) AS amount_minor, p.status, p.gateway_reference, p.decided_at,
+                         p.currency, CAST(p.amount_minor AS CHAR) AS amount_minor, p.status, p.rail, p.gateway_reference, p.decided_at,
                          ${withAccount ? 's.payee_account' : 'NULL'} AS account
                     FROM payout p ${withAccount ? 'LEFT JOIN payout_submission s ON s.payout_id = p.id' : ''}`;
   return {

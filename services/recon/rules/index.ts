@@ -1,4 +1,5 @@
 import type { ReconRule } from '../recon-types';
+import { bankRail } from './bank-rail';
 import { closedCycleBalance } from './closed-cycle-balance';
 import { cycleAnomaly } from './cycle-anomaly';
 import { duplicates } from './duplicates';
@@ -16,6 +17,7 @@ export const RECON_RULES: readonly ReconRule[] = [
   duplicates,
   payoutSla,
   gatewayReport,
+  bankRail,
   paymentLedger,
   uploadCounts,
   outboxStuck,

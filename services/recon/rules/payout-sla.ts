@@ -17,7 +17,7 @@ export const RULE = 'payout-sla';
 
 export const LATE_PAYOUTS_SQL = `
 SELECT CAST(id AS CHAR) AS id, region, CAST(cycle_id AS CHAR) AS cycle_id, CAST(shop_user_id AS CHAR) AS shop_user_id,
-       currency, CAST(amount_minor AS CHAR) AS amount_minor, status, attempts, created_at
+       currency, CAST(amount_minor AS CHAR) AS amount_minor, status, rail, bank_msg_id, attempts, created_at
   FROM payout WHERE status IN ('PENDING', 'SUBMITTED') AND created_at < ? ORDER BY id LIMIT ?`;
 
 export const payoutSla: ReconRule = {
@@ -35,15 +35,25 @@ export const payoutSla: ReconRule = {
       currency: string;
       amount_minor: string;
       status: string;
+      rail: string;
+      bank_msg_id: string | null;
       attempts: number;
       created_at: Date;
     }>(ctx.db, LATE_PAYOUTS_SQL, [deadline, limit + 1]);
+    const advice = (p: { status: string; rail: string; bank_msg_id: string | null }) =>
+      p.rail === 'bank-file'
+        ? p.status === 'SUBMITTED'
+          ? `; the bank sent no final status for file ${p.bank_msg_id}: ask the bank about it before anything else`
+          : '; it was never sent: is `sts run all` running the bank rail (`sts bank send`)?'
+        : p.status === 'SUBMITTED'
+          ? '; look it up at the gateway by its id before anything else'
+          : '; it was never sent: check payment-notify and the payouts topic';
     const hours = (ms: number) => (ms / 3_600_000).toFixed(1);
     const found = late.map((p): Finding => ({
       rule: RULE,
       severity: 'CRITICAL',
       entity: `${p.region}/${p.cycle_id}/payout/${p.id}`,
-      detail: `payout ${p.id} to seller ${p.shop_user_id} (${p.amount_minor} ${p.currency}) is still ${p.status} after ${hours(ctx.now.getTime() - new Date(p.created_at).getTime())} h (${p.attempts} attempts; SLA ${hours(ctx.options.payoutSlaMs)} h)${p.status === 'SUBMITTED' ? '; look it up at the gateway by its id before anything else' : '; it was never sent: check payment-notify and the payouts topic'}`,
+      detail: `payout ${p.id} to seller ${p.shop_user_id} (${p.amount_minor} ${p.currency}) is still ${p.status} after ${hours(ctx.now.getTime() - new Date(p.created_at).getTime())} h (${p.attempts} attempts; SLA ${hours(ctx.options.payoutSlaMs)} h)${advice(p)}`,
     }));
     return capped(found, limit, RULE, 'payout', 'CRITICAL');
   },

@@ -9,7 +9,7 @@ import { useTestResources } from '../../fixtures/resources';
  */
 const r = useTestResources();
 
-test('the demo runs orders, an upload, commission, two closes and payments to a clean reconciliation', async () => {
+test('the demo runs orders, an upload, commission, two closes and payments on both rails (SG bank files, MY gateway) to a clean reconciliation', async () => {
   const res = await runCli(['demo', '--orders', '1500', '--sellers', '150', '--upload-rows', '1500', '--json'], {}, 400_000);
   expect(res.code).toBe(0);
   const s = JSON.parse(res.stdout) as {
@@ -39,4 +39,19 @@ test('the demo runs orders, an upload, commission, two closes and payments to a 
   expect(rows.length).toBeGreaterThan(0);
   for (const p of rows) expect(p.amount_minor).toBe(p.items);
   expect(rows.filter((p) => p.status === 'PENDING' || p.status === 'SUBMITTED')).toEqual([]);
+
+  // SG paid through bank files closed by the bank's reports, MY through the gateway, never both.
+  const [rails] = (await db.raw(
+    `SELECT p.region, p.rail, p.status, COUNT(*) AS n, SUM(p.bank_msg_id IS NOT NULL) AS in_files, SUM(s.payout_id IS NOT NULL) AS at_gateway
+       FROM payout p LEFT JOIN payout_submission s ON s.payout_id = p.id
+      WHERE p.status IN ('PAID', 'FAILED') GROUP BY p.region, p.rail, p.status ORDER BY p.region`,
+  )) as [Array<{ region: string; rail: string; status: string; n: number; in_files: string; at_gateway: string }>];
+  const sg = rails.filter((x) => x.region === 'SG');
+  const my = rails.filter((x) => x.region === 'MY');
+  expect(sg.length).toBeGreaterThan(0);
+  expect(my.length).toBeGreaterThan(0);
+  for (const x of sg) expect([x.rail, Number(x.in_files), Number(x.at_gateway)]).toEqual(['bank-file', Number(x.n), 0]);
+  for (const x of my) expect([x.rail, Number(x.in_files), Number(x.at_gateway)]).toEqual(['gateway', 0, Number(x.n)]);
+  const [[reports]] = (await db.raw("SELECT COUNT(*) AS n FROM bank_report WHERE kind = 'pain.002'")) as [[{ n: number }]];
+  expect(Number(reports.n)).toBeGreaterThan(0);
 }, 420_000);

@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { formatMinorAmount } from '../../../runtime/money/decimal-amount';
+import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-ledger/ledger-balances';
+import { bankFileProblems } from '../../../settlement/bank-file/bank-file-verify';
+import { bankFileContent, sendBankFiles } from '../../../settlement/bank-file/bank-sender';
+import { useTestResources } from '../../fixtures/resources';
+import { uploadSetup, type UploadSetup } from '../../fixtures/upload-harness';
+import { BANK_SELLERS, bankCycle as bankCycleOf, bankFolders, bankLogger } from '../../fixtures/bank-rail';
+
+/**
+ * The bank-file rail's outbound side against the real database: every PENDING bank-file payout
+ * travels in exactly one verified pain.001 that names its payee, its money is TRIED when the file
+ * is submitted, and the file lands in the outbound folder once, however often the sender runs or
+ * wherever it stopped.
+ */
+const r = useTestResources();
+const SELLERS = BANK_SELLERS;
+const bankCycle = (s: UploadSetup, region: 'SG' | 'MY', rails: string) => bankCycleOf(r, s, region, rails);
+
+function senderDeps(s: UploadSetup) {
+  const { outboundDir } = bankFolders(r);
+  return { db: s.db, dataDir: s.dataDir, outboundDir, environment: 'TEST', logger: bankLogger };
+}
+
+test('every PENDING bank-file payout goes out once, in a verified pain.001 naming its payee, TRIED when submitted; gateway payouts never', async () => {
+  const s = await uploadSetup(r, 1);
+  await bankCycle(s, 'SG', 'SG=bank-file');
+  await bankCycle(s, 'MY', '');
+  const deps = senderDeps(s);
+
+  const sent = await sendBankFiles(deps);
+  expect(sent.transmitted).toEqual([`TEST-SGSGD-${(await s.db('payout').where({ region: 'SG' }).min({ id: 'id' }))[0]!.id}`]);
+  const [msgId] = sent.transmitted;
+  expect(fs.readdirSync(deps.outboundDir)).toEqual([`${msgId}.xml`]);
+
+  const sg = (await s.db('payout').where({ region: 'SG' }).select('status', 'bank_msg_id', 'rail')) as Array<Record<string, string>>;
+  expect(sg.every((p) => p.status === 'SUBMITTED' && p.bank_msg_id === msgId && p.rail === 'bank-file')).toBe(true);
+  const my = (await s.db('payout').where({ region: 'MY' }).select('status', 'bank_msg_id')) as Array<Record<string, string | null>>;
+  expect(my.every((p) => p.status === 'PENDING' && p.bank_msg_id === null)).toBe(true);
+
+  // The file holds exactly the database's payouts with their payees, and validates by our reading.
+  const file = (await s.db('bank_file').where({ msg_id: msgId }).first()) as Record<string, unknown>;
+  expect(file).toMatchObject({ status: 'TRANSMITTED', tx_count: SELLERS.length });
+  const xml = fs.readFileSync(path.join(deps.outboundDir, `${msgId}.xml`), 'utf8');
+  const content = await bankFileContent(s.db, file as never);
+  expect(bankFileProblems(xml, content.header, content.transfers, (m) => formatMinorAmount(m, 2))).toEqual([]);
+  expect(xml).toContain('<IBAN>DE89370400440532013000</IBAN>');
+  expect(xml).toContain('<Nm>Müller &amp; Söhne &lt;GmbH&gt;</Nm>');
+  expect(xml).toContain('<MmbId>7171</MmbId>');
+  expect(xml.match(/<CdtTrfTxInf>/g)).toHaveLength(SELLERS.length);
+
+  // Money reserved: every SG payout TRIED once, nothing else moved.
+  const total = content.transfers.reduce((a, t) => a + t.amountMinor, 0n);
+  const balances = await ledgerBalances(s.db);
+  expect(netOf(balances, 'SGD', 'PAYOUT_IN_FLIGHT')).toBe(total);
+  expect(balances.get('MYR')).toBeUndefined();
+  expect(await ledgerProblems(s.db)).toEqual([]);
+
+  // Run again: nothing to do, nothing sent twice.
+  expect(await sendBankFiles(deps)).toEqual({ assigned: [], transmitted: [] });
+  expect(fs.readdirSync(deps.outboundDir)).toEqual([`${msgId}.xml`]);
+}, 120_000);
+
+test('a sender stopped after any step is finished by the next run, and the outbound folder gets each file once', async () => {
+  const s = await uploadSetup(r, 1);
+  await bankCycle(s, 'SG', 'SG=bank-file');
+  const deps = senderDeps(s);
+  const tried = async () => Number((await s.db('tcc_state').count({ n: '*' }))[0]!.n);
+
+  // Stopped after writing: a verified file, nothing reserved, nothing sent.
+  const [msgId] = (await sendBankFiles(deps, { until: 'write' })).assigned;
+  expect(await s.db('bank_file').where({ msg_id: msgId }).first('status')).toEqual({ status: 'WRITTEN' });
+  expect(await tried()).toBe(0);
+  expect((await s.db('payout').where({ region: 'SG' }).distinct('status')).map((p: { status: string }) => p.status)).toEqual(['PENDING']);
+
+  // The outbound folder cannot be written (here a file stands where it should be): the payouts
+  // are TRIED and SUBMITTED, the transmission fails, and the file waits as SUBMITTED.
+  const blocked = { ...deps, outboundDir: path.join(deps.outboundDir, 'not-a-dir') };
+  fs.writeFileSync(blocked.outboundDir, '');
+  await expect(sendBankFiles(blocked)).rejects.toThrow();
+  expect(await s.db('bank_file').where({ msg_id: msgId }).first('status')).toEqual({ status: 'SUBMITTED' });
+  expect(await tried()).toBe(SELLERS.length);
+
+  // The next run transmits it, and tries nothing again.
+  expect((await sendBankFiles(deps)).transmitted).toEqual([msgId]);
+  expect(await tried()).toBe(SELLERS.length);
+  const xml = fs.readFileSync(path.join(deps.outboundDir, `${msgId}.xml`));
+
+  // Killed after linking the file into the outbound folder, before marking it: the same bytes are
+  // found there and the file is only marked.
+  await s.db('bank_file').where({ msg_id: msgId }).update({ status: 'SUBMITTED', transmitted_at: null });
+  expect((await sendBankFiles(deps)).transmitted).toEqual([msgId]);
+  expect(fs.readFileSync(path.join(deps.outboundDir, `${msgId}.xml`)).equals(xml)).toBe(true);
+  expect(fs.readdirSync(deps.outboundDir).filter((f) => f.endsWith('.xml'))).toEqual([`${msgId}.xml`]);
+
+  // Another file under that name with other bytes is never overwritten: the sender stops and says so.
+  await s.db('bank_file').where({ msg_id: msgId }).update({ status: 'SUBMITTED' });
+  fs.writeFileSync(path.join(deps.outboundDir, `${msgId}.xml`), 'something else');
+  await expect(sendBankFiles(deps)).rejects.toThrow(/exists with other bytes/);
+  expect(fs.readFileSync(path.join(deps.outboundDir, `${msgId}.xml`), 'utf8')).toBe('something else');
+  expect(await tried()).toBe(SELLERS.length);
+}, 120_000);
