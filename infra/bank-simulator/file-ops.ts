@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirectory } from '../../runtime/fs/sync-directory';
 
 /**
  * Durable file moves and writes for the bank simulator (the same rules as the marketplace's
@@ -62,15 +63,6 @@ export async function moveFile(from: string, to: string): Promise<void> {
   }
   await syncDirectory(path.dirname(to));
   await syncDirectory(path.dirname(from));
-}
-
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Removes temp files a killed process left in `dir` (dot files ending in .tmp matching `base`). */

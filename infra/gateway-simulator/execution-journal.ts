@@ -1,25 +1,20 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { GatewayJournalCorruptError } from '../../runtime/errors';
 import type { PayoutStatus, SettlementReportItem } from '../../runtime/gateway/gateway-wire';
+import { JsonlJournal } from '../jsonl-journal';
 
 /**
- * The simulator's durable record of every payout it executed or rejected: an append-only JSONL
- * file, one record per line, fsync'd before the HTTP answer leaves. The in-memory indexes are
- * rebuilt from the file at start, so an idempotency key survives kill -9 and a restart; nothing
- * is answered from memory that is not already on disk.
+ * The simulator's durable record of every payout it executed or rejected: a JSONL journal
+ * (infra/jsonl-journal.ts: group commit, torn-tail recovery), one record per line, fsync'd before
+ * the HTTP answer leaves. The in-memory indexes are rebuilt from the file at start, so an
+ * idempotency key survives kill -9 and a restart; nothing is answered from memory that is not
+ * already on disk.
  *
  * Line format (version 1), ids and amounts as decimal strings:
  *   {"v":1,"seq":7,"key":"…","fp":"<sha256>","payout_id":"652024209997893632","shop_user_id":"…",
  *    "currency":"SGD","amount_minor":"1250","account":"…","status":"EXECUTED","reference":"GW…",
  *    "executed_at":"2024-05-01T00:00:00.000Z"}            (+ "failure_code" when REJECTED)
  *
- * Group commit: appends that arrive while an fsync runs are written and fsync'd together by the
- * next round, so one fsync covers many requests and throughput follows the disk's fsync rate
- * times the concurrency, not the fsync rate alone.
- *
- * Recovery: a last line without its newline is a write torn by a crash; it was never
- * acknowledged, so it is cut off. A damaged line anywhere else is refused (STS_GATEWAY_JOURNAL_CORRUPT).
+ * A damaged line other than a torn last one is refused (STS_GATEWAY_JOURNAL_CORRUPT).
  */
 
 export interface ExecutionRecord extends SettlementReportItem {

@@ -1,4 +1,5 @@
 import type { Logger } from '../../runtime/logger';
+import { PeriodicTask } from '../../runtime/periodic-task';
 import type { ReconRunner } from './recon-runner';
 
 /**
@@ -8,28 +9,22 @@ import type { ReconRunner } from './recon-runner';
  * logged and retried at the next tick; stop() waits for the run in flight.
  */
 export class ReconScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly runner: ReconRunner,
-    private readonly intervalMs: number,
+    intervalMs: number,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(() => this.tick(), intervalMs);
+  }
 
   start(): void {
-    const loop = () => {
-      this.running = this.tick().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(loop, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    this.task.start();
   }
 
   async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.task.stop();
     this.runner.close();
   }
 

@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { at, isoXmlParser, textOf as text } from '../../runtime/xml/iso-xml';
 import { PAIN001_NAMESPACE } from '../payout-file/pain001-writer';
 import { remittanceText, type BankFileHeader, type BankTransfer } from './bank-pain001';
 
@@ -10,18 +10,7 @@ import { remittanceText, type BankFileHeader, type BankTransfer } from './bank-p
  * empty when the file is right. Files are at most a few thousand transfers, so the whole document
  * is parsed in memory.
  */
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-  isArray: (name) => name === 'CdtTrfTxInf' || name === 'PmtInf',
-});
-
-type Node = Record<string, unknown>;
-const at = (node: unknown, ...names: string[]): unknown => names.reduce<unknown>((cur, n) => (cur !== null && typeof cur === 'object' ? (cur as Node)[n] : undefined), node);
-const text = (node: unknown): string | undefined => (typeof node === 'string' ? node : typeof (node as Node | undefined)?.['#text'] === 'string' ? ((node as Node)['#text'] as string) : undefined);
+const parser = isoXmlParser(['CdtTrfTxInf', 'PmtInf']);
 
 export function bankFileProblems(xml: string, h: BankFileHeader, transfers: readonly BankTransfer[], amountText: (minor: bigint) => string): string[] {
   const problems: string[] = [];

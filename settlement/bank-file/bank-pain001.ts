@@ -1,7 +1,7 @@
 import { PayoutFileInvalidError } from '../../runtime/errors';
 import type { PayeeDetails } from '../../runtime/payees/payee-details';
 import { debtorAccount } from '../payout-file/debtor-accounts';
-import { currencyExponent, escapeXml, formatAmount, PAIN001_NAMESPACE } from '../payout-file/pain001-writer';
+import { currencyExponent, documentHead, escapeXml, formatAmount } from '../payout-file/pain001-writer';
 
 /**
  * The pain.001.001.09 a bank pays from: one per bank_file, every transaction naming its payee as
@@ -37,45 +37,16 @@ export function renderBankFile(h: BankFileHeader, transfers: readonly BankTransf
   let ctrl = 0n;
   for (const t of transfers) ctrl += t.amountMinor;
   const ctrlSum = formatAmount(ctrl, exponent, 'CtrlSum', context);
-  const id = escapeXml(h.msgId);
-  const name = escapeXml(debtor.name);
   const head = [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<Document xmlns="${PAIN001_NAMESPACE}">`,
-    '  <CstmrCdtTrfInitn>',
-    '    <GrpHdr>',
-    `      <MsgId>${id}</MsgId>`,
-    `      <CreDtTm>${h.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z')}</CreDtTm>`,
-    `      <NbOfTxs>${transfers.length}</NbOfTxs>`,
-    `      <CtrlSum>${ctrlSum}</CtrlSum>`,
-    '      <InitgPty>',
-    `        <Nm>${name}</Nm>`,
-    '      </InitgPty>',
-    '    </GrpHdr>',
-    '    <PmtInf>',
-    `      <PmtInfId>${id}</PmtInfId>`,
-    '      <PmtMtd>TRF</PmtMtd>',
-    `      <NbOfTxs>${transfers.length}</NbOfTxs>`,
-    `      <CtrlSum>${ctrlSum}</CtrlSum>`,
-    '      <ReqdExctnDt>',
-    `        <Dt>${h.createdAt.toISOString().slice(0, 10)}</Dt>`,
-    '      </ReqdExctnDt>',
-    '      <Dbtr>',
-    `        <Nm>${name}</Nm>`,
-    '      </Dbtr>',
-    '      <DbtrAcct>',
-    '        <Id>',
-    '          <Othr>',
-    `            <Id>${escapeXml(debtor.accountId)}</Id>`,
-    '          </Othr>',
-    '        </Id>',
-    `        <Ccy>${escapeXml(h.currency)}</Ccy>`,
-    '      </DbtrAcct>',
-    '      <DbtrAgt>',
-    '        <FinInstnId>',
-    `          <BICFI>${escapeXml(debtor.bic)}</BICFI>`,
-    '        </FinInstnId>',
-    '      </DbtrAgt>',
+    ...documentHead({
+      msgId: h.msgId,
+      creDtTm: h.createdAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      nbOfTxs: transfers.length,
+      ctrlSum,
+      reqdExctnDt: h.createdAt.toISOString().slice(0, 10),
+      debtor,
+      currency: h.currency,
+    }),
     // Charges shared: each side pays its own bank, the usual choice for domestic payouts.
     '      <ChrgBr>SHAR</ChrgBr>',
   ];

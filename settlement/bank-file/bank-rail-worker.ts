@@ -1,6 +1,7 @@
 import { LockUnavailableError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { Logger } from '../../runtime/logger';
+import { PeriodicTask } from '../../runtime/periodic-task';
 import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import type { Knex } from '../../runtime/db/knex';
 import { ingestBankReports } from './bank-status-ingest';
@@ -26,27 +27,21 @@ export interface BankRailDeps {
 }
 
 export class BankRailWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly deps: BankRailDeps,
-    private readonly intervalMs: number,
-  ) {}
-
-  start(): void {
-    const loop = () => {
-      this.running = this.tick().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(loop, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    intervalMs: number,
+  ) {
+    this.task = new PeriodicTask(() => this.tick(), intervalMs);
   }
 
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+  start(): void {
+    this.task.start();
+  }
+
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 
   /** One turn: send, then ingest; never throws. */

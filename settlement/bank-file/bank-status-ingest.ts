@@ -1,9 +1,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { XMLParser } from 'fast-xml-parser';
+import { at, isoXmlParser, listOf, textOf } from '../../runtime/xml/iso-xml';
 import type { Knex } from '../../runtime/db/knex';
-import { intList } from '../../runtime/db/int-list';
 import { isDuplicateKey } from '../../runtime/db/duplicate-key';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { Logger } from '../../runtime/logger';
@@ -57,19 +56,9 @@ const PAIN002 = 'urn:iso:std:iso:20022:tech:xsd:pain.002.001.10';
 const CAMT054 = 'urn:iso:std:iso:20022:tech:xsd:camt.054.001.08';
 const NOT_YET_FINAL = new Set(['ACCP', 'ACTC', 'ACSP', 'PDNG', 'RCVD', 'ACWC']);
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-  isArray: (name) => ['OrgnlPmtInfAndSts', 'TxInfAndSts', 'Ntfctn', 'Ntry', 'TxDtls', 'StsRsnInf'].includes(name),
-});
-
-type Node = Record<string, unknown>;
-const at = (node: unknown, ...names: string[]): unknown => names.reduce<unknown>((cur, n) => (cur !== null && typeof cur === 'object' ? (cur as Node)[n] : undefined), node);
-const text = (node: unknown): string | undefined => (typeof node === 'string' ? node : typeof at(node, '#text') === 'string' ? (at(node, '#text') as string) : undefined);
-const list = (node: unknown): unknown[] => (Array.isArray(node) ? node : []);
+const parser = isoXmlParser(['OrgnlPmtInfAndSts', 'TxInfAndSts', 'Ntfctn', 'Ntry', 'TxDtls', 'StsRsnInf']);
+const text = textOf;
+const list = listOf;
 const reasonOf = (node: unknown): string | undefined => text(at(list(at(node, 'StsRsnInf'))[0], 'Rsn', 'Cd'));
 
 export async function ingestBankReports(deps: IngestDeps): Promise<IngestResult> {
@@ -299,11 +288,4 @@ async function applyDebits(trx: Knex.Transaction, r: Extract<Report, { kind: 'ca
   }
   for (let i = 0; i < rows.length; i += 1000) await trx('bank_debit').insert(rows.slice(i, i + 1000));
   return { debits: rows.length, unreadable: r.debits.length - rows.length };
-}
-
-/** The payouts of bank files, for reconciliation and tests: id list in, status out. */
-export async function payoutStatuses(db: Knex, ids: bigint[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const [rows] = (await db.raw(`SELECT CAST(id AS CHAR) AS id, status FROM payout WHERE id IN (${intList(ids)})`)) as [Array<{ id: string; status: string }>];
-  return new Map(rows.map((r) => [r.id, r.status]));
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { AtomicWriteError } from '../../runtime/errors';
+import { syncDirectory } from '../../runtime/fs/sync-directory';
 
 /**
  * Writes a file so that a reader sees either the old file or the whole new one, never a part,
@@ -131,15 +132,5 @@ export async function writeFileAtomic(
   } catch (err) {
     await file.abort();
     throw err;
-  }
-}
-
-/** fsync on a directory makes its entries (our rename) durable; Linux and macOS allow it. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }

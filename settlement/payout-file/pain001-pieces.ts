@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { at, isoXmlParser, textOf } from '../../runtime/xml/iso-xml';
 
 /**
  * Parses the pieces pain001-scanner cuts out of a payout file, with fast-xml-parser: batches of
@@ -30,37 +30,7 @@ export interface ScannedHeader {
   debtorCcy?: string;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-  isArray: (name) => name === 'CdtTrfTxInf' || name === 'PmtInf',
-});
-
-type Node = Record<string, unknown>;
-
-/** The node at a path of element names, or undefined when any step is missing. */
-function at(node: unknown, ...names: string[]): unknown {
-  let cur = node;
-  for (const n of names)
-    cur = cur !== null && typeof cur === 'object' ? (cur as Node)[n] : undefined;
-  return cur;
-}
-
-/** An element's text, whether or not it has attributes. */
-function textOf(node: unknown): string | undefined {
-  if (typeof node === 'string') return node;
-  if (node === null || typeof node !== 'object') return undefined;
-  // Text beside a child element ("20<b/>.05") reads as "20.05" once the parser joins it; a bank
-  // would refuse such a value, so it is unreadable here. Attributes (Ccy) are fine.
-  const keys = Object.keys(node);
-  if (keys.some((k) => k !== '#text' && !k.startsWith('@'))) return undefined;
-  return typeof (node as Node)['#text'] === 'string'
-    ? ((node as Node)['#text'] as string)
-    : undefined;
-}
+const parser = isoXmlParser(['CdtTrfTxInf', 'PmtInf']);
 
 /**
  * A transaction exactly as pain001-writer renders it (same elements, order and whitespace), with

@@ -167,17 +167,45 @@ export function renderHeader(key: PayoutFileKey, totals: ControlTotals): string 
     region: key.region,
     cycleId: key.cycleId.toString(),
   });
-  const id = escapeXml(messageId(key));
-  const name = escapeXml(debtor.name);
+  return [
+    ...documentHead({
+      msgId: messageId(key),
+      creDtTm: creationDateTime(key.region, key.cycleId),
+      nbOfTxs: totals.nbOfTxs,
+      ctrlSum,
+      reqdExctnDt: requestedExecutionDate(key.cycleId),
+      debtor,
+      currency: key.currency,
+    }),
+    '',
+  ].join('\n');
+}
+
+/**
+ * The document up to its first transaction: GrpHdr, and one PmtInf's header with the paying
+ * account as Dbtr, DbtrAcct and DbtrAgt. Shared by the cycle's record file and the bank rail's
+ * files, so the two can never disagree on how the marketplace names itself.
+ */
+export function documentHead(h: {
+  msgId: string;
+  creDtTm: string;
+  nbOfTxs: number;
+  ctrlSum: string;
+  reqdExctnDt: string;
+  debtor: DebtorAccount;
+  currency: string;
+}): string[] {
+  const id = escapeXml(h.msgId);
+  const name = escapeXml(h.debtor.name);
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<Document xmlns="${PAIN001_NAMESPACE}">`,
     '  <CstmrCdtTrfInitn>',
     '    <GrpHdr>',
     `      <MsgId>${id}</MsgId>`,
-    `      <CreDtTm>${creationDateTime(key.region, key.cycleId)}</CreDtTm>`,
-    `      <NbOfTxs>${totals.nbOfTxs}</NbOfTxs>`,
-    `      <CtrlSum>${ctrlSum}</CtrlSum>`,
+    `      <CreDtTm>${h.creDtTm}</CreDtTm>`,
+    `      <NbOfTxs>${h.nbOfTxs}</NbOfTxs>`,
+    `      <CtrlSum>${h.ctrlSum}</CtrlSum>`,
     '      <InitgPty>',
     `        <Nm>${name}</Nm>`,
     '      </InitgPty>',
@@ -185,10 +213,10 @@ export function renderHeader(key: PayoutFileKey, totals: ControlTotals): string 
     '    <PmtInf>',
     `      <PmtInfId>${id}</PmtInfId>`,
     '      <PmtMtd>TRF</PmtMtd>',
-    `      <NbOfTxs>${totals.nbOfTxs}</NbOfTxs>`,
-    `      <CtrlSum>${ctrlSum}</CtrlSum>`,
+    `      <NbOfTxs>${h.nbOfTxs}</NbOfTxs>`,
+    `      <CtrlSum>${h.ctrlSum}</CtrlSum>`,
     '      <ReqdExctnDt>',
-    `        <Dt>${requestedExecutionDate(key.cycleId)}</Dt>`,
+    `        <Dt>${h.reqdExctnDt}</Dt>`,
     '      </ReqdExctnDt>',
     '      <Dbtr>',
     `        <Nm>${name}</Nm>`,
@@ -196,18 +224,17 @@ export function renderHeader(key: PayoutFileKey, totals: ControlTotals): string 
     '      <DbtrAcct>',
     '        <Id>',
     '          <Othr>',
-    `            <Id>${escapeXml(debtor.accountId)}</Id>`,
+    `            <Id>${escapeXml(h.debtor.accountId)}</Id>`,
     '          </Othr>',
     '        </Id>',
-    `        <Ccy>${escapeXml(key.currency)}</Ccy>`,
+    `        <Ccy>${escapeXml(h.currency)}</Ccy>`,
     '      </DbtrAcct>',
     '      <DbtrAgt>',
     '        <FinInstnId>',
-    `          <BICFI>${escapeXml(debtor.bic)}</BICFI>`,
+    `          <BICFI>${escapeXml(h.debtor.bic)}</BICFI>`,
     '        </FinInstnId>',
     '      </DbtrAgt>',
-    '',
-  ].join('\n');
+  ];
 }
 
 /** One CdtTrfTxInf. `exponent` comes from checkKey(key), so a page does not look it up per line. */
