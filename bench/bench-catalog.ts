@@ -91,7 +91,9 @@ export const BENCHES: readonly BenchSpec[] = [
       'outbox) against the gateway simulator in its own process, beside bare gateway calls at the same ' +
       "concurrency (the simulator's ceiling here). Then a gateway outage while payouts flow: the time " +
       'until the breaker opens and consumption pauses. The run fails if a payout is not final, a key ' +
-      'executed twice, or the ledger is unbalanced.',
+      'executed twice, or the ledger is unbalanced. Last, the bank-file rail with as many payouts: pain.001 ' +
+      'files written, verified, submitted and transmitted, executed by the bank simulator and closed by its ' +
+      'pain.002 reports, timed from release to the last PAID, beside the gateway rail.',
     args: { full: ['100000'], quick: ['2000'] },
   },
   {

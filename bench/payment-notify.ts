@@ -10,7 +10,9 @@
  *   - payouts/s from the first payout to the last one final (PAID, result in the outbox), beside
  *     the reference: bare gateway calls/s at the same concurrency, the simulator's ceiling here;
  *   - the time from the start of a gateway outage to the breaker opening (and consumption
- *     pausing), measured under load with 20,000 more payouts.
+ *     pausing), measured under load with 20,000 more payouts;
+ *   - the bank-file rail with as many payouts, from release to PAID (bank-rail-run.ts), beside the
+ *     gateway rail's payouts/s.
  * Failure: exits 1 if a payout is not final, a key executed twice, or the ledger is unbalanced.
  * Targets (issue 6): >= 2,000 payouts/s; breaker open <= 1 s after the outage starts.
  */
@@ -40,6 +42,7 @@ import { dropDatabase, ensureDatabase } from '../infra/mysql-server';
 import { PAYMENT_NOTIFY_DEFAULTS } from '../processors/payment-notify/payment-options';
 import { paymentNotify } from '../processors/payment-notify/processor';
 import { startSimulator } from './simulator-process';
+import { measureBankRail, type BankRailRecord } from './bank-rail-run';
 import { runBench } from './bench-main';
 import { figure, sizeNote, writeBenchResult, type BenchResultBody } from './bench-result';
 import { fmt } from './report-format';
@@ -230,6 +233,16 @@ async function main(): Promise<void> {
     process.stdout.write(`breaker: open ${openMs} ms after the outage started\n`);
     await waitFinal(db, payouts + breakerPayouts);
     await handle.stop();
+
+    // The bank-file rail with as many payouts, from release to PAID, beside the gateway rail.
+    process.stdout.write(`bank rail: ${payouts} payouts through bank files...\n`);
+    const bankRail = await measureBankRail(
+      { db, ids: new SnowflakeGenerator(lease), outbox: new OutboxWriter(codec, registry), logger, resultsTopic },
+      ID_BASE + 50_000_000n,
+      SELLER_BASE + 100_000n,
+      payouts,
+    );
+    process.stdout.write(`bank rail: ${bankRail.payoutsPerSecond} payouts/s in ${bankRail.files} files\n`);
     await lease.release();
 
     const stats = (await (await fetch(`${sim.url}/_sim/stats`)).json()) as {
@@ -246,6 +259,7 @@ async function main(): Promise<void> {
       throw new Error(`not exactly once: ${JSON.stringify(stats)} ${problems.join('; ')}`);
     writeBenchResult(config.dataDir, paymentResult({
       machine: { cpus: os.cpus().length, node: process.version },
+      bankRail,
       gatewayLatencyMs: 20,
       throughput: { payouts, payoutsPerSecond: Math.round(perSecond), seconds: Number(((end - first) / 1000).toFixed(1)) },
       reference: { bareGatewayCallsPerSecond: Math.round(ceiling), calls: referenceCalls, concurrency: inFlight },
@@ -298,6 +312,8 @@ const TARGET = { payouts: 100_000, payoutsPerSecond: 2000, breakerOpenMs: 1000 }
 
 export interface PaymentRecord {
   machine: { cpus: number; node: string };
+  /** Absent in runs from before the bank rail. */
+  bankRail?: BankRailRecord;
   gatewayLatencyMs: number;
   throughput: { payouts: number; payoutsPerSecond: number; seconds: number };
   reference: { bareGatewayCallsPerSecond: number; calls: number; concurrency: number };
@@ -315,6 +331,7 @@ export function paymentResult(r: PaymentRecord): BenchResultBody {
       payoutsPerSecond: figure(r.throughput.payoutsPerSecond, 'payouts/s'),
       bareCallsPerSecond: figure(r.reference.bareGatewayCallsPerSecond, 'calls/s'),
       breakerOpenMs: figure(r.breaker.openAfterOutageMs, 'ms'),
+      bankPayoutsPerSecond: figure(r.bankRail?.payoutsPerSecond, 'payouts/s'),
     },
     comparisons: [
       {
@@ -322,6 +339,12 @@ export function paymentResult(r: PaymentRecord): BenchResultBody {
         figure: 'payoutsPerSecond',
         reference: `bare gateway calls, concurrency ${fmt(r.reference.concurrency)}`,
         referenceFigure: 'bareCallsPerSecond',
+      },
+      {
+        measure: 'payouts/s, bank-file rail, release to PAID',
+        figure: 'bankPayoutsPerSecond',
+        reference: 'the gateway rail above, same run',
+        referenceFigure: 'payoutsPerSecond',
       },
     ],
     targets: [
@@ -340,7 +363,11 @@ export function paymentResult(r: PaymentRecord): BenchResultBody {
         threshold: TARGET.breakerOpenMs,
       },
     ],
-    notes: [],
+    notes: r.bankRail
+      ? [
+          `Bank-file rail: ${fmt(r.bankRail.payouts)} payouts in ${fmt(r.bankRail.files)} pain.001 file${r.bankRail.files === 1 ? "" : "s"}, written, verified, submitted (TRY), transmitted, executed by the bank simulator (journal fsync'd) and closed by its pain.002 reports in ${fmt(r.bankRail.seconds, 1)} s.`,
+        ]
+      : [],
     data: r,
   };
 }

@@ -7,7 +7,7 @@ import { CHAOS_SMALL_SIZE, runChaos } from '../../tools/chaos/chaos-run';
  * private stack; then every money check passes. The faults are asserted too, so a run in which
  * nothing broke cannot pass for one that survived.
  */
-test('a small flow survives kill -9, broker and database restarts, a Redis flush and a gateway outage with every cent accounted for', async () => {
+test('a small flow on both rails survives kill -9 (the bank rail mid-report included), broker and database restarts, a Redis flush, a gateway outage and duplicate bank reports with every cent accounted for', async () => {
   const lines: string[] = [];
   const report = await runChaos(loadConfig(), { ...CHAOS_SMALL_SIZE, seed: 11 }, (l) => lines.push(l));
 
@@ -20,9 +20,14 @@ test('a small flow survives kill -9, broker and database restarts, a Redis flush
   for (const p of report.processes) expect([p.name, p.kills > 0]).toEqual([p.name, true]);
 
   expect(report.checks.filter((c) => !c.ok)).toEqual([]);
-  // Two regions × three checks, then upload, carry-forward, final, at-most-once, exactly-once,
-  // ledger, dead letters and reconciliation: a check that silently went missing fails here.
-  expect(report.checks).toHaveLength(14);
+  expect(faults).toContain('bank reports delayed 1.5 s and each sent twice');
+  // Two regions × three checks, then upload, carry-forward, final, at-most-once on one rail,
+  // exactly-once on its rail, returned once, ledger, dead letters and reconciliation: a check that
+  // silently went missing fails here.
+  expect(report.checks).toHaveLength(15);
+  // Both rails paid, and some payouts were refused and returned, so those checks ran on something.
+  expect(report.checks.find((c) => c.name.startsWith('every PAID payout'))?.detail).toMatch(/PAID.*PAID/);
+  expect(report.checks.find((c) => c.name.startsWith("each refused payout's"))?.detail).toMatch(/^[1-9]\d* refused/);
   // Some sellers end below zero on purpose: the carry-forward path ran, not just passed vacuously.
   expect(report.checks.find((c) => c.name.startsWith('carry-forward'))?.detail).toMatch(/^[1-9]\d* carried/);
   expect(report.payouts).toBeGreaterThan(0);

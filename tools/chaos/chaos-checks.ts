@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
 import { ledgerProblems } from '../../runtime/payment-ledger/ledger-balances';
+import { formatMinorAmount } from '../../runtime/money/decimal-amount';
+import { currencyExponent } from '../../settlement/payout-file/pain001-writer';
 import { dlqTopic } from '../../runtime/topology/types';
 import type { SettlementReportItem } from '../../runtime/gateway/gateway-wire';
 import { GatewayReportReader } from '../../services/recon/gateway-report-reader';
@@ -37,7 +39,7 @@ export interface ChaosExpectations {
 type Row = Record<string, string | number | null>;
 const big = (v: string | number | null | undefined) => BigInt(v ?? 0);
 
-export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl: string; recon: () => Promise<ReconRunResult> }, exp: ChaosExpectations): Promise<CheckResult[]> {
+export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl: string; bankUrl: string; recon: () => Promise<ReconRunResult> }, exp: ChaosExpectations): Promise<CheckResult[]> {
   const { db } = deps;
   const results: CheckResult[] = [];
   const check = (name: string, problems: string[], okDetail: string) =>
@@ -96,11 +98,12 @@ export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl:
     check('carry-forward items equal the carried payouts', problems, `${carried.length} carried`);
   }
 
-  // 4. Payouts are final, and the gateway's own report agrees with each one.
+  // 4. Payouts are final; each rail's own record (the gateway's settlement report, the bank's
+  //    journal of executions) agrees with each payout, and no payout went out on both.
   {
-    const payouts = (await db('payout').select(db.raw('CAST(id AS CHAR) AS id'), db.raw('CAST(amount_minor AS CHAR) AS amount'), 'status', 'gateway_reference')) as Row[];
+    const payouts = (await db('payout').select(db.raw('CAST(id AS CHAR) AS id'), db.raw('CAST(amount_minor AS CHAR) AS amount'), 'currency', 'status', 'rail', 'gateway_reference')) as Row[];
     const notFinal = payouts.filter((p) => p.status === 'PENDING' || p.status === 'SUBMITTED');
-    const byStatus = payouts.reduce<Record<string, number>>((acc, p) => ((acc[String(p.status)] = (acc[String(p.status)] ?? 0) + 1), acc), {});
+    const byStatus = payouts.reduce<Record<string, number>>((acc, p) => ((acc[`${p.rail} ${p.status}`] = (acc[`${p.rail} ${p.status}`] ?? 0) + 1), acc), {});
     check('every payout is final', notFinal.map((p) => `payout ${p.id} is ${p.status}`), JSON.stringify(byStatus));
 
     const reader = new GatewayReportReader(deps.gatewayUrl);
@@ -109,7 +112,7 @@ export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl:
     try {
       for await (const page of reader.pages(new Date(0))) {
         for (const item of page) {
-          if (executed.has(item.key)) twice.push(`key ${item.key} executed twice`);
+          if (executed.has(item.key)) twice.push(`key ${item.key} executed twice at the gateway`);
           executed.set(item.key, item);
         }
       }
@@ -117,18 +120,50 @@ export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl:
       reader.close();
     }
     const stats = (await (await fetch(`${deps.gatewayUrl}/_sim/stats`, { signal: AbortSignal.timeout(10_000) })).json()) as { maxExecutionsPerKey: number; executions: number };
-    if (stats.maxExecutionsPerKey > 1) twice.push(`the simulator's journal holds a key ${stats.maxExecutionsPerKey} times`);
-    check('the gateway executed each payout at most once', twice, `${executed.size} executions, at most ${stats.maxExecutionsPerKey} per key`);
+    if (stats.maxExecutionsPerKey > 1) twice.push(`the gateway's journal holds a key ${stats.maxExecutionsPerKey} times`);
+    const bank = (await (await fetch(`${deps.bankUrl}/_sim/executions?limit=100000000`, { signal: AbortSignal.timeout(30_000) })).json()) as { executions: Array<{ endToEndId: string; amount: string; currency: string }> };
+    const atBank = new Map<string, { amount: string; currency: string }>();
+    for (const e of bank.executions) {
+      if (atBank.has(e.endToEndId)) twice.push(`EndToEndId ${e.endToEndId} executed twice at the bank`);
+      if (executed.get(e.endToEndId)?.status === 'EXECUTED') twice.push(`payout ${e.endToEndId} executed at the gateway and at the bank`);
+      atBank.set(e.endToEndId, e);
+    }
+    check('each payout executed at most once, on one rail', twice, `${executed.size} gateway executions, ${atBank.size} bank executions, none twice, none on both`);
 
     const ids = new Set(payouts.map((p) => String(p.id)));
     const wrong: string[] = [];
     for (const p of payouts) {
-      const e = executed.get(String(p.id));
-      if (p.status === 'PAID' && (e?.status !== 'EXECUTED' || e.reference !== p.gateway_reference || e.amount_minor !== p.amount)) wrong.push(`PAID payout ${p.id}: gateway ${e?.status ?? 'never executed'} ${e?.reference ?? ''} ${e?.amount_minor ?? ''}`);
-      if (p.status !== 'PAID' && e?.status === 'EXECUTED') wrong.push(`${p.status} payout ${p.id} was executed at the gateway`);
+      const id = String(p.id);
+      const e = executed.get(id);
+      const b = atBank.get(id);
+      if (p.rail === 'gateway') {
+        if (p.status === 'PAID' && (e?.status !== 'EXECUTED' || e.reference !== p.gateway_reference || e.amount_minor !== p.amount)) wrong.push(`PAID payout ${id}: gateway ${e?.status ?? 'never executed'} ${e?.reference ?? ''} ${e?.amount_minor ?? ''}`);
+        if (p.status !== 'PAID' && e?.status === 'EXECUTED') wrong.push(`${p.status} payout ${id} was executed at the gateway`);
+        if (b) wrong.push(`gateway payout ${id} was executed at the bank`);
+      } else {
+        const exponent = currencyExponent(String(p.currency)) ?? 2;
+        if (p.status === 'PAID' && (!b || b.amount !== formatMinorAmount(big(p.amount), exponent) || b.currency !== p.currency)) wrong.push(`PAID payout ${id}: the bank ${b ? `executed ${b.amount} ${b.currency}` : 'never executed it'}`);
+        if (p.status !== 'PAID' && b) wrong.push(`${p.status} payout ${id} was executed at the bank`);
+        if (e) wrong.push(`bank-file payout ${id} reached the gateway`);
+      }
     }
     for (const key of executed.keys()) if (!ids.has(key)) wrong.push(`gateway executed ${key}, which is no payout`);
-    check('every PAID payout executed exactly once, with its amount and reference', wrong, `${byStatus.PAID ?? 0} PAID, each matched in the gateway's report`);
+    for (const key of atBank.keys()) if (!ids.has(key)) wrong.push(`the bank executed ${key}, which is no payout`);
+    check('every PAID payout executed exactly once on its own rail, with its amount', wrong, `${Object.entries(byStatus).filter(([k]) => k.endsWith('PAID')).map(([k, n]) => `${n} ${k}`).join(', ')}`);
+
+    // A refused payout's amount is back in its seller's balance exactly once, and only a refused one's.
+    const failed = new Map(payouts.filter((p) => p.status === 'FAILED' || p.status === 'CANCELLED').map((p) => [String(p.id), big(p.amount)]));
+    const returned = (await db('billing_item').where({ source: 'PAYOUT_RETURN' }).select('source_ref', db.raw('CAST(amount_minor AS CHAR) AS amount'))) as Row[];
+    const back: string[] = [];
+    const seen = new Set<string>();
+    for (const r of returned) {
+      const ref = String(r.source_ref);
+      if (seen.has(ref)) back.push(`payout ${ref} returned twice`);
+      seen.add(ref);
+      if (failed.get(ref) !== big(r.amount)) back.push(`payout ${ref} returned ${r.amount}, but it is ${failed.has(ref) ? `FAILED for ${failed.get(ref)}` : 'not FAILED'}`);
+    }
+    for (const id of failed.keys()) if (!seen.has(id)) back.push(`FAILED payout ${id} was never returned`);
+    check("each refused payout's amount returned to the seller exactly once", back, `${failed.size} refused, ${returned.length} returned`);
   }
 
   // 5. The double-entry payment ledger balances.

@@ -1,9 +1,11 @@
 import type { ProcessSupervisor } from './process-supervisor';
 
 /**
- * kill -9 of a random processor every few seconds, for as long as it runs. The choice and the
- * pause come from a seeded generator, so a run that found a problem can be repeated with its seed
- * (the timing around each kill still varies with the machine).
+ * kill -9 of a random processor every few seconds, for as long as it runs. Victims are drawn in
+ * rounds, each a shuffle of every process, so each one is killed once before any is killed twice:
+ * a run of n kills has hit every process however many there are. The choice and the pause come
+ * from a seeded generator, so a run that found a problem can be repeated with its seed (the timing
+ * around each kill still varies with the machine).
  */
 export interface MonkeyOptions {
   seed: number;
@@ -14,6 +16,8 @@ export interface MonkeyOptions {
 export class ChaosMonkey {
   private state: number;
   private timer?: NodeJS.Timeout;
+  /** What is left of the current round. */
+  private round: string[] = [];
   private running = false;
 
   constructor(
@@ -38,8 +42,8 @@ export class ChaosMonkey {
     if (!this.running) return;
     const pause = this.opts.minPauseMs + this.next(Math.max(1, this.opts.maxPauseMs - this.opts.minPauseMs));
     this.timer = setTimeout(() => {
-      const names = this.supervisor.names;
-      const victim = names[this.next(names.length)]!;
+      if (this.round.length === 0) this.round = [...this.supervisor.names];
+      const victim = this.round.splice(this.next(this.round.length), 1)[0]!;
       if (this.supervisor.kill9(victim)) this.note(`kill -9 ${victim}`);
       this.schedule();
     }, pause);

@@ -12,7 +12,7 @@ import { settlementTopology } from '../../topologies/settlement';
 import { writeDemoUpload } from '../demo/demo-upload';
 import { LagSampler, topologyTargets } from '../../services/lag/lag-sampler';
 import { publishOrderEvents } from '../orders/order-publisher';
-import { orderStream } from '../orders/synthetic-orders';
+import { orderStream, SELLER_BASE } from '../orders/synthetic-orders';
 import { regionInfo } from '../../runtime/money/regions';
 import { registerStreamPayees } from '../demo/synthetic-payees';
 import { ReconRunner } from '../../services/recon/recon-runner';
@@ -82,6 +82,8 @@ const PROCESSES = [
   // A second relay: it stands by on the relay lock and takes over when the first one is killed.
   { name: 'commission', args: ['run', 'commission'] },
   { name: 'payment-notify', args: ['run', 'payment-notify', '--no-relay'] },
+  // The bank-file rail (files out, the bank's reports in); killed like the rest, mid-report too.
+  { name: 'bank-rail', args: ['bank', 'run'] },
 ];
 
 export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: string) => void): Promise<ChaosReport> {
@@ -103,7 +105,8 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
   const deadline = started + opts.timeoutMs;
 
   say(`chaos ${run}: private stack under ${dir}`);
-  const stack = await chaosStack(dir, base.schemaRegistryUrl);
+  // The first region pays through bank files, the others through the gateway.
+  const stack = await chaosStack(dir, base.schemaRegistryUrl, { STS_PAYOUT_RAILS: `${opts.regions[0]}=bank-file` });
   let ctx: AppContext | undefined;
   let supervisor: ProcessSupervisor | undefined;
   let monkey: ChaosMonkey | undefined;
@@ -112,7 +115,9 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     ctx = createAppContext(stack.config, 'sts-chaos', { logLevel: 'error' });
     const db = ctx.db;
     for (const region of opts.regions) await addRule(db, { region, category: '*', rateBps: Number(RATE_BPS), effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'chaos');
-    await registerStreamPayees(db, opts.regions.map((r) => regionInfo(r)!.currency), opts.sellers, 'cli:chaos');
+    // Every 40th seller banks with a closed account: the bank (AC04) and the gateway refuse it, and
+    // the payout's amount must come back to the seller's balance exactly once.
+    await registerStreamPayees(db, opts.regions.map((r) => regionInfo(r)!.currency), opts.sellers, 'cli:chaos', (seller) => ((seller - SELLER_BASE) % 40n === 11n ? `INVALID-${seller}` : undefined));
     lap('stack');
 
     supervisor = new ProcessSupervisor(stack.env, path.join(dir, 'logs'));
@@ -157,6 +162,10 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     // Payment faults start with the first payout, while the closes still run.
     const paymentFaults = (async () => {
       await waitUntil('the first payout', deadline, async () => ((await count(db('payout'))) > 0 ? true : undefined));
+      // The bank sends each final report and notification twice, a while after accepting a file,
+      // so the bank rail is often killed with a report in hand.
+      await stack.bankFaults({ duplicateReports: true, reportDelayMs: 1500 });
+      note('bank reports delayed 1.5 s and each sent twice');
       await stack.gatewayOutage(opts.outageMs);
       note(`gateway outage for ${opts.outageMs / 1000} s`);
       await sleep(opts.outageMs / 2);
@@ -194,7 +203,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const cycles = opts.regions.map((region, i) => ({ region, cycleId: closing.get(region)!.cycleId, expected: expectedSettlement(streams[i]!, RATE_BPS) }));
     const expectations: ChaosExpectations = { cycles, upload: { ...upload, uploadId: intake.uploadId, cycleId: uploadCycle }, topics: settlementTopology.processors.map((p) => p.input) };
     const recon = () => ReconRunner.fromConfig(stack.config, { db, logger: ctx!.logger }).run();
-    const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, recon }, expectations);
+    const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, bankUrl: stack.config.bankUrl, recon }, expectations);
     lap('checks');
     seconds.total = Math.round((Date.now() - started) / 100) / 10;
     return { ok: checks.every((c) => c.ok), dir, seed: opts.seed, events: events.length + resent.length, uploadRows: opts.uploadRows, payouts: await count(db('payout')), faults, processes: supervisor.stats(), checks, seconds };
@@ -206,7 +215,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       await stack.down();
       // The logs and the report stay; the private stack's data (jars, logs of the broker, the
       // database files) is a few hundred MB per run and means nothing once it is down.
-      for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+      for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'bank', 'bank-files', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
     }
   }
 }

@@ -10,7 +10,7 @@ import { isAlive, readPid, sleep } from '../../infra/process-control';
 import { freePorts } from '../../infra/ports';
 
 /**
- * The chaos run's own stack: a private Kafka broker, MariaDB, Redis and gateway simulator, each on
+ * The chaos run's own stack: a private Kafka broker, MariaDB, Redis, gateway and bank simulators, each on
  * a free port with its data under the run's directory, started by the project's own `sts up`. It
  * has to be private: the run kills the broker and the database, which would break anything else
  * using the machine's shared stack (a test suite, the demo). Only the schema registry is shared;
@@ -34,11 +34,13 @@ export interface ChaosStack {
   flushRedis(): Promise<void>;
   /** Every /v1 call to the simulator answers 503 for this long. */
   gatewayOutage(ms: number): Promise<void>;
+  /** Faults of the bank simulator (infra/bank-simulator/fault-plan.ts), e.g. duplicate reports. */
+  bankFaults(patch: Record<string, unknown>): Promise<void>;
   down(): Promise<void>;
 }
 
-export async function chaosStack(dir: string, sharedRegistryUrl: string): Promise<ChaosStack> {
-  const [kafka, controller, mysql, redis, gateway] = await freePorts(5);
+export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChaosStack> {
+  const [kafka, controller, mysql, redis, gateway, bank] = await freePorts(6);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     STS_DATA_DIR: dir,
@@ -47,10 +49,14 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string): Promis
     STS_MYSQL_URL: `mysql://root@127.0.0.1:${mysql}/sts`,
     STS_REDIS_URL: `redis://127.0.0.1:${redis}`,
     STS_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
+    // The bank simulator's folders are STS_DATA_DIR's, so the run's files never meet the shared stack's.
+    STS_BANK_URL: `http://127.0.0.1:${bank}`,
+    STS_BANK_POLL_MS: '500',
     STS_SCHEMA_REGISTRY_URL: sharedRegistryUrl,
     // The broker's minimum: a killed processor's partitions move on after 6 s, not 30.
     STS_PROCESSOR_SESSION_TIMEOUT_MS: '6000',
     STS_LOG_LEVEL: process.env.STS_CHAOS_LOG_LEVEL ?? 'warn',
+    ...extraEnv,
   };
   const config = loadConfig(env);
   // For an operator inspecting a run kept with --keep: `set -a; . <dir>/env; set +a; npx sts lag`.
@@ -86,6 +92,10 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string): Promis
     async gatewayOutage(ms) {
       const res = await fetch(`${config.gatewayUrl}/_sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outageForMs: ms }), signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new ChaosRunError(`the simulator refused the outage: ${res.status} ${await res.text()}`);
+    },
+    async bankFaults(patch) {
+      const res = await fetch(`${config.bankUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch), signal: AbortSignal.timeout(5000) });
+      if (!res.ok) throw new ChaosRunError(`the bank simulator refused the faults: ${res.status} ${await res.text()}`);
     },
     async down() {
       await runSts(['down'], env, 120_000).catch(() => undefined);
