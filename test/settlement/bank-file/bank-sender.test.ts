@@ -4,6 +4,11 @@ import { formatMinorAmount } from '../../../runtime/money/decimal-amount';
 import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-ledger/ledger-balances';
 import { bankFileProblems } from '../../../settlement/bank-file/bank-file-verify';
 import { bankFileContent, sendBankFiles } from '../../../settlement/bank-file/bank-sender';
+import { PROJECT_ROOT } from '../../../runtime/config';
+import { OutboxWriter } from '../../../runtime/outbox/outbox-writer';
+import { setPayee } from '../../../runtime/payees/payee-registry';
+import { releasePayout } from '../../../services/payouts/payout-holds';
+import { syntheticPayee } from '../../../tools/demo/synthetic-payees';
 import { useTestResources } from '../../fixtures/resources';
 import { uploadSetup, type UploadSetup } from '../../fixtures/upload-harness';
 import { BANK_SELLERS, bankCycle as bankCycleOf, bankFolders, bankLogger } from '../../fixtures/bank-rail';
@@ -100,4 +105,30 @@ test('a sender stopped after any step is finished by the next run, and the outbo
   await expect(sendBankFiles(deps)).rejects.toThrow(/exists with other bytes/);
   expect(fs.readFileSync(path.join(deps.outboundDir, `${msgId}.xml`), 'utf8')).toBe('something else');
   expect(await tried()).toBe(SELLERS.length);
+}, 120_000);
+
+test('a held bank-file payout an operator releases goes out in the next file, to the account registered since', async () => {
+  const s = await uploadSetup(r, 1);
+  const late = 652024209997829999n;
+  await bankCycleOf(r, s, 'SG', 'SG=bank-file', [...SELLERS.slice(0, 2)]);
+  const closing = (await s.db('payout').first(s.db.raw('CAST(cycle_id AS CHAR) AS c'))) as { c: string };
+  const deps = senderDeps(s);
+  const [first] = (await sendBankFiles(deps)).transmitted;
+  // A seller with money and no payee account, as the close leaves it: held, and never sent.
+  const heldId = s.ids.next();
+  await s.db('payout').insert({ id: heldId.toString(), cycle_id: closing.c, region: 'SG', shop_user_id: late.toString(), currency: 'SGD', amount_minor: '4200', status: 'ON_HOLD', rail: 'bank-file', hold_reason: 'NO_PAYEE_ACCOUNT' });
+  expect((await sendBankFiles(deps)).transmitted).toEqual([]);
+
+  await setPayee(s.db, late, syntheticPayee(late, 'SGD'), 'cli:onboarding');
+  const releasedTopic = await r.topic('released', 1);
+  await s.registry.register(`${releasedTopic}-value`, fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'payout.avsc'), 'utf8'));
+  await releasePayout({ db: s.db, outbox: new OutboxWriter(s.codec, s.registry), payoutsTopic: releasedTopic }, heldId, { name: 'cli:ops', fourEyes: false });
+  const [second] = (await sendBankFiles(deps)).transmitted;
+  expect(second).toBe(`TEST-SGSGD-${heldId}`);
+  expect(second).not.toBe(first);
+  const row = (await s.db('payout').where({ id: heldId.toString() }).first('status', 'bank_msg_id')) as { status: string; bank_msg_id: string };
+  expect(row).toEqual({ status: 'SUBMITTED', bank_msg_id: second });
+  const xml = fs.readFileSync(path.join(deps.outboundDir, `${second}.xml`), 'utf8');
+  expect(xml).toContain(`<Nm>Seller ${late}</Nm>`);
+  expect(xml.match(/<CdtTrfTxInf>/g)).toHaveLength(1);
 }, 120_000);
