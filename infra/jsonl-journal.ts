@@ -30,7 +30,7 @@ export interface JournalFormat<R> {
 
 interface Pending<R> {
   record: R;
-  resolve: (r: R) => void;
+  resolve: () => void;
   reject: (err: unknown) => void;
 }
 
@@ -88,11 +88,11 @@ export class JsonlJournal<R extends { seq: number }> {
   }
 
   /** Resolves with the record (built by `make` around the next seq) once it is on disk. */
-  append(make: (seq: number) => R): Promise<R> {
+  append<T extends R>(make: (seq: number) => T): Promise<T> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     const record = make(++this.lastSeq);
     return new Promise((resolve, reject) => {
-      this.pending.push({ record, resolve, reject });
+      this.pending.push({ record, resolve: () => resolve(record), reject });
       if (!this.flushing) {
         this.flushing = true;
         this.flushed = this.flush();
@@ -124,7 +124,7 @@ export class JsonlJournal<R extends { seq: number }> {
       this.commits.maxBatch = Math.max(this.commits.maxBatch, batch.length);
       for (const p of batch) {
         this.index(p.record);
-        p.resolve(p.record);
+        p.resolve();
       }
     }
     // No await between the loop's last check and this line: an append can never be stranded.

@@ -1,12 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { BankJournalCorruptError } from '../../runtime/errors';
+import { JsonlJournal } from '../jsonl-journal';
 
 /**
- * The bank simulator's durable memory: an append-only JSONL file, one record per line, each line
- * fsync'd before anything that depends on it happens. Replayed at start, so after kill -9 at any
- * point the simulator still knows every file MsgId it received, every EndToEndId it executed and
- * every report it wrote, and never executes a transfer twice.
+ * The bank simulator's durable memory: a JSONL journal (infra/jsonl-journal.ts: group commit,
+ * torn-tail recovery), one record per line, each line fsync'd before anything that depends on it
+ * happens. Replayed at start, so after kill -9 at any point the simulator still knows every file
+ * MsgId it received, every EndToEndId it executed and every report it wrote, and never executes a
+ * transfer twice.
  *
  * Two record types (version 1), amounts as the decimal strings of the file:
  *
@@ -30,9 +30,8 @@ import { BankJournalCorruptError } from '../../runtime/errors';
  *     A report file is in the INBOUND folder (written atomically, directory fsync'd). kind is
  *     accepted | status | status-copy | notification | notification-copy.
  *
- * Recovery: a last line without its newline is a write torn by a crash; nothing acted on it, so
- * it is cut off. A damaged line anywhere else is refused (STS_GATEWAY_JOURNAL_CORRUPT, the code
- * the simulators' journals share): starting without it could execute its transfers again.
+ * A damaged line other than a torn last one is refused (STS_BANK_JOURNAL_CORRUPT): starting
+ * without it could execute its transfers again.
  */
 
 export const JOURNAL_FILE = 'journal.jsonl';
@@ -114,12 +113,6 @@ export interface ExecutionView {
 
 type JournalRecord = FileRecord | ReportRecord;
 
-interface Pending {
-  record: JournalRecord;
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 export const REPORT_ID_PREFIX = 'BANKSIM-';
 
 export function reportMsgId(n: number): string {
@@ -132,40 +125,34 @@ export class BankJournal {
   private readonly receivedNames = new Set<string>();
   private readonly executions = new Map<string, ExecutionView[]>();
   private readonly writtenKinds = new Map<number, Set<ReportKind>>();
-  private pending: Pending[] = [];
-  private flushing = false;
-  private flushed: Promise<void> = Promise.resolve();
-  private failure: unknown;
-  private lastSeq = 0;
   private lastReportNumber = 0;
   private maxPerEndToEndId = 0;
   private executionTotal = 0;
   private reportTotal = 0;
 
-  private constructor(
-    readonly file: string,
-    private readonly fh: fs.promises.FileHandle,
-  ) {}
+  private constructor(private readonly log: JsonlJournal<JournalRecord>) {}
 
   static async open(dir: string): Promise<BankJournal> {
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, JOURNAL_FILE);
-    const existed = fs.existsSync(file);
-    const records = existed ? readRecords(file) : [];
-    const fh = await fs.promises.open(file, 'a');
-    if (!existed) await fsyncDir(dir);
-    const journal = new BankJournal(file, fh);
-    for (const r of records) journal.index(r);
+    const log = await JsonlJournal.open<JournalRecord>(dir, JOURNAL_FILE, {
+      check: recordChecker(),
+      corrupt: (file, line, detail) => new BankJournalCorruptError(file, line, detail),
+    });
+    const journal = new BankJournal(log);
+    log.follow((r) => journal.index(r));
     return journal;
   }
 
+  get file(): string {
+    return this.log.file;
+  }
+
   get size(): number {
-    return this.lastSeq;
+    return this.log.lastSequence;
   }
 
   /** The journal could not be written; nothing more is decided or acknowledged. */
   get failed(): unknown {
-    return this.failure;
+    return this.log.failed;
   }
 
   get fileCount(): number {
@@ -215,66 +202,25 @@ export class BankJournal {
   }
 
   /** Resolves once the decision is on disk; only then may a report about it be written. */
-  async appendFile(draft: FileDraft): Promise<FileRecord> {
-    const record: FileRecord = { v: 1, seq: 0, type: 'file', ...draft };
-    await this.append(record);
-    return record;
+  appendFile(draft: FileDraft): Promise<FileRecord> {
+    return this.log.append((seq): FileRecord => ({ v: 1, seq, type: 'file', ...draft }));
   }
 
-  async appendReport(draft: ReportDraft): Promise<ReportRecord> {
-    const record: ReportRecord = {
+  appendReport(draft: ReportDraft): Promise<ReportRecord> {
+    return this.log.append((seq): ReportRecord => ({
       v: 1,
-      seq: 0,
+      seq,
       type: 'report',
       ...draft,
       writtenAt: new Date().toISOString(),
-    };
-    await this.append(record);
-    return record;
+    }));
   }
 
-  async close(): Promise<void> {
-    await this.flushed;
-    await this.fh.close();
-  }
-
-  private append(record: JournalRecord): Promise<void> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    record.seq = ++this.lastSeq;
-    return new Promise((resolve, reject) => {
-      this.pending.push({ record, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        this.flushed = this.flush();
-      }
-    });
-  }
-
-  /** Group commit, as in the gateway simulator's journal: one fsync for whatever queued meanwhile. */
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await this.fh.appendFile(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''));
-        await this.fh.datasync();
-      } catch (err) {
-        // The file's tail is unknown after a failed write or fsync: stop acknowledging anything.
-        this.failure = err;
-        for (const p of [...batch, ...this.pending]) p.reject(err);
-        this.pending = [];
-        break;
-      }
-      for (const p of batch) {
-        this.index(p.record);
-        p.resolve();
-      }
-    }
-    this.flushing = false;
+  close(): Promise<void> {
+    return this.log.close();
   }
 
   private index(r: JournalRecord): void {
-    this.lastSeq = Math.max(this.lastSeq, r.seq);
     if (r.type === 'report') {
       let kinds = this.writtenKinds.get(r.fileSeq);
       if (!kinds) this.writtenKinds.set(r.fileSeq, (kinds = new Set()));
@@ -311,27 +257,11 @@ export class BankJournal {
 const KINDS: ReadonlySet<string> = new Set(REPORT_KINDS);
 const REPORT_ID = /^BANKSIM-\d{8,}$/;
 
-function readRecords(file: string): JournalRecord[] {
-  const text = fs.readFileSync(file, 'utf8');
-  const end = text.lastIndexOf('\n') + 1;
-  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end)));
-  const lines = text.slice(0, end).split('\n');
-  lines.pop();
+/** The check of replayed lines; a report record must name a file record before it. */
+function recordChecker(): (r: Partial<JournalRecord>, line: number) => string | undefined {
   const fileSeqs = new Set<number>();
-  return lines.map((line, i) => {
-    let r: Partial<FileRecord> | Partial<ReportRecord>;
-    try {
-      r = JSON.parse(line) as Partial<FileRecord> | Partial<ReportRecord>;
-    } catch (err) {
-      throw new BankJournalCorruptError(
-        file,
-        i + 1,
-        err instanceof Error ? err.message : String(err),
-      );
-    }
-    const bad = (why: string) => new BankJournalCorruptError(file, i + 1, why);
-    if (r.v !== 1 || r.seq !== i + 1)
-      throw bad(`unexpected version or sequence (want seq ${i + 1})`);
+  return (r, line) => {
+    if (r.v !== 1 || r.seq !== line) return `unexpected version or sequence (want seq ${line})`;
     if (r.type === 'file') {
       const f = r as Partial<FileRecord>;
       if (
@@ -344,32 +274,24 @@ function readRecords(file: string): JournalRecord[] {
         !REPORT_ID.test(f.reports.status) ||
         typeof f.finalDueAt !== 'string'
       )
-        throw bad('a file record without its msgId, status, transfers, reports or finalDueAt');
+        return 'a file record without its msgId, status, transfers, reports or finalDueAt';
       for (const t of f.transfers) {
         if (
           typeof t?.endToEndId !== 'string' ||
           typeof t.amount !== 'string' ||
           (t.status !== 'ACSC' && t.status !== 'RJCT')
         )
-          throw bad('a transfer without its endToEndId, amount or status');
+          return 'a transfer without its endToEndId, amount or status';
       }
-      fileSeqs.add(f.seq!);
-    } else if (r.type === 'report') {
+      fileSeqs.add(line);
+      return undefined;
+    }
+    if (r.type === 'report') {
       const p = r as Partial<ReportRecord>;
       if (typeof p.fileSeq !== 'number' || !fileSeqs.has(p.fileSeq) || !KINDS.has(p.kind ?? ''))
-        throw bad('a report record for no earlier file, or of an unknown kind');
-    } else {
-      throw bad(`unknown record type ${String(r.type)}`);
+        return 'a report record for no earlier file, or of an unknown kind';
+      return undefined;
     }
-    return r as JournalRecord;
-  });
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.promises.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+    return `unknown record type ${String(r.type)}`;
+  };
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from '../../runtime/errors';
+import { faultPatchRoute } from '../fault-patch-route';
 import type { BankJournal } from './bank-journal';
 import type { FaultPlan } from './fault-plan';
 import type { BankFileProcessor } from './file-processor';
@@ -38,15 +38,7 @@ export function registerControlRoutes(
   }));
 
   app.get('/_sim/faults', async () => faults.snapshot());
-  app.post('/_sim/faults', async (req, reply) => {
-    try {
-      return reply.code(200).send(faults.update(req.body));
-    } catch (err) {
-      if (err instanceof ConfigError)
-        return reply.code(400).send({ error: 'INVALID_FAULTS', message: err.message });
-      throw err;
-    }
-  });
+  app.post('/_sim/faults', faultPatchRoute(faults));
   app.post('/_sim/faults/reset', async () => faults.reset());
 
   app.get<{ Querystring: { endToEndId?: string; limit?: string } }>(

@@ -25,14 +25,15 @@
  *   `bank-simulator listening on http://H:N files=F journal=FILE outbound=DIR inbound=DIR`
  * Exit codes
  *   0  stopped by SIGTERM or SIGINT after the current poll finished and the journal closed
- *   1  could not start: corrupt journal (STS_GATEWAY_JOURNAL_CORRUPT), unwritable directory,
+ *   1  could not start: corrupt journal (STS_BANK_JOURNAL_CORRUPT), unwritable directory,
  *      port taken; the cause is printed as `error [CODE]: …`
  *   2  bad flags or environment (STS_CONFIG_INVALID)
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../runtime/config';
-import { asStsError, ConfigError } from '../../runtime/errors';
+import { ConfigError } from '../../runtime/errors';
+import { runSimulator } from '../simulator-main';
 import type { FaultPatch } from './fault-plan';
 import { createBankSimulator } from './server';
 
@@ -106,7 +107,7 @@ function parseJson(text: string | undefined, what: string): Record<string, unkno
   return value as Record<string, unknown>;
 }
 
-async function main(): Promise<void> {
+runSimulator('bank-simulator', async () => {
   const spec = readSpec(process.argv.slice(2), process.env);
   const sim = await createBankSimulator({
     outboundDir: spec.outboundDir,
@@ -117,33 +118,8 @@ async function main(): Promise<void> {
     logLevel: process.env.STS_LOG_LEVEL ?? 'warn',
   });
   const url = await sim.listen(spec.port, spec.host);
-  process.stdout.write(
-    `bank-simulator listening on ${url} files=${sim.journal.fileCount} journal=${sim.journal.file} outbound=${spec.outboundDir} inbound=${spec.inboundDir}\n`,
-  );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`bank-simulator stopping on ${signal}\n`);
-    sim.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`error [${asStsError(err).code}]: ${asStsError(err).message}\n`);
-        process.exit(1);
-      },
-    );
+  return {
+    listening: `${url} files=${sim.journal.fileCount} journal=${sim.journal.file} outbound=${spec.outboundDir} inbound=${spec.inboundDir}`,
+    close: () => sim.close(),
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  const e = asStsError(err);
-  process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-  if (e.fix) process.stderr.write(`fix: ${e.fix}\n`);
-  process.exit(
-    e instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-      ? 2
-      : 1,
-  );
 });

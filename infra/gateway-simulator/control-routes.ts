@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from '../../runtime/errors';
+import { faultPatchRoute } from '../fault-patch-route';
 import type { ExecutionJournal } from './execution-journal';
 import type { FaultPlan } from './fault-plan';
 import type { SimStats } from './sim-stats';
@@ -20,15 +20,7 @@ export function registerControlRoutes(
 ): void {
   const { faults, stats, journal } = sim;
   app.get('/_sim/faults', async () => faults.snapshot());
-  app.put('/_sim/faults', async (req, reply) => {
-    try {
-      return reply.code(200).send(faults.update(req.body));
-    } catch (err) {
-      if (err instanceof ConfigError)
-        return reply.code(400).send({ error: 'INVALID_FAULTS', message: err.message });
-      throw err;
-    }
-  });
+  app.put('/_sim/faults', faultPatchRoute(faults));
   app.get('/_sim/stats', async () => ({
     ...stats,
     maxExecutionsPerKey: journal.maxExecutionsPerKey,

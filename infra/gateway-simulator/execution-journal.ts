@@ -25,43 +25,33 @@ export interface ExecutionRecord extends SettlementReportItem {
 
 export type ExecutionDraft = Omit<ExecutionRecord, 'v' | 'seq' | 'executed_at' | 'reference'>;
 
-interface Pending {
-  record: ExecutionRecord;
-  resolve: (r: ExecutionRecord) => void;
-  reject: (err: unknown) => void;
-}
-
 export const JOURNAL_FILE = 'executions.jsonl';
 
 export class ExecutionJournal {
   private readonly byKey = new Map<string, ExecutionRecord>();
   private readonly perKeyCount = new Map<string, number>();
   private readonly ordered: ExecutionRecord[] = [];
-  private pending: Pending[] = [];
-  /** Set and cleared synchronously around the flush loop, so no append can slip between rounds. */
-  private flushing = false;
-  private flushed: Promise<void> = Promise.resolve();
-  private failure: unknown;
-  private lastSeq = 0;
   private maxPerKey = 0;
-  /** fsync rounds and the largest batch one round carried: evidence that group commit works. */
-  readonly commits = { rounds: 0, maxBatch: 0 };
 
-  private constructor(
-    readonly file: string,
-    private readonly fh: fs.promises.FileHandle,
-  ) {}
+  private constructor(private readonly log: JsonlJournal<ExecutionRecord>) {}
 
   static async open(dir: string): Promise<ExecutionJournal> {
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, JOURNAL_FILE);
-    const existed = fs.existsSync(file);
-    const records = existed ? readRecords(file) : [];
-    const fh = await fs.promises.open(file, 'a');
-    if (!existed) await fsyncDir(dir);
-    const journal = new ExecutionJournal(file, fh);
-    for (const r of records) journal.index(r);
+    const log = await JsonlJournal.open<ExecutionRecord>(dir, JOURNAL_FILE, {
+      check: recordProblem,
+      corrupt: (file, line, detail) => new GatewayJournalCorruptError(file, line, detail),
+    });
+    const journal = new ExecutionJournal(log);
+    log.follow((r) => journal.index(r));
     return journal;
+  }
+
+  get file(): string {
+    return this.log.file;
+  }
+
+  /** fsync rounds and the largest batch one round carried: evidence that group commit works. */
+  get commits(): { readonly rounds: number; readonly maxBatch: number } {
+    return this.log.commits;
   }
 
   get size(): number {
@@ -93,15 +83,13 @@ export class ExecutionJournal {
   }
 
   get lastSequence(): number {
-    return this.lastSeq;
+    return this.log.lastSequence;
   }
 
   /** Resolves once the record is on disk; only then may the caller answer the request. */
   append(draft: ExecutionDraft): Promise<ExecutionRecord> {
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    const seq = ++this.lastSeq;
     // Fields are listed one by one so nothing but the record format can reach the file.
-    const record: ExecutionRecord = {
+    return this.log.append((seq) => ({
       v: 1,
       seq,
       key: draft.key,
@@ -115,45 +103,11 @@ export class ExecutionJournal {
       ...(draft.failure_code === undefined ? {} : { failure_code: draft.failure_code }),
       reference: `GW${String(seq).padStart(12, '0')}`,
       executed_at: new Date().toISOString(),
-    };
-    return new Promise((resolve, reject) => {
-      this.pending.push({ record, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        this.flushed = this.flush();
-      }
-    });
+    }));
   }
 
-  async close(): Promise<void> {
-    await this.flushed;
-    await this.fh.close();
-  }
-
-  private async flush(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending;
-      this.pending = [];
-      try {
-        await this.fh.appendFile(batch.map((p) => `${JSON.stringify(p.record)}\n`).join(''));
-        await this.fh.datasync();
-      } catch (err) {
-        // After a failed write or fsync the file's tail is unknown (the kernel may have dropped
-        // the dirty pages), so the journal stops acknowledging anything, like PostgreSQL's fsync panic.
-        this.failure = err;
-        for (const p of [...batch, ...this.pending]) p.reject(err);
-        this.pending = [];
-        break;
-      }
-      this.commits.rounds += 1;
-      this.commits.maxBatch = Math.max(this.commits.maxBatch, batch.length);
-      for (const p of batch) {
-        this.index(p.record);
-        p.resolve(p.record);
-      }
-    }
-    // No await between the loop's last check and this line: an append can never be stranded.
-    this.flushing = false;
+  close(): Promise<void> {
+    return this.log.close();
   }
 
   private index(r: ExecutionRecord): void {
@@ -162,52 +116,17 @@ export class ExecutionJournal {
     this.perKeyCount.set(r.key, count);
     this.maxPerKey = Math.max(this.maxPerKey, count);
     this.ordered.push(r);
-    this.lastSeq = Math.max(this.lastSeq, r.seq);
   }
 }
 
 const STATUSES: ReadonlySet<PayoutStatus> = new Set(['EXECUTED', 'REJECTED']);
 
-function readRecords(file: string): ExecutionRecord[] {
-  const text = fs.readFileSync(file, 'utf8');
-  const end = text.lastIndexOf('\n') + 1;
-  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end)));
-  const lines = text.slice(0, end).split('\n');
-  lines.pop();
-  return lines.map((line, i) => {
-    let r: Partial<ExecutionRecord>;
-    try {
-      r = JSON.parse(line) as Partial<ExecutionRecord>;
-    } catch (err) {
-      throw new GatewayJournalCorruptError(
-        file,
-        i + 1,
-        err instanceof Error ? err.message : String(err),
-      );
-    }
-    if (
-      r.v !== 1 ||
-      r.seq !== i + 1 ||
-      typeof r.key !== 'string' ||
-      !STATUSES.has(r.status as PayoutStatus) ||
-      typeof r.amount_minor !== 'string'
-    ) {
-      throw new GatewayJournalCorruptError(
-        file,
-        i + 1,
-        `unexpected record shape or sequence (want seq ${i + 1})`,
-      );
-    }
-    return r as ExecutionRecord;
-  });
-}
-
-/** A new file's directory entry is only durable once the directory itself is fsync'd. */
-async function fsyncDir(dir: string): Promise<void> {
-  const dh = await fs.promises.open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
-  }
+function recordProblem(r: Partial<ExecutionRecord>, line: number): string | undefined {
+  const ok =
+    r.v === 1 &&
+    r.seq === line &&
+    typeof r.key === 'string' &&
+    STATUSES.has(r.status as PayoutStatus) &&
+    typeof r.amount_minor === 'string';
+  return ok ? undefined : `unexpected record shape or sequence (want seq ${line})`;
 }

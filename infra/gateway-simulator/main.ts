@@ -23,7 +23,8 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../runtime/config';
-import { asStsError, ConfigError } from '../../runtime/errors';
+import { ConfigError } from '../../runtime/errors';
+import { runSimulator } from '../simulator-main';
 import type { FaultPatch } from './fault-plan';
 import { createGatewaySimulator } from './server';
 
@@ -108,7 +109,7 @@ function parseJson(text: string | undefined, what: string): Record<string, unkno
   }
 }
 
-async function main(): Promise<void> {
+runSimulator('gateway-simulator', async () => {
   const spec = readSpec(process.argv.slice(2), process.env);
   const sim = await createGatewaySimulator({
     journalDir: spec.journalDir,
@@ -116,33 +117,8 @@ async function main(): Promise<void> {
     logLevel: process.env.STS_LOG_LEVEL ?? 'warn',
   });
   const url = await sim.listen(spec.port, spec.host);
-  process.stdout.write(
-    `gateway-simulator listening on ${url} records=${sim.journal.size} journal=${sim.journal.file}\n`,
-  );
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`gateway-simulator stopping on ${signal}\n`);
-    sim.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        process.stderr.write(`error [${asStsError(err).code}]: ${asStsError(err).message}\n`);
-        process.exit(1);
-      },
-    );
+  return {
+    listening: `${url} records=${sim.journal.size} journal=${sim.journal.file}`,
+    close: () => sim.close(),
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  const e = asStsError(err);
-  process.stderr.write(`error [${e.code}]: ${e.message}\n`);
-  if (e.fix) process.stderr.write(`fix: ${e.fix}\n`);
-  process.exit(
-    e instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
-      ? 2
-      : 1,
-  );
 });
