@@ -62,7 +62,7 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pi
       },
     },
     async (req) => {
-      const q = ctx.db('payout').select('id', 'cycle_id', 'region', 'shop_user_id', 'currency', 'amount_minor', 'status', 'gateway_reference', 'failure_code', 'updated_at').orderBy('id').limit(req.query.limit ?? 100);
+      const q = ctx.db('payout').select('id', 'cycle_id', 'region', 'shop_user_id', 'currency', 'amount_minor', 'status', 'rail', 'hold_reason', 'bank_msg_id', 'gateway_reference', 'failure_code', 'updated_at').orderBy('id').limit(req.query.limit ?? 100);
       if (req.query.region) q.where('region', req.query.region);
       if (req.query.cycle) q.where('cycle_id', req.query.cycle);
       if (req.query.status) q.where('status', req.query.status);
