@@ -37,18 +37,18 @@ export async function measureBankRail(
   try {
     // Payees registered long ago, one per seller, as the close would find them; then the payouts
     // the close would have made, PENDING on the bank rail (MariaDB's sequence engine numbers them).
+    // bigint literals built here, never input: no id passes through a string or a double.
     const sellers = Math.min(count, 20_000);
     await db.raw(
       `INSERT INTO payee_account (shop_user_id, currency, version, holder_name, account, account_scheme, bank_id, bank_scheme, country, changed_by, created_at)
-       SELECT ? + seq, 'SGD', 1, CONCAT('Seller ', ? + seq), LPAD(seq, 12, '0'), 'OTHER', 'DBSSSGSG', 'BIC', 'SG', 'cli:bench', NOW(3) - INTERVAL 100 DAY
+       SELECT ${sellerBase} + seq, 'SGD', 1, CONCAT('Seller ', ${sellerBase} + seq), LPAD(seq, 12, '0'), 'OTHER', 'DBSSSGSG', 'BIC', 'SG', 'cli:bench', NOW(3) - INTERVAL 100 DAY
          FROM seq_0_to_${sellers - 1}`,
-      [sellerBase, sellerBase] as unknown as string[],
     );
+    // One payout per seller and cycle, as closes make them: a seller's later payouts are later cycles.
     await db.raw(
       `INSERT INTO payout (id, cycle_id, region, shop_user_id, currency, amount_minor, status, rail, payee_account_id)
-       SELECT ? + s.seq, 20261116, 'SG', a.shop_user_id, 'SGD', 1000 + s.seq % 99991, 'PENDING', 'bank-file', a.id
-         FROM seq_0_to_${count - 1} s JOIN payee_account a ON a.shop_user_id = ? + s.seq % ${sellers} AND a.currency = 'SGD'`,
-      [idBase, sellerBase] as unknown as string[],
+       SELECT ${idBase} + s.seq, 20261116 + s.seq DIV ${sellers}, 'SG', a.shop_user_id, 'SGD', 1000 + s.seq % 99991, 'PENDING', 'bank-file', a.id
+         FROM seq_0_to_${count - 1} s JOIN payee_account a ON a.shop_user_id = ${sellerBase} + s.seq % ${sellers} AND a.currency = 'SGD'`,
     );
     const started = Date.now();
     const sent = await sendBankFiles({ db, dataDir: root, ...dirs, environment: 'BENCH', logger: deps.logger });
