@@ -144,8 +144,15 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
   // A bank-file cycle's payouts go to the bank now, each in one transmitted file.
   if (snapshot.rail === 'bank-file') {
     const bank = opts.bank ?? { outboundDir: config!.bankOutboundDir, environment: config!.environment };
-    const sent = await sendBankFiles({ db: deps.db, dataDir: deps.dataDir, logger: deps.logger, ...bank }, { region, onProgress: say });
-    say(`bank files: ${sent.transmitted.length} transmitted`);
+    try {
+      const sent = await sendBankFiles({ db: deps.db, dataDir: deps.dataDir, logger: deps.logger, ...bank }, { region, onProgress: say });
+      say(`bank files: ${sent.transmitted.length} transmitted`);
+    } catch (err) {
+      // The bank rail of `sts run all` is sending right now: it takes every PENDING bank-file
+      // payout, these included, so the close is done either way.
+      if (!(err instanceof LockUnavailableError)) throw err;
+      say('bank files: another sender is running and will send them');
+    }
   }
 
   await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });

@@ -5,6 +5,13 @@ import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-
 import { bankFileProblems } from '../../../settlement/bank-file/bank-file-verify';
 import { bankFileContent, sendBankFiles } from '../../../settlement/bank-file/bank-sender';
 import { PROJECT_ROOT } from '../../../runtime/config';
+import { appendBillingItems } from '../../../runtime/billing/billing-ledger';
+import { cycleBounds, cycleIdFor } from '../../../runtime/billing/cycle-calendar';
+import { ensureCycle } from '../../../runtime/billing/cycle-resolver';
+import { createDb } from '../../../runtime/db/knex';
+import { NamedLock } from '../../../runtime/db/named-lock';
+import { parsePayoutRails } from '../../../runtime/payouts/payout-rails';
+import { closeCycle } from '../../../settlement/cycle-close/close-cycle';
 import { OutboxWriter } from '../../../runtime/outbox/outbox-writer';
 import { setPayee } from '../../../runtime/payees/payee-registry';
 import { releasePayout } from '../../../services/payouts/payout-holds';
@@ -131,4 +138,32 @@ test('a held bank-file payout an operator releases goes out in the next file, to
   const xml = fs.readFileSync(path.join(deps.outboundDir, `${second}.xml`), 'utf8');
   expect(xml).toContain(`<Nm>Seller ${late}</Nm>`);
   expect(xml.match(/<CdtTrfTxInf>/g)).toHaveLength(1);
+}, 120_000);
+
+test('a close of a bank-file cycle while the bank rail is sending ends CLOSED and leaves its payouts to that sender', async () => {
+  const s = await uploadSetup(r, 1);
+  const current = cycleIdFor('SG', new Date());
+  const closing = cycleBounds('SG', cycleIdFor('SG', new Date(cycleBounds('SG', current).startsAt.getTime() - 1)));
+  await ensureCycle(s.db, 'SG', closing.cycleId);
+  await s.db.transaction((trx) => appendBillingItems(trx, SELLERS.slice(0, 3).map((seller, i) => ({ id: s.ids.next(), region: 'SG', shopUserId: seller, currency: 'SGD', amountMinor: 5000n + BigInt(i), itemType: 'ADJUSTMENT', source: 'TEST', sourceRef: `race-${i}`, cycleId: closing.cycleId }))));
+  for (const seller of SELLERS.slice(0, 3)) await setPayee(s.db, seller, syntheticPayee(seller, 'SGD'), 'cli:test');
+  const payoutsTopic = await r.topic('payouts', 1);
+  await s.registry.register(`${payoutsTopic}-value`, fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'payout.avsc'), 'utf8'));
+  const deps = senderDeps(s);
+
+  // Another process (`sts run all`'s bank rail) holds the sender's lock.
+  const other = createDb(s.url, { pool: 1 });
+  r.defer(() => other.destroy());
+  const held = new NamedLock(other, 'sts.bank-send');
+  expect(await held.tryAcquire()).toBe(true);
+  const lines: string[] = [];
+  const result = await closeCycle(
+    { db: s.db, kafka: r.kafka, ids: s.ids, outbox: new OutboxWriter(s.codec, s.registry), dataDir: s.dataDir, logger: bankLogger },
+    { region: 'SG', cutoff: closing.cutoffAt, plan: { inputs: [], derived: [] }, payoutsTopic, rails: parsePayoutRails('SG=bank-file'), payeeCooloffHours: 0, bank: { outboundDir: deps.outboundDir, environment: 'TEST' }, onProgress: (l) => lines.push(l) },
+  );
+  expect(result.byStatus).toEqual({ PENDING: 3 });
+  expect(await s.db('settlement_cycle').where({ region: 'SG', cycle_id: closing.cycleId.toString() }).first('status')).toEqual({ status: 'CLOSED' });
+  expect(lines).toContain('bank files: another sender is running and will send them');
+  await held.release();
+  expect((await sendBankFiles(deps)).transmitted).toHaveLength(1);
 }, 120_000);
