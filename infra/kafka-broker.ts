@@ -7,95 +7,137 @@ import { probeKafka } from '../runtime/kafka/client';
 import type { ComponentStatus, Reporter } from './component';
 import { findJava } from './java';
 import { fetchWithMaven } from './maven';
-import { stackPaths } from './paths';
+import { kafkaNodePaths, stackPaths } from './paths';
 import { isPortOpen, parseHostPort, waitFor } from './ports';
 import { livePid, runSync, spawnDetached, stopProcess, tail } from './process-control';
 
 /**
- * A single-node Apache Kafka 3.9 broker in KRaft mode (broker and controller in one JVM), run
- * from the jars Maven copies into STS_DATA_DIR/kafka/libs.
+ * Apache Kafka 3.9 in KRaft mode, run from the jars Maven copies into STS_DATA_DIR/kafka/libs:
+ * one node by default, or STS_KAFKA_NODES combined broker-controller nodes on loopback forming one
+ * quorum (node n listens two ports above node n-1, its controller likewise), each with its own
+ * data directory, configuration, log and pid file (infra/paths.ts, kafkaNodePaths). All nodes
+ * share one cluster id, kept in kafka/cluster.id, so a node added later joins the same cluster.
  *
  * Failure codes: STS_PORT_IN_USE, STS_ARTIFACT_UNAVAILABLE, STS_PREREQUISITE_MISSING (java, mvn),
  * STS_STARTUP_FAILED (the JVM exited or never answered a metadata request).
  */
 
 const POM = path.resolve(__dirname, 'kafka', 'pom.xml');
-const CONTROLLER_PORT = Number(process.env.STS_KAFKA_CONTROLLER_PORT ?? 9093);
+/** The first node's controller port; read at each start, so one process can run several stacks. */
+const controllerPort = () => Number(process.env.STS_KAFKA_CONTROLLER_PORT ?? 9093);
 const READY_TIMEOUT_MS = 60_000;
 
-/** The broker is ours to run only when the configured bootstrap is one loopback address. */
+/** The brokers are ours to run only when the bootstrap names our own loopback node(s). */
 export function isLocalKafka(config: StsConfig): boolean {
-  if (config.kafkaBrokers.length !== 1) return false;
+  if (config.kafkaBrokers.length !== config.kafkaNodes) return false;
   const { host } = parseHostPort(config.kafkaBrokers[0]!);
   return host === '127.0.0.1' || host === 'localhost';
 }
 
+interface KafkaNode {
+  id: number;
+  host: string;
+  port: number;
+  controllerPort: number;
+  paths: ReturnType<typeof kafkaNodePaths>;
+}
+
+/** The local nodes, from the bootstrap list (config.ts spreads it over the nodes). */
+function localNodes(config: StsConfig): KafkaNode[] {
+  return config.kafkaBrokers.map((b, i) => {
+    const { host, port } = parseHostPort(b);
+    return { id: i + 1, host, port, controllerPort: controllerPort() + 2 * i, paths: kafkaNodePaths(config.dataDir, i + 1) };
+  });
+}
+
 export async function kafkaUp(config: StsConfig, report: Reporter): Promise<ComponentStatus> {
-  const p = stackPaths(config.dataDir).kafka;
   const existing = await kafkaStatus(config);
-  if (existing.state === 'up') return existing;
+  if (existing.state === 'up' && existing.brokers === config.kafkaNodes) return existing;
   if (!isLocalKafka(config)) {
     throw new ServiceUnavailableError('Kafka', config.kafkaBrokers.join(','), undefined, 'start that cluster, or unset STS_KAFKA_BROKERS to use the local broker');
   }
-
-  const { host, port } = parseHostPort(config.kafkaBrokers[0]!);
-  for (const [what, prt] of [['Kafka listener', port], ['Kafka controller', CONTROLLER_PORT]] as const) {
-    if (await isPortOpen(host, prt)) {
-      throw new PortInUseError(what, prt, `stop whatever listens on ${prt} (ss -ltnp 'sport = :${prt}'), or set STS_KAFKA_BROKERS to an existing cluster`);
+  const nodes = localNodes(config);
+  const toStart = nodes.filter((n) => livePid(n.paths.pid) === undefined);
+  for (const n of toStart)
+    for (const [what, prt] of [[`Kafka node ${n.id} listener`, n.port], [`Kafka node ${n.id} controller`, n.controllerPort]] as const) {
+      if (await isPortOpen(n.host, prt)) {
+        throw new PortInUseError(what, prt, `stop whatever listens on ${prt} (ss -ltnp 'sport = :${prt}'), or set STS_KAFKA_BROKERS to an existing cluster`);
+      }
     }
-  }
 
   const java = findJava();
+  const libs = stackPaths(config.dataDir).kafka.libs;
   report('kafka: fetching jars with Maven (first run only)…');
-  const { fetched } = await fetchWithMaven({ label: 'Apache Kafka 3.9.1', pom: POM, outputDir: p.libs });
+  const { fetched } = await fetchWithMaven({ label: 'Apache Kafka 3.9.1', pom: POM, outputDir: libs });
   if (fetched) report('kafka: jars ready');
 
-  writeConfig(config, host, port);
-  const classpath = `${p.libs}/*`;
-  if (!fs.existsSync(path.join(p.data, 'meta.properties'))) {
-    // KRaft storage is formatted exactly once; a second format would orphan the existing logs.
-    const clusterId = base64UrlUuid();
-    const res = runSync(java, ['-cp', classpath, `-Dlog4j.configuration=file:${p.log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', p.config], 60_000);
-    if (res.status !== 0) {
-      throw new StartupFailedError('Kafka', `storage format failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`, p.log);
+  const clusterId = clusterIdOf(config.dataDir);
+  for (const n of toStart) {
+    writeConfig(n, nodes);
+    if (!fs.existsSync(path.join(n.paths.data, 'meta.properties'))) {
+      // KRaft storage is formatted exactly once; a second format would orphan the existing logs.
+      const res = runSync(java, ['-cp', `${libs}/*`, `-Dlog4j.configuration=file:${n.paths.log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', n.paths.config], 60_000);
+      if (res.status !== 0) {
+        throw new StartupFailedError('Kafka', `node ${n.id}: storage format failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`, n.paths.log);
+      }
     }
   }
-
-  const pid = spawnDetached({
-    command: java,
-    args: [
-      '-Xms256m',
-      `-Xmx${process.env.STS_KAFKA_HEAP ?? '1g'}`,
-      '-XX:+UseG1GC',
-      '-Djava.awt.headless=true',
-      `-Dlog4j.configuration=file:${p.log4j}`,
-      `-Dkafka.logs.dir=${p.root}`,
-      '-cp',
-      classpath,
-      'kafka.Kafka',
-      p.config,
-    ],
-    logFile: p.log,
-    pidFile: p.pid,
-  });
-  report(`kafka: started pid ${pid}, waiting for metadata…`);
+  for (const n of toStart) {
+    const pid = spawnDetached({
+      command: java,
+      args: [
+        '-Xms256m',
+        `-Xmx${process.env.STS_KAFKA_HEAP ?? '1g'}`,
+        '-XX:+UseG1GC',
+        '-Djava.awt.headless=true',
+        `-Dlog4j.configuration=file:${n.paths.log4j}`,
+        `-Dkafka.logs.dir=${n.paths.root}`,
+        '-cp',
+        `${libs}/*`,
+        'kafka.Kafka',
+        n.paths.config,
+      ],
+      logFile: n.paths.log,
+      pidFile: n.paths.pid,
+    });
+    report(`kafka: started node ${n.id}, pid ${pid}, waiting for metadata…`);
+  }
 
   const started = Date.now();
-  const ready = await waitFor(() => probeKafka(config.kafkaBrokers, 2000), {
+  // Ready when the whole cluster answers: every node registered, so topics get all replicas.
+  const ready = await waitFor(async () => ((await probeKafka(config.kafkaBrokers, 2000)).brokers >= nodes.length ? true : undefined), {
     timeoutMs: READY_TIMEOUT_MS,
     intervalMs: 300,
-    abort: () => (livePid(p.pid) === undefined ? 'the broker process exited' : undefined),
+    abort: () => toStart.map((n) => (livePid(n.paths.pid) === undefined ? `node ${n.id} exited` : undefined)).find(Boolean),
   });
   if (!ready.value) {
-    await stopProcess(p.pid, 5000);
+    for (const n of toStart) await stopProcess(n.paths.pid, 5000);
     // A JVM that exits early (bad flag, port race) says why on stdout; a broker that runs but
     // never answers says why in server.log.
-    const log = ready.aborted ? p.log : path.join(p.root, 'server.log');
-    const why = ready.aborted ?? `no metadata response within ${READY_TIMEOUT_MS / 1000}s`;
+    const n = toStart.find((x) => ready.aborted?.startsWith(`node ${x.id} `)) ?? toStart[0] ?? nodes[0]!;
+    const log = ready.aborted ? n.paths.log : path.join(n.paths.root, 'server.log');
+    const why = ready.aborted ?? `no metadata response from ${nodes.length} broker(s) within ${READY_TIMEOUT_MS / 1000}s`;
     throw new StartupFailedError('Kafka', `${why}: ${oneLine(tail(log, 2))}`, log);
   }
-  report(`kafka: ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  report(`kafka: ready in ${((Date.now() - started) / 1000).toFixed(1)}s${nodes.length > 1 ? ` (${nodes.length} nodes)` : ''}`);
   return kafkaStatus(config);
+}
+
+/** The cluster id every node is formatted with: kept once chosen, or read from node 1's storage. */
+function clusterIdOf(dataDir: string): string {
+  const file = path.join(stackPaths(dataDir).kafka.root, 'cluster.id');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  let id: string | undefined;
+  try {
+    const meta = fs.readFileSync(path.join(kafkaNodePaths(dataDir, 1).data, 'meta.properties'), 'utf8');
+    id = /^cluster\.id=(.+)$/m.exec(meta)?.[1]?.trim();
+  } catch {
+    /* no node formatted yet */
+  }
+  id ??= base64UrlUuid();
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
 }
 
 /**
@@ -109,34 +151,80 @@ export async function ensureKafkaJars(dataDir: string): Promise<string> {
   return libs;
 }
 
+/** Stops every node this data directory started (up to five), all at once. */
 export async function kafkaDown(config: StsConfig): Promise<boolean> {
-  return stopProcess(stackPaths(config.dataDir).kafka.pid, 60_000);
+  const stopped = await Promise.all(Array.from({ length: 5 }, (_, i) => stopProcess(kafkaNodePaths(config.dataDir, i + 1).pid, 60_000)));
+  return stopped.some(Boolean);
 }
 
-export async function kafkaStatus(config: StsConfig): Promise<ComponentStatus> {
+export async function kafkaStatus(config: StsConfig): Promise<ComponentStatus & { brokers?: number }> {
   const p = stackPaths(config.dataDir).kafka;
   const pid = livePid(p.pid);
   const base = { name: 'kafka', address: config.kafkaBrokers.join(','), managed: pid !== undefined, pid };
   try {
     const probe = await probeKafka(config.kafkaBrokers, 3000);
     const version = localKafkaVersion(p.libs) ?? adoptedKafkaVersion(config);
-    return { ...base, state: 'up', version, latencyMs: round(probe.latencyMs), detail: `${probe.brokers} broker(s)` };
+    return { ...base, state: 'up', version, latencyMs: round(probe.latencyMs), brokers: probe.brokers, detail: `${probe.brokers} broker(s)` };
   } catch (err) {
     return { ...base, state: 'down', detail: err instanceof Error ? err.message : String(err) };
   }
 }
 
-function writeConfig(config: StsConfig, host: string, port: number) {
-  const p = stackPaths(config.dataDir).kafka;
+/**
+ * `sts status` for a local cluster of several nodes: each node as its own line (is it up, does it
+ * answer a metadata request on its own address), then the quorum's leader and voters as Kafka's
+ * MetadataQuorumCommand reports them. A single node reports as `kafka` alone, as ever.
+ */
+export async function kafkaStatuses(config: StsConfig): Promise<ComponentStatus[]> {
+  const cluster = await kafkaStatus(config);
+  if (config.kafkaNodes <= 1 || !isLocalKafka(config)) return [cluster];
+  const nodes = await Promise.all(
+    localNodes(config).map(async (n): Promise<ComponentStatus> => {
+      const pid = livePid(n.paths.pid);
+      const base = { name: `kafka-node-${n.id}`, address: `${n.host}:${n.port}`, managed: pid !== undefined, pid };
+      try {
+        const probe = await probeKafka([`${n.host}:${n.port}`], 2000);
+        return { ...base, state: 'up', latencyMs: round(probe.latencyMs) };
+      } catch (err) {
+        return { ...base, state: 'down', detail: err instanceof Error ? err.message : String(err) };
+      }
+    }),
+  );
+  // Counted from the nodes' own answers: one broker's metadata can lag a node that just joined.
+  const up = nodes.filter((n) => n.state === 'up').length;
+  return [{ ...cluster, detail: `${up} of ${nodes.length} nodes up; quorum: ${cluster.state === 'up' ? quorumOf(config) : 'unknown'}` }, ...nodes];
+}
+
+/** "leader 2, voters 1,2,3" from MetadataQuorumCommand, or why it could not say. */
+function quorumOf(config: StsConfig): string {
+  try {
+    const java = findJava();
+    const libs = stackPaths(config.dataDir).kafka.libs;
+    const res = runSync(java, ['-cp', `${libs}/*`, 'org.apache.kafka.tools.MetadataQuorumCommand', '--bootstrap-server', config.kafkaBrokers.join(','), 'describe', '--status'], 20_000);
+    const out = res.stdout ?? '';
+    const leader = /LeaderId:\s*(\d+)/.exec(out)?.[1];
+    // 3.9 prints the voters as JSON objects ({"id": 1, ...}); only their ids matter here.
+    const votersLine = /CurrentVoters:(.*)/.exec(out)?.[1] ?? '';
+    const voters = votersLine.includes('"id"') ? [...votersLine.matchAll(/"id":\s*(\d+)/g)].map((m) => m[1]) : (votersLine.match(/\d+/g) ?? []);
+    return leader ? `leader ${leader}, voters ${voters.join(',') || '?'}` : `not reported (${oneLine(res.stderr || out) || 'no output'})`;
+  } catch (err) {
+    return `not reported (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function writeConfig(node: KafkaNode, all: KafkaNode[]) {
+  const p = node.paths;
   fs.mkdirSync(path.dirname(p.config), { recursive: true });
   fs.mkdirSync(p.data, { recursive: true });
+  // Internal topics replicated like the pipeline's: three copies where there are three nodes.
+  const rf = Math.min(3, all.length);
   const props = [
     '# Written by `sts up` on every start; edit infra/kafka-broker.ts instead.',
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@${host}:${CONTROLLER_PORT}`,
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${CONTROLLER_PORT}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    `node.id=${node.id}`,
+    `controller.quorum.voters=${all.map((n) => `${n.id}@${n.host}:${n.controllerPort}`).join(',')}`,
+    `listeners=PLAINTEXT://${node.host}:${node.port},CONTROLLER://${node.host}:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${node.host}:${node.port}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     'inter.broker.listener.name=PLAINTEXT',
@@ -144,12 +232,12 @@ function writeConfig(config: StsConfig, host: string, port: number) {
     // Topics come from topologies/ only; a typo in a topic name must fail, not create a topic.
     'auto.create.topics.enable=false',
     'num.partitions=12',
-    'offsets.topic.replication.factor=1',
+    `offsets.topic.replication.factor=${rf}`,
     'offsets.topic.num.partitions=12',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
+    `transaction.state.log.replication.factor=${rf}`,
+    `transaction.state.log.min.isr=${rf >= 3 ? 2 : 1}`,
     'transaction.state.log.num.partitions=12',
-    // A single-node dev broker: no reason to delay the first rebalance.
+    // A dev cluster: no reason to delay the first rebalance.
     'group.initial.rebalance.delay.ms=0',
     'log.retention.hours=168',
     '',

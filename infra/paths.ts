@@ -37,3 +37,23 @@ export function stackPaths(dataDir: string) {
     },
   };
 }
+
+/**
+ * Node `id` of a local Kafka: node 1 keeps the single broker's paths (so a stack started with one
+ * node goes on as node 1 of a larger one), nodes 2 and up live in kafka/node-<id>/; all share the
+ * jars in kafka/libs.
+ */
+export function kafkaNodePaths(dataDir: string, id: number) {
+  const base = stackPaths(dataDir).kafka;
+  if (id === 1) return base;
+  const root = path.join(base.root, `node-${id}`);
+  return {
+    root,
+    libs: base.libs,
+    config: path.join(root, 'config', 'server.properties'),
+    log4j: path.join(root, 'config', 'log4j.properties'),
+    data: path.join(root, 'data'),
+    log: path.join(root, 'kafka.out'),
+    pid: path.join(root, 'kafka.pid'),
+  };
+}

@@ -4,7 +4,7 @@ import type { StsConfig } from '../runtime/config';
 import { bankDown, bankStatus, bankUp } from './bank-simulator/stack-component';
 import type { ComponentStatus, Reporter } from './component';
 import { gatewayDown, gatewayStatus, gatewayUp } from './gateway-simulator/stack-component';
-import { kafkaDown, kafkaStatus, kafkaUp } from './kafka-broker';
+import { kafkaDown, kafkaStatuses, kafkaUp } from './kafka-broker';
 import { mysqlDown, mysqlStatus, mysqlUp } from './mysql-server';
 import { isAlive, sleep } from './process-control';
 import { redisDown, redisStatus, redisUp } from './redis-server';
@@ -45,7 +45,8 @@ export async function stackDown(config: StsConfig): Promise<string[]> {
 }
 
 export async function stackStatus(config: StsConfig): Promise<ComponentStatus[]> {
-  return Promise.all([kafkaStatus(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config), bankStatus(config)]);
+  const [kafka, ...rest] = await Promise.all([kafkaStatuses(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config), bankStatus(config)]);
+  return [...kafka, ...rest];
 }
 
 async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {

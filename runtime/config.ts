@@ -12,6 +12,12 @@ import { REGIONS } from './money/regions';
 export const CONFIG_DEFAULTS = {
   /** Comma-separated bootstrap brokers. */
   STS_KAFKA_BROKERS: '127.0.0.1:9092',
+  /**
+   * How many combined broker-controller nodes `sts up` starts for a local Kafka (1 to 5). With more
+   * than one, STS_KAFKA_BROKERS names the first node; node n listens two ports further up for each
+   * node before it (9092, 9094, 9096), its controller likewise from STS_KAFKA_CONTROLLER_PORT.
+   */
+  STS_KAFKA_NODES: '1',
   /** Confluent-compatible API of the registry (Apicurio's ccompat v7 endpoint). */
   STS_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081/apis/ccompat/v7',
   /** MariaDB/MySQL connection URL; the path names the database. */
@@ -122,6 +128,7 @@ const schema = z.object({
     .refine((bs) => bs.length > 0 && bs.every((b) => hostPort.test(b)), {
       message: 'STS_KAFKA_BROKERS must be host:port[,host:port...], for example 127.0.0.1:9092',
     }),
+  STS_KAFKA_NODES: z.coerce.number().int().min(1, 'STS_KAFKA_NODES must be 1 to 5').max(5, 'STS_KAFKA_NODES must be 1 to 5'),
   STS_SCHEMA_REGISTRY_URL: z.string().url('STS_SCHEMA_REGISTRY_URL must be an http(s) URL'),
   STS_MYSQL_URL: z
     .string()
@@ -225,7 +232,10 @@ const schema = z.object({
 });
 
 export interface StsConfig {
+  /** Bootstrap list; for a local cluster of several nodes, every node's address. */
   kafkaBrokers: string[];
+  /** Nodes of the local Kafka `sts up` runs. */
+  kafkaNodes: number;
   schemaRegistryUrl: string;
   mysqlUrl: string;
   /** innodb_buffer_pool_size of a private MariaDB that `sts up` starts, e.g. '512M'. */
@@ -286,7 +296,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
   const c = parsed.data;
   const dataDir = path.resolve(PROJECT_ROOT, c.STS_DATA_DIR);
   return {
-    kafkaBrokers: c.STS_KAFKA_BROKERS,
+    kafkaBrokers: clusterBootstrap(c.STS_KAFKA_BROKERS, c.STS_KAFKA_NODES),
+    kafkaNodes: c.STS_KAFKA_NODES,
     schemaRegistryUrl: c.STS_SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
     mysqlUrl: c.STS_MYSQL_URL,
     mysqlBufferPool: c.STS_MYSQL_BUFFER_POOL,
@@ -315,6 +326,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     bankInboundDir: path.resolve(dataDir, c.STS_BANK_INBOUND_DIR),
     bankPollMs: c.STS_BANK_POLL_MS,
   };
+}
+
+/**
+ * A local cluster's bootstrap list: the first node's address, then each further node two ports up,
+ * so a client keeps a way in whichever node is down. A list already naming several brokers is an
+ * external cluster and stays as it is.
+ */
+export function clusterBootstrap(brokers: string[], nodes: number): string[] {
+  if (nodes <= 1 || brokers.length !== 1) return brokers;
+  const [host, port] = brokers[0]!.split(':') as [string, string];
+  return Array.from({ length: nodes }, (_, i) => `${host}:${Number(port) + 2 * i}`);
 }
 
 /** The same MySQL URL pointed at another database (test workers each get their own). */

@@ -34,6 +34,16 @@ export interface TopicSpec {
   configEntries?: Array<{ name: string; value: string }>;
 }
 
+/**
+ * How many copies a topic keeps on a cluster of `brokers` nodes, and how many must acknowledge a
+ * write (producers use acks=all): three and two where there are three nodes or more, so losing one
+ * node loses no acknowledged record and stops no producer; one and one on a single node.
+ */
+export function replicationFor(brokers: number): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = Math.max(1, Math.min(3, brokers));
+  return { replicationFactor, minInsyncReplicas: replicationFactor >= 3 ? 2 : 1 };
+}
+
 export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
   const admin = kafka.admin();
   await admin.connect();
@@ -41,7 +51,9 @@ export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor: 1 })), waitForLeaders: false });
+      const { replicationFactor, minInsyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
+      const minIsr = { name: 'min.insync.replicas', value: String(minInsyncReplicas) };
+      await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor, configEntries: [...(t.configEntries ?? []), minIsr] })), waitForLeaders: false });
       await waitForLeaders(admin, missing.map((t) => t.topic));
     }
     const present = topics.filter((t) => existing.has(t.topic));
@@ -91,12 +103,35 @@ async function waitForLeaders(admin: ReturnType<Kafka['admin']>, topics: string[
 }
 
 /**
+ * A request about topics, retried while the broker asked (on a cluster, any broker, not the one
+ * that saw the topic created) does not know them yet; any other error, or one that lasts, is
+ * thrown.
+ */
+export async function whenKnown<T>(request: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LEADERS_WAIT_MS;
+  for (;;) {
+    try {
+      return await request();
+    } catch (err) {
+      const type = (err as { type?: string }).type;
+      if (!type || !NOT_YET.has(type) || Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** DescribeConfigs for topics, once every broker knows them (whenKnown). */
+export function describeTopicConfigs(admin: ReturnType<Kafka['admin']>, names: string[]) {
+  return whenKnown(() => admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false }));
+}
+
+/**
  * Sets the declared config keys on existing topics where they differ. AlterConfigs replaces a
  * topic's dynamic config as a whole, so the topic's other dynamic keys are carried over.
  */
 async function alignConfigs(admin: ReturnType<Kafka['admin']>, topics: TopicSpec[]): Promise<void> {
   if (topics.length === 0) return;
-  const described = await admin.describeConfigs({ resources: topics.map((t) => ({ type: ConfigResourceTypes.TOPIC, name: t.topic })), includeSynonyms: false });
+  const described = await describeTopicConfigs(admin, topics.map((t) => t.topic));
   const changes = [];
   for (const r of described.resources) {
     const spec = topics.find((t) => t.topic === r.resourceName)!;
@@ -106,4 +141,36 @@ async function alignConfigs(admin: ReturnType<Kafka['admin']>, topics: TopicSpec
     changes.push({ type: ConfigResourceTypes.TOPIC, name: r.resourceName, configEntries: [...kept, ...spec.configEntries!] });
   }
   if (changes.length > 0) await admin.alterConfigs({ resources: changes, validateOnly: false });
+}
+
+/**
+ * Pipeline topics whose replication is not what this cluster's size asks for (replicationFor):
+ * fewer copies than it could keep, or another min.insync.replicas. Created topics get it right;
+ * one created on a smaller cluster, or changed by hand, drifts, and moving replicas is an
+ * operator's decision (kafka-reassign-partitions), so this reports and changes nothing.
+ */
+export async function replicationDrift(kafka: Kafka, topology: Topology): Promise<string[]> {
+  const names = topology.topics.flatMap((t) => (t.dlq ? [t.name, dlqTopic(t.name)] : [t.name]));
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const want = replicationFor((await admin.describeCluster()).brokers.length);
+    const existing = new Set(await admin.listTopics());
+    const present = names.filter((n) => existing.has(n));
+    const problems = names.filter((n) => !existing.has(n)).map((n) => `${n}: not created (run \`sts up\`)`);
+    if (present.length === 0) return problems;
+    const meta = await whenKnown(() => admin.fetchTopicMetadata({ topics: present }));
+    for (const t of meta.topics) {
+      const copies = Math.min(...t.partitions.map((p) => p.replicas.length));
+      if (copies < want.replicationFactor) problems.push(`${t.name}: ${copies} replica(s), the cluster keeps ${want.replicationFactor}`);
+    }
+    const described = await describeTopicConfigs(admin, present);
+    for (const r of described.resources) {
+      const isr = r.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue;
+      if (isr !== String(want.minInsyncReplicas)) problems.push(`${r.resourceName}: min.insync.replicas ${isr ?? 'unset'}, the cluster wants ${want.minInsyncReplicas}`);
+    }
+    return problems;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,6 +1,9 @@
 import path from 'node:path';
 import type { Command } from 'commander';
-import { PROJECT_ROOT } from '../../../runtime/config';
+import { loadConfig, PROJECT_ROOT } from '../../../runtime/config';
+import { createKafka, probeKafka } from '../../../runtime/kafka/client';
+import { replicationDrift } from '../../../runtime/kafka/topic-admin';
+import type { Topology } from '../../../runtime/topology/types';
 import { TopologyError } from '../../../runtime/errors';
 import { renderTopologyMermaid, renderTopologyText } from '../../../runtime/topology/render';
 import { topologyProblems } from '../../../runtime/topology/validate';
@@ -13,6 +16,22 @@ interface TopologyOptions {
   check?: boolean;
 }
 
+/**
+ * The running cluster's topics against what its size asks for (replication factor and
+ * min.insync.replicas); a cluster that does not answer is said on stderr, not failed: the
+ * declaration can be checked offline.
+ */
+async function liveDrift(topology: Topology): Promise<string[]> {
+  const config = loadConfig();
+  try {
+    await probeKafka(config.kafkaBrokers, 3000);
+  } catch {
+    process.stderr.write(`Kafka at ${config.kafkaBrokers.join(',')} does not answer: live topics not compared\n`);
+    return [];
+  }
+  return replicationDrift(createKafka(config, 'sts-topology'), topology);
+}
+
 export function registerTopologyCommand(program: Command): void {
   program
     .command('topology')
@@ -21,11 +40,12 @@ export function registerTopologyCommand(program: Command): void {
     )
     .option('--json', 'print the declaration as JSON')
     .option('--mermaid', 'print a Mermaid flowchart')
-    .option('--check', 'validate the declaration; exit non-zero listing every problem')
-    .action((opts: TopologyOptions) => {
+    .option('--check', "validate the declaration and, when Kafka answers, the live topics' replication; exit non-zero listing every problem")
+    .action(async (opts: TopologyOptions) => {
       const topology = settlementTopology;
       if (opts.check) {
         const problems = topologyProblems(topology, path.join(PROJECT_ROOT, 'schemas'));
+        problems.push(...(await liveDrift(topology)));
         // Thrown, not printed: reportError gives it the same cause/fix lines and exit code as
         // every other failure, in text or --json.
         if (problems.length > 0) throw new TopologyError(problems);

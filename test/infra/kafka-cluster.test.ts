@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig } from '../../runtime/config';
+import { createKafka } from '../../runtime/kafka/client';
+import { describeTopicConfigs, ensureTopicList, replicationDrift, whenKnown } from '../../runtime/kafka/topic-admin';
+import { kafkaDown, kafkaStatuses, kafkaUp } from '../../infra/kafka-broker';
+import { kafkaNodePaths } from '../../infra/paths';
+import { isPortOpen } from '../../infra/ports';
+import { livePid } from '../../infra/process-control';
+import { waitFor } from '../fixtures/processor-harness';
+
+/**
+ * STS_KAFKA_NODES=3: three real broker-controller JVMs on loopback forming one KRaft quorum, on a
+ * scratch data directory and free ports. Topics get three replicas and min.insync.replicas 2, a
+ * topic with fewer is reported as drift, one node killed leaves the cluster writable and shows as
+ * down, and `down` stops all three.
+ */
+async function freeBase(): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    const ports = [0, 1, 2, 3, 4, 5].map((i) => base + i);
+    if ((await Promise.all(ports.map((p) => isPortOpen('127.0.0.1', p, 200)))).every((open) => !open)) return base;
+  }
+  throw new Error('no free run of six ports');
+}
+
+test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a node killed shows down and the cluster stays writable', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sts-cluster-'));
+  const base = await freeBase();
+  // Listeners on base, base+2, base+4; controllers on base+1, base+3, base+5.
+  process.env.STS_KAFKA_CONTROLLER_PORT = String(base + 1);
+  process.env.STS_KAFKA_HEAP = '384m';
+  const config = loadConfig({ ...process.env, STS_DATA_DIR: dir, STS_KAFKA_BROKERS: `127.0.0.1:${base}`, STS_KAFKA_NODES: '3' });
+  expect(config.kafkaBrokers).toEqual([`127.0.0.1:${base}`, `127.0.0.1:${base + 2}`, `127.0.0.1:${base + 4}`]);
+  const kafka = createKafka(config, 'cluster-test');
+  try {
+    const up = await kafkaUp(config, () => undefined);
+    expect(up).toMatchObject({ state: 'up', brokers: 3 });
+    const status = await kafkaStatuses(config);
+    expect(status.map((s) => [s.name, s.state])).toEqual([['kafka', 'up'], ['kafka-node-1', 'up'], ['kafka-node-2', 'up'], ['kafka-node-3', 'up']]);
+    expect(status[0]!.detail).toMatch(/^3 of 3 nodes up; quorum: leader [123], voters 1,2,3$/);
+
+    await ensureTopicList(kafka, [{ topic: 'cluster.t', numPartitions: 6 }]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const meta = await whenKnown(() => admin.fetchTopicMetadata({ topics: ['cluster.t'] }));
+      expect(meta.topics[0]!.partitions.every((p) => p.replicas.length === 3)).toBe(true);
+      const [described] = (await describeTopicConfigs(admin, ['cluster.t'])).resources;
+      expect(described!.configEntries.find((c) => c.configName === 'min.insync.replicas')?.configValue).toBe('2');
+      // A topic made with one copy, as on a single node, is drift on three.
+      await admin.createTopics({ topics: [{ topic: 'cluster.thin', numPartitions: 2, replicationFactor: 1 }], waitForLeaders: false });
+      const topology = { name: 't', topics: [{ name: 'cluster.t', partitions: 6, schemaFile: 'x', dlq: false }, { name: 'cluster.thin', partitions: 2, schemaFile: 'x', dlq: false }], processors: [] };
+      const want = ['cluster.thin: 1 replica(s), the cluster keeps 3', 'cluster.thin: min.insync.replicas 1, the cluster wants 2'];
+      // Each broker learns of a new topic a moment apart; the drift is reported once all have.
+      let drift: string[] = [];
+      await waitFor('the drift of cluster.thin', async () => ((drift = await replicationDrift(kafka, topology as never)), drift.join('|') === want.join('|')), 20_000, 200);
+      expect(drift).toEqual(want);
+      // A single-copy topic dies with its node; it has made its point.
+      await admin.deleteTopics({ topics: ['cluster.thin'] });
+    } finally {
+      await admin.disconnect();
+    }
+
+    // kill -9 of node 2: it shows down; with two of three in sync, acks=all writes still succeed.
+    const pid = livePid(kafkaNodePaths(dir, 2).pid)!;
+    process.kill(pid, 'SIGKILL');
+    while (livePid(kafkaNodePaths(dir, 2).pid) !== undefined) await new Promise((r) => setTimeout(r, 100));
+    const after = await kafkaStatuses(config);
+    expect(after.find((s) => s.name === 'kafka-node-2')?.state).toBe('down');
+    // The controller moves node 2's leaderships once its broker session expires (KRaft: 9 s).
+    const watcher = kafka.admin();
+    await watcher.connect();
+    try {
+      await waitFor('leaders off node 2', async () => {
+        const meta = await whenKnown(() => watcher.fetchTopicMetadata({ topics: ['cluster.t'] })).catch(() => undefined);
+        return meta !== undefined && meta.topics[0]!.partitions.every((p) => p.leader !== 2 && p.leader >= 0);
+      }, 60_000, 500);
+    } finally {
+      await watcher.disconnect();
+    }
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      await producer.send({ topic: 'cluster.t', acks: -1, messages: Array.from({ length: 60 }, (_, i) => ({ key: String(i), value: 'v' })) });
+    } finally {
+      await producer.disconnect();
+    }
+  } finally {
+    expect(await kafkaDown(config)).toBe(true);
+    for (const id of [1, 2, 3]) expect(livePid(kafkaNodePaths(dir, id).pid)).toBeUndefined();
+    delete process.env.STS_KAFKA_CONTROLLER_PORT;
+    delete process.env.STS_KAFKA_HEAP;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 240_000);
