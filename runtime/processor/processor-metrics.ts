@@ -22,6 +22,12 @@ export interface ProcessorMetrics {
   retriesExhausted: Counter<'processor' | 'code' | 'outcome'>;
   /** Partitions held by a retry loop past its attempt bound (outage or escalation) right now. */
   stalledPartitions: Gauge<'processor'>;
+  /**
+   * Offset commits the group coordinator refused because this member no longer owned the
+   * partition (a paused or partitioned instance that came back after its session ended), by the
+   * broker's error type. Each one is a zombie fenced: its records belong to the new owner.
+   */
+  commitsRefused: Counter<'processor' | 'reason'>;
 }
 
 const byRegistry = new WeakMap<Registry, ProcessorMetrics>();
@@ -72,6 +78,12 @@ export function processorMetrics(registry: Registry = defaultRegistry): Processo
       name: 'sts_processor_stalled_partitions',
       help: 'Partitions held by a retry loop past its attempt bound (database outage, DLQ or registry unreachable).',
       labelNames: ['processor'],
+      registers,
+    }),
+    commitsRefused: new Counter({
+      name: 'sts_processor_commits_refused_total',
+      help: 'Offset commits refused by the group coordinator because this member lost the partition (fenced), by broker error.',
+      labelNames: ['processor', 'reason'],
       registers,
     }),
   };

@@ -99,7 +99,18 @@ export async function runProcessor<T>(
       const { batch } = payload;
       if (batch.messages.length === 0) return;
       try {
-        await runner.run(batch.topic, batch.partition, batch.messages, controlFor(payload));
+        await runner.run(
+          batch.topic,
+          batch.partition,
+          batch.messages,
+          controlFor(payload, (reason, err) => {
+            metrics.commitsRefused.inc({ processor: def.name, reason });
+            logger.warn(
+              { topic: batch.topic, partition: batch.partition, reason, err },
+              'offset commit refused: the group moved on without this member (fenced); whoever owns the partition now redoes the batch, whose effects are no-ops by key',
+            );
+          }),
+        );
       } catch (err) {
         // Left uncommitted on purpose: the records come back to whoever owns the partition next.
         if (err instanceof BatchAborted) {
@@ -135,7 +146,39 @@ export async function runProcessor<T>(
   };
 }
 
-function controlFor(payload: EachBatchPayload): PartitionControl {
+/**
+ * Broker errors by which the group coordinator refuses a commit from a member that is no longer
+ * in the current generation: the partition was given to someone else while this member was away.
+ */
+const FENCED_COMMIT = new Set([
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'REBALANCE_IN_PROGRESS',
+  'FENCED_INSTANCE_ID',
+]);
+
+/** The broker's error type when `err` is a refusal of a fenced member's commit. */
+function fencedCommitReason(err: unknown): string | undefined {
+  const type = (err as { type?: unknown } | null)?.type;
+  return typeof type === 'string' && FENCED_COMMIT.has(type) ? type : undefined;
+}
+
+/**
+ * Zombie fencing. A member that stalls longer than the session timeout (a GC pause, a frozen VM,
+ * SIGSTOP) is dropped from the group and its partitions go to another member, while it may still
+ * be inside a batch. When it wakes up, three things keep it harmless:
+ * - its transaction's effects are no-ops by their business keys, whichever of the two commits
+ *   first (the new owner's insert waits on the zombie's row locks, then finds the row);
+ * - its offset commit carries the old generation and the coordinator refuses it, so it can never
+ *   move (or move back) the new owner's position; this is counted and logged here, and the error
+ *   goes on to kafkajs, which rejoins the group at once;
+ * - the refused commit ends the batch before its next sub-batch, and kafkajs rejoins before it
+ *   fetches again, so the zombie starts no new work on the partition it lost.
+ */
+function controlFor(
+  payload: EachBatchPayload,
+  onRefused: (reason: string, err: unknown) => void,
+): PartitionControl {
   const { batch } = payload;
   return {
     heartbeat: () => payload.heartbeat(),
@@ -143,11 +186,20 @@ function controlFor(payload: EachBatchPayload): PartitionControl {
     isStale: () => payload.isStale(),
     pause: () => payload.pause(),
     async commit(nextOffset) {
-      await payload.commitOffsetsIfNecessary({
-        topics: [
-          { topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] },
-        ],
-      });
+      try {
+        await payload.commitOffsetsIfNecessary({
+          topics: [
+            {
+              topic: batch.topic,
+              partitions: [{ partition: batch.partition, offset: nextOffset }],
+            },
+          ],
+        });
+      } catch (err) {
+        const reason = fencedCommitReason(err);
+        if (reason !== undefined) onRefused(reason, err);
+        throw err;
+      }
       // resolveOffset takes the LAST processed offset; it moves kafkajs's fetch position so a
       // paused-and-resumed partition does not refetch what was just committed.
       payload.resolveOffset((BigInt(nextOffset) - 1n).toString());
