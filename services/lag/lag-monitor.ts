@@ -28,6 +28,13 @@ export interface LagMonitorDeps {
   logger: Logger;
   /** Alerting: empty webhookUrl disables it. */
   alert?: { webhookUrl: string; alertAfterMs: number };
+  /**
+   * Where several instances monitor one pipeline, only the holder of this role posts alerts
+   * (SingleActive); the others sample and serve /lag and /metrics but stay quiet. A standby that
+   * takes over starts its episodes afresh, so an episode open at the hand-over is alerted once
+   * more rather than never.
+   */
+  alertRole?: { active(): Promise<boolean>; release(): Promise<void> };
   clock?: () => number;
 }
 
@@ -93,6 +100,7 @@ export class LagMonitor {
     if (this.timer) clearTimeout(this.timer);
     await this.inFlight?.catch(() => undefined);
     await this.sampler.close();
+    await this.deps.alertRole?.release();
   }
 
   private async takeSample(): Promise<LagReport> {
@@ -107,7 +115,8 @@ export class LagMonitor {
     const report = { at: samples[0]?.at ?? (this.deps.clock ?? Date.now)(), groups };
     this.latestReport = report;
     this.metrics.update(groups);
-    await this.alerter?.observe(groups, report.at);
+    if (this.alerter && (!this.deps.alertRole || (await this.deps.alertRole.active())))
+      await this.alerter.observe(groups, report.at);
     return report;
   }
 }

@@ -3,6 +3,7 @@ import { metricsOf } from '../../runtime/metrics';
 import type { ErrorCode } from '../../runtime/error-codes';
 import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
+import { SingleActive } from '../../runtime/db/single-active';
 import { closeCycle, type CloseDeps, type CloseOptions } from './close-cycle';
 
 /**
@@ -16,6 +17,11 @@ import { closeCycle, type CloseDeps, type CloseOptions } from './close-cycle';
  * overdue: every further failure logs at error level with code STS_CLOSE_OVERDUE, the
  * `sts_close_overdue_ticks{region}` gauge counts the failed ticks, and overdue() lists it. The
  * usual cause, a partition held back (the watermark), shows in `sts lag` as STALLED.
+ *
+ * Several instances: each `sts run all` with a schedule starts one, and only the holder of the
+ * `close-scheduler` role ticks (SingleActive); the others take the role over when it is freed.
+ * closeCycle's own lock and its CLOSED check would keep two closes apart anyway; the role keeps
+ * the standbys from queuing behind it and reporting overdue ticks of their own.
  */
 export const CLOSE_SCHEDULER_DEFAULTS = {
   /** How often each region is checked (ms). */
@@ -36,6 +42,8 @@ function overdueGauge(): Gauge<'region'> {
 }
 
 export class CloseScheduler {
+  /** One scheduler acts among all instances (docs/ARCHITECTURE.md, "Scale-out"). */
+  private readonly role: SingleActive;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
   private readonly opts: typeof CLOSE_SCHEDULER_DEFAULTS;
@@ -53,11 +61,15 @@ export class CloseScheduler {
     },
   ) {
     this.opts = { ...CLOSE_SCHEDULER_DEFAULTS, ...opts };
+    this.role = new SingleActive(deps.db, 'close-scheduler', deps.logger);
   }
 
   start(): void {
     const loop = () => {
-      this.running = this.tick()
+      // A standby only asks for the role; the closes are the active instance's.
+      this.running = this.role
+        .active()
+        .then((active) => (active ? this.tick() : undefined))
         .then(
           () => undefined,
           () => undefined,
@@ -73,6 +85,7 @@ export class CloseScheduler {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
+    await this.role.release();
   }
 
   /** Regions whose close failed at least escalateAfterTicks ticks in a row, with the last error. */

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { register as defaultRegistry, Registry } from 'prom-client';
+import { SingleActive } from '../../../runtime/db/single-active';
 import { settlementTopology } from '../../../topologies/settlement';
 import type { AppContext } from '../../../services/run/app-context';
 import { LagMonitor, type LagMonitorOptions } from '../../../services/lag/lag-monitor';
@@ -32,7 +33,13 @@ export function lagRoutes(app: FastifyInstance, ctx: AppContext, opts: LagRouteO
     alertAfterMs: ctx.config.lagAlertAfterMs,
   };
   const monitor = new LagMonitor(
-    { kafka: ctx.kafka, logger: ctx.logger.child({ component: 'lag-monitor' }), alert },
+    {
+      kafka: ctx.kafka,
+      logger: ctx.logger.child({ component: 'lag-monitor' }),
+      alert,
+      // Every instance's API serves /lag; one of them posts the alerts.
+      alertRole: alert.webhookUrl ? new SingleActive(ctx.db, 'lag-alerts', ctx.logger) : undefined,
+    },
     targets,
     opts.monitor,
   );

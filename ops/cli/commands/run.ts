@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
+import { SingleActive } from '../../../runtime/db/single-active';
 import { ConfigError } from '../../../runtime/errors';
 import { OutboxRelay } from '../../../runtime/outbox/outbox-relay';
 import { runProcessor, type ProcessorHandle } from '../../../runtime/processor/processor';
@@ -66,7 +67,7 @@ export function registerRunCommand(program: Command): void {
       }
       if (all && ctx.config.reconIntervalMs > 0) {
         // Reconciliation every STS_RECON_INTERVAL_MS (0 turns it off).
-        const recon = new ReconScheduler(ReconRunner.fromConfig(ctx.config, { db: ctx.db, logger: ctx.logger }), ctx.config.reconIntervalMs, ctx.logger);
+        const recon = new ReconScheduler(ReconRunner.fromConfig(ctx.config, { db: ctx.db, logger: ctx.logger }), ctx.config.reconIntervalMs, ctx.logger, new SingleActive(ctx.db, 'recon-scheduler', ctx.logger));
         recon.start();
         handles.push(recon);
       }
