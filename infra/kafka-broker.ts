@@ -52,7 +52,10 @@ function localNodes(config: StsConfig): KafkaNode[] {
 
 export async function kafkaUp(config: StsConfig, report: Reporter): Promise<ComponentStatus> {
   const existing = await kafkaStatus(config);
-  if (existing.state === 'up' && existing.brokers === config.kafkaNodes) return existing;
+  // The metadata's broker count is not enough: a node killed a moment ago stays registered until
+  // its broker session times out, so each local node's own listener must answer too.
+  const silent = isLocalKafka(config) ? await asyncFilter(localNodes(config), async (n) => !(await isPortOpen(n.host, n.port, 500))) : [];
+  if (existing.state === 'up' && existing.brokers === config.kafkaNodes && silent.length === 0) return existing;
   if (!isLocalKafka(config)) {
     throw new ServiceUnavailableError('Kafka', config.kafkaBrokers.join(','), undefined, 'start that cluster, or unset STS_KAFKA_BROKERS to use the local broker');
   }
@@ -104,8 +107,11 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
   }
 
   const started = Date.now();
-  // Ready when the whole cluster answers: every node registered, so topics get all replicas.
-  const ready = await waitFor(async () => ((await probeKafka(config.kafkaBrokers, 2000)).brokers >= nodes.length ? true : undefined), {
+  // Ready when the whole cluster answers: every node registered, so topics get all replicas, and
+  // every node started here answering on its own listener (a restarted node may still be listed
+  // from before it died).
+  const answers = async (n: KafkaNode) => (await probeKafka([`${n.host}:${n.port}`], 2000)).brokers > 0;
+  const ready = await waitFor(async () => ((await probeKafka(config.kafkaBrokers, 2000)).brokers >= nodes.length && (await Promise.all(toStart.map(answers))).every(Boolean) ? true : undefined), {
     timeoutMs: READY_TIMEOUT_MS,
     intervalMs: 300,
     abort: () => toStart.map((n) => (livePid(n.paths.pid) === undefined ? `node ${n.id} exited` : undefined)).find(Boolean),
@@ -197,6 +203,15 @@ export async function kafkaStatuses(config: StsConfig): Promise<ComponentStatus[
 
 /** "leader 2, voters 1,2,3" from MetadataQuorumCommand, or why it could not say. */
 function quorumOf(config: StsConfig): string {
+  const q = kafkaQuorum(config);
+  return q.leader !== undefined ? `leader ${q.leader}, voters ${q.voters.join(',') || '?'}` : `not reported (${q.error})`;
+}
+
+/**
+ * The KRaft quorum as its controllers report it (MetadataQuorumCommand): the active controller's
+ * node id and the voters' ids, or why they could not be read. A JVM start, about two seconds.
+ */
+export function kafkaQuorum(config: StsConfig): { leader?: number; voters: number[]; error?: string } {
   try {
     const java = findJava();
     const libs = stackPaths(config.dataDir).kafka.libs;
@@ -205,10 +220,10 @@ function quorumOf(config: StsConfig): string {
     const leader = /LeaderId:\s*(\d+)/.exec(out)?.[1];
     // 3.9 prints the voters as JSON objects ({"id": 1, ...}); only their ids matter here.
     const votersLine = /CurrentVoters:(.*)/.exec(out)?.[1] ?? '';
-    const voters = votersLine.includes('"id"') ? [...votersLine.matchAll(/"id":\s*(\d+)/g)].map((m) => m[1]) : (votersLine.match(/\d+/g) ?? []);
-    return leader ? `leader ${leader}, voters ${voters.join(',') || '?'}` : `not reported (${oneLine(res.stderr || out) || 'no output'})`;
+    const voters = (votersLine.includes('"id"') ? [...votersLine.matchAll(/"id":\s*(\d+)/g)].map((m) => m[1]!) : (votersLine.match(/\d+/g) ?? [])).map(Number);
+    return leader ? { leader: Number(leader), voters } : { voters, error: oneLine(res.stderr || out) || 'no output' };
   } catch (err) {
-    return `not reported (${err instanceof Error ? err.message : String(err)})`;
+    return { voters: [], error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -308,3 +323,8 @@ export function base64UrlUuid(): string {
 
 const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().slice(0, 300);
 const round = (ms: number) => Math.round(ms * 10) / 10;
+
+async function asyncFilter<T>(items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const kept = await Promise.all(items.map(keep));
+  return items.filter((_, i) => kept[i]);
+}

@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { sleep } from './process-control';
+import { PortInUseError } from '../runtime/errors';
 
 /** True when something accepts TCP connections on host:port within the timeout. */
 export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
@@ -31,6 +32,19 @@ export async function freePorts(n: number): Promise<number[]> {
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   return ports;
+}
+
+/**
+ * The first of `n` consecutive ports that nothing listens on right now, for a local Kafka cluster:
+ * its nodes sit two ports apart, listener and controller side by side (STS_KAFKA_NODES).
+ */
+export async function freePortRun(n: number): Promise<number> {
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    const ports = Array.from({ length: n }, (_, i) => base + i);
+    if ((await Promise.all(ports.map((p) => isPortOpen('127.0.0.1', p, 200)))).every((open) => !open)) return base;
+  }
+  throw new PortInUseError(`a run of ${n} consecutive ports (50 tries from 20000 up)`, 20_000, 'free some ports between 20000 and 60000');
 }
 
 export async function freePort(): Promise<number> {

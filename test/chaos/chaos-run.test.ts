@@ -22,9 +22,9 @@ test('a small flow on both rails survives kill -9 (the bank rail mid-report incl
   expect(report.checks.filter((c) => !c.ok)).toEqual([]);
   expect(faults).toContain('bank reports delayed 1.5 s and each sent twice');
   // Two regions × three checks, then upload, carry-forward, final, at-most-once on one rail,
-  // exactly-once on its rail, returned once, ledger, dead letters and reconciliation: a check that
-  // silently went missing fails here.
-  expect(report.checks).toHaveLength(15);
+  // exactly-once on its rail, returned once, ledger, dead letters, reconciliation, no acknowledged
+  // event lost and no seller's events reordered: a check that silently went missing fails here.
+  expect(report.checks).toHaveLength(17);
   // Both rails paid, and some payouts were refused and returned, so those checks ran on something.
   expect(report.checks.find((c) => c.name.startsWith('every PAID payout'))?.detail).toMatch(/PAID.*PAID/);
   expect(report.checks.find((c) => c.name.startsWith("each refused payout's"))?.detail).toMatch(/^[1-9]\d* refused/);

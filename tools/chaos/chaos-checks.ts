@@ -9,6 +9,9 @@ import { GatewayReportReader } from '../../services/recon/gateway-report-reader'
 import type { ReconRunResult } from '../../services/recon/recon-runner';
 import type { ExpectedSettlement } from './expected-settlement';
 import type { DemoUploadExpectation } from '../demo/demo-upload';
+import type { OrderEvent } from '../../contracts/order-event';
+import type { AvroCodec } from '../../runtime/registry/avro-codec';
+import { acknowledgedMissing, reorderedKeys } from './order-topic-checks';
 
 /**
  * The verdict of a chaos run, by results and never by code paths: what the database, the gateway's
@@ -39,7 +42,17 @@ export interface ChaosExpectations {
 type Row = Record<string, string | number | null>;
 const big = (v: string | number | null | undefined) => BigInt(v ?? 0);
 
-export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl: string; bankUrl: string; recon: () => Promise<ReconRunResult> }, exp: ChaosExpectations): Promise<CheckResult[]> {
+export interface ChaosCheckDeps {
+  db: Knex;
+  kafka: Kafka;
+  gatewayUrl: string;
+  bankUrl: string;
+  recon: () => Promise<ReconRunResult>;
+  /** The order events as published, in order (every send acknowledged): checked on the topic itself. */
+  orders?: { topic: string; published: OrderEvent[]; codec: AvroCodec };
+}
+
+export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectations): Promise<CheckResult[]> {
   const { db } = deps;
   const results: CheckResult[] = [];
   const check = (name: string, problems: string[], okDetail: string) =>
@@ -191,6 +204,15 @@ export async function runChaosChecks(deps: { db: Knex; kafka: Kafka; gatewayUrl:
     const recon = await deps.recon();
     const serious = recon.open.filter((f) => f.severity === 'CRITICAL' || f.severity === 'WARNING');
     check('reconciliation is clean', serious.map((f) => `${f.severity} ${f.rule} ${f.entity}: ${f.detail}`), `${recon.rules.length} rules, ${recon.open.length} open finding(s), none CRITICAL or WARNING`);
+  }
+
+  // 8. With leaders moving under the publisher: nothing acknowledged is lost, no seller reordered.
+  if (deps.orders) {
+    const { topic, published, codec } = deps.orders;
+    const distinct = new Set(published.map((e) => e.event_id)).size;
+    check('no acknowledged order event lost', await acknowledgedMissing(db, published), `${distinct} acknowledged events, every one in the ledger`);
+    const order = await reorderedKeys(deps.kafka, codec, topic, published);
+    check("no seller's order events reordered on the topic", order.problems, `${order.records} records read, each seller's events in the order sent`);
   }
   return results;
 }

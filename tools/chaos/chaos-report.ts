@@ -7,7 +7,7 @@ export function renderChaosReport(r: ChaosReport, index: number, of: number): st
     `chaos run ${index}/${of} (seed ${r.seed}): ${r.ok ? 'PASSED, no money lost or doubled' : 'FAILED'}`,
     `  flow        ${r.events} order events, ${r.uploadRows} upload rows, ${r.payouts} payouts`,
     `  faults      ${r.faults.length}: ${summarise(r.faults.map((f) => f.what))}`,
-    `  processes   ${r.processes.map((p) => `${p.name} started ${p.starts}× (killed ${p.kills}, crashed ${p.crashes})`).join('; ')}`,
+    `  processes   ${r.processes.map((p) => `${p.name} started ${p.starts}× (killed ${p.kills}, crashed ${p.crashes}${p.freezes > 0 ? `, frozen ${p.freezes}` : ''})`).join('; ')}`,
     '  checks',
     ...r.checks.map((c) => `    ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
     `  timings (s) ${Object.entries(r.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`,

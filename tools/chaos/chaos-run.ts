@@ -39,6 +39,17 @@ import { ProcessSupervisor, type SupervisedStats } from './process-supervisor';
  * Then it waits until everything is quiet (every payout final, the outbox empty, no consumer lag)
  * and runs the checks in chaos-checks.ts.
  *
+ * With `cluster` (`sts chaos --cluster`) the broker is a three-node KRaft cluster (replication 3,
+ * min.insync.replicas 2) and every process runs twice, as two members of its group; on top of the
+ * faults above:
+ *   - kill -9 of the node leading the most partitions while the order events are published, the
+ *     second half going to a two-node cluster, then its restart;
+ *   - kill -9 of the active controller while the upload is ingested, then its restart;
+ *   - a rolling restart of all three nodes, one at a time (each back in sync before the next),
+ *     while the closes and payments run;
+ *   - a processor instance frozen with SIGSTOP past the session timeout and thawed with SIGCONT,
+ *     once while events are aggregated and once while payouts are paid.
+ *
  * Failure codes: STS_CHAOS_RUN when the scenario itself cannot proceed (a component that does not
  * come back, a flow that never goes quiet). Check failures are not thrown: they are the report.
  */
@@ -56,9 +67,11 @@ export interface ChaosOptions {
   keep: boolean;
   /** Give up when the flow has not gone quiet after this long. */
   timeoutMs: number;
+  /** A three-node Kafka cluster, two instances of every process, and the cluster's faults. */
+  cluster: boolean;
 }
 
-export const CHAOS_DEMO_SIZE: ChaosOptions = { regions: ['SG', 'MY'], orders: 87_000, sellers: 5_000, uploadRows: 100_000, seed: 1, killPauseMs: [3000, 6000], outageMs: 15_000, keep: false, timeoutMs: 1_800_000 };
+export const CHAOS_DEMO_SIZE: ChaosOptions = { regions: ['SG', 'MY'], orders: 87_000, sellers: 5_000, uploadRows: 100_000, seed: 1, killPauseMs: [3000, 6000], outageMs: 15_000, keep: false, timeoutMs: 1_800_000, cluster: false };
 export const CHAOS_SMALL_SIZE: ChaosOptions = { ...CHAOS_DEMO_SIZE, orders: 3_000, sellers: 300, uploadRows: 5_000, killPauseMs: [2500, 5000], outageMs: 8_000, timeoutMs: 900_000 };
 
 export interface ChaosReport {
@@ -76,6 +89,9 @@ export interface ChaosReport {
 
 const RATE_BPS = 250n;
 const ORDER_TOPIC = ORDER_EVENTS.topic;
+/** How long a frozen instance stays stopped: past the run's 6 s session timeout, so it is evicted. */
+const FREEZE_MS = 10_000;
+
 const PROCESSES = [
   { name: 'settlement-aggregation', args: ['run', 'settlement-aggregation'] },
   { name: 'upload-ingestion', args: ['run', 'upload-ingestion', '--no-relay'] },
@@ -85,6 +101,14 @@ const PROCESSES = [
   // The bank-file rail (files out, the bank's reports in); killed like the rest, mid-report too.
   { name: 'bank-rail', args: ['bank', 'run'] },
 ];
+
+/** On a cluster, two of each, named `<name>-1` and `<name>-2`: two members in every group. */
+function processesFor(cluster: boolean) {
+  return cluster ? PROCESSES.flatMap((p) => [1, 2].map((n) => ({ ...p, name: `${p.name}-${n}` }))) : PROCESSES;
+}
+
+/** The topics whose partitions the cluster's faults are aimed at. */
+const PIPELINE_TOPICS = [...new Set(settlementTopology.processors.flatMap((p) => [p.input, ...p.outputs]))];
 
 export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: string) => void): Promise<ChaosReport> {
   const started = Date.now();
@@ -106,7 +130,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
 
   say(`chaos ${run}: private stack under ${dir}`);
   // The first region pays through bank files, the others through the gateway.
-  const stack = await chaosStack(dir, base.schemaRegistryUrl, { STS_PAYOUT_RAILS: `${opts.regions[0]}=bank-file` });
+  const stack = await chaosStack(dir, base.schemaRegistryUrl, { STS_PAYOUT_RAILS: `${opts.regions[0]}=bank-file` }, { kafkaNodes: opts.cluster ? 3 : 1 });
   let ctx: AppContext | undefined;
   let supervisor: ProcessSupervisor | undefined;
   let monkey: ChaosMonkey | undefined;
@@ -121,7 +145,11 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     lap('stack');
 
     supervisor = new ProcessSupervisor(stack.env, path.join(dir, 'logs'));
-    supervisor.start(PROCESSES);
+    supervisor.start(processesFor(opts.cluster));
+    const sup = supervisor;
+    const freeze = async (name: string) => {
+      if (await sup.freeze(name, FREEZE_MS)) note(`SIGSTOP ${name} for ${FREEZE_MS / 1000} s, then SIGCONT`);
+    };
     monkey = new ChaosMonkey(supervisor, { seed: opts.seed, minPauseMs: opts.killPauseMs[0], maxPauseMs: opts.killPauseMs[1] }, note);
     monkey.start();
 
@@ -139,9 +167,20 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const half = Math.floor(events.length / 2);
     say(`publishing ${events.length} order events (+${resent.length} sent twice) for ${opts.regions.join(' and ')}`);
     await publishOrderEvents(ctx, ORDER_TOPIC, events.slice(0, half), { retryUntil: deadline });
-    const broker = await stack.killAndRestart('kafka');
-    note(`Kafka broker kill -9 and restart (${(broker.downMs / 1000).toFixed(1)} s down)`);
-    await publishOrderEvents(ctx, ORDER_TOPIC, [...events.slice(half), ...resent], { retryUntil: deadline });
+    if (opts.cluster) {
+      const frozen = freeze('settlement-aggregation-1');
+      const { partitionsLed } = await stack.kafkaLeadership(PIPELINE_TOPICS);
+      const [victim, led] = [...partitionsLed].sort((a, b) => b[1] - a[1])[0]!;
+      await stack.stopKafkaNode(victim, 'SIGKILL');
+      note(`Kafka node ${victim} (leader of ${led} partitions) kill -9; publishing goes on with two nodes`);
+      await publishOrderEvents(ctx, ORDER_TOPIC, [...events.slice(half), ...resent], { retryUntil: deadline });
+      await restartNode(stack, victim, deadline, note);
+      await frozen;
+    } else {
+      const broker = await stack.killAndRestart('kafka');
+      note(`Kafka broker kill -9 and restart (${(broker.downMs / 1000).toFixed(1)} s down)`);
+      await publishOrderEvents(ctx, ORDER_TOPIC, [...events.slice(half), ...resent], { retryUntil: deadline });
+    }
     lap('publish');
 
     const csv = path.join(dir, 'billing-items.csv');
@@ -153,6 +192,13 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     await sleep(1500);
     const mysql = await stack.killAndRestart('mysql');
     note(`MariaDB kill -9 and restart (${(mysql.downMs / 1000).toFixed(1)} s down)`);
+    if (opts.cluster) {
+      const { controller } = await stack.kafkaLeadership(PIPELINE_TOPICS);
+      if (controller === undefined) throw new ChaosRunError('the cluster did not report its active controller');
+      await stack.stopKafkaNode(controller, 'SIGKILL');
+      note(`Kafka node ${controller} (the active controller) kill -9`);
+      await restartNode(stack, controller, deadline, note);
+    }
     await waitUntil('the upload to finish', deadline, async () => {
       const row = (await db('upload').select('status').where({ id: intake.uploadId.toString() }).first()) as { status: string } | undefined;
       return row && row.status !== 'PROCESSING' && row.status !== 'RECEIVING' ? true : undefined;
@@ -171,6 +217,18 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       await sleep(opts.outageMs / 2);
       await stack.flushRedis();
       note('Redis FLUSHALL');
+    })();
+    // On a cluster: a frozen payment instance, and every node restarted in turn under the closes.
+    const clusterFaults = (async () => {
+      if (!opts.cluster) return;
+      await waitUntil('the first payout', deadline, async () => ((await count(db('payout'))) > 0 ? true : undefined));
+      const frozen = freeze('payment-notify-1');
+      for (const id of stack.kafkaNodes) {
+        await stack.stopKafkaNode(id, 'SIGTERM');
+        note(`rolling restart: Kafka node ${id} stopped cleanly`);
+        await restartNode(stack, id, deadline, note);
+      }
+      await frozen;
     })();
     let killedClose = false;
     for (const region of opts.regions) {
@@ -192,6 +250,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       say(`closed ${region}`);
     }
     await paymentFaults;
+    await clusterFaults;
     lap('close');
 
     await waitUntil('every payout to be final', deadline, async () => ((await count(db('payout').whereIn('status', ['PENDING', 'SUBMITTED']))) === 0 ? true : undefined));
@@ -203,7 +262,8 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const cycles = opts.regions.map((region, i) => ({ region, cycleId: closing.get(region)!.cycleId, expected: expectedSettlement(streams[i]!, RATE_BPS) }));
     const expectations: ChaosExpectations = { cycles, upload: { ...upload, uploadId: intake.uploadId, cycleId: uploadCycle }, topics: settlementTopology.processors.map((p) => p.input) };
     const recon = () => ReconRunner.fromConfig(stack.config, { db, logger: ctx!.logger }).run();
-    const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, bankUrl: stack.config.bankUrl, recon }, expectations);
+    const orders = { topic: ORDER_TOPIC, published: [...events, ...resent], codec: ctx.codec };
+    const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, bankUrl: stack.config.bankUrl, recon, orders }, expectations);
     lap('checks');
     seconds.total = Math.round((Date.now() - started) / 100) / 10;
     return { ok: checks.every((c) => c.ok), dir, seed: opts.seed, events: events.length + resent.length, uploadRows: opts.uploadRows, payouts: await count(db('payout')), faults, processes: supervisor.stats(), checks, seconds };
@@ -218,6 +278,15 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'bank', 'bank-files', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
     }
   }
+}
+
+/** `sts up` starts the stopped node again; the fault is over once every partition is back in sync. */
+async function restartNode(stack: ChaosStack, id: number, deadline: number, note: (what: string) => void): Promise<void> {
+  const started = Date.now();
+  await stack.up();
+  const up = Date.now() - started;
+  await waitUntil(`Kafka node ${id}'s partitions back in sync`, deadline, async () => ((await stack.underReplicated(PIPELINE_TOPICS)) === 0 ? true : undefined));
+  note(`Kafka node ${id} restarted (${(up / 1000).toFixed(1)} s), every partition in sync ${((Date.now() - started) / 1000).toFixed(1)} s after`);
 }
 
 /**

@@ -4,10 +4,12 @@ import { spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { loadConfig, PROJECT_ROOT, type StsConfig } from '../../runtime/config';
 import { ChaosRunError } from '../../runtime/errors';
-import { stackPaths } from '../../infra/paths';
+import { kafkaNodePaths, stackPaths } from '../../infra/paths';
+import { kafkaQuorum } from '../../infra/kafka-broker';
+import { createKafka } from '../../runtime/kafka/client';
 import { gatewayPaths } from '../../infra/gateway-simulator/stack-component';
 import { isAlive, readPid, sleep } from '../../infra/process-control';
-import { freePorts } from '../../infra/ports';
+import { freePortRun, freePorts } from '../../infra/ports';
 
 /**
  * The chaos run's own stack: a private Kafka broker, MariaDB, Redis, gateway and bank simulators, each on
@@ -18,6 +20,9 @@ import { freePorts } from '../../infra/ports';
  *
  * Restarts go through the same command an operator would use: kill the process, then `sts up`,
  * which starts only what is missing.
+ *
+ * With `kafkaNodes: 3` the broker is a three-node KRaft cluster (STS_KAFKA_NODES), each node a
+ * JVM of its own that can be killed, stopped and started alone.
  *
  * Failure codes: STS_CHAOS_RUN (a `sts up` that failed; the message carries its last lines).
  */
@@ -36,14 +41,29 @@ export interface ChaosStack {
   gatewayOutage(ms: number): Promise<void>;
   /** Faults of the bank simulator (infra/bank-simulator/fault-plan.ts), e.g. duplicate reports. */
   bankFaults(patch: Record<string, unknown>): Promise<void>;
+  /** Node ids of the Kafka cluster (1 for a single broker). */
+  kafkaNodes: number[];
+  /** Stops one Kafka node (kill -9, or SIGTERM for a clean shutdown) and waits until it is gone. */
+  stopKafkaNode(id: number, signal: 'SIGKILL' | 'SIGTERM'): Promise<void>;
+  /** Who leads: partitions led per node over the pipeline's topics, and the active controller. */
+  kafkaLeadership(topics: string[]): Promise<{ partitionsLed: Map<number, number>; controller?: number }>;
+  /** Partitions of these topics whose in-sync replicas are fewer than their replicas. */
+  underReplicated(topics: string[]): Promise<number>;
   down(): Promise<void>;
 }
 
-export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<ChaosStack> {
-  const [kafka, controller, mysql, redis, gateway, bank] = await freePorts(6);
+export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEnv: NodeJS.ProcessEnv = {}, opts: { kafkaNodes?: number } = {}): Promise<ChaosStack> {
+  const nodes = opts.kafkaNodes ?? 1;
+  const [mysql, redis, gateway, bank, single, singleController] = await freePorts(6);
+  // A cluster's nodes sit two ports apart: listener n at base + 2(n-1), its controller one above.
+  const base = nodes > 1 ? await freePortRun(2 * nodes) : undefined;
+  const [kafka, controller] = base !== undefined ? [base, base + 1] : [single, singleController];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     STS_DATA_DIR: dir,
+    STS_KAFKA_NODES: String(nodes),
+    // Three JVMs on one machine: a smaller heap each than a single broker's.
+    ...(nodes > 1 ? { STS_KAFKA_HEAP: '512m' } : {}),
     STS_KAFKA_BROKERS: `127.0.0.1:${kafka}`,
     STS_KAFKA_CONTROLLER_PORT: String(controller),
     STS_MYSQL_URL: `mysql://root@127.0.0.1:${mysql}/sts`,
@@ -66,6 +86,16 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEn
   const pidFiles: Record<Component, string> = { kafka: paths.kafka.pid, mysql: paths.mysql.pid, redis: paths.redis.pid, gateway: gatewayPaths(dir).pid };
 
   const stsUp = () => runSts(['up', '--quiet'], env, 300_000);
+  const nodeIds = Array.from({ length: nodes }, (_, i) => i + 1);
+  const admin = async <T>(fn: (a: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>): Promise<T> => {
+    const a = createKafka(config, 'sts-chaos-admin').admin();
+    await a.connect();
+    try {
+      return await fn(a);
+    } finally {
+      await a.disconnect().catch(() => undefined);
+    }
+  };
 
   return {
     dir,
@@ -96,6 +126,28 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEn
     async bankFaults(patch) {
       const res = await fetch(`${config.bankUrl}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch), signal: AbortSignal.timeout(5000) });
       if (!res.ok) throw new ChaosRunError(`the bank simulator refused the faults: ${res.status} ${await res.text()}`);
+    },
+    kafkaNodes: nodeIds,
+    async stopKafkaNode(id, signal) {
+      const pid = readPid(kafkaNodePaths(dir, id).pid);
+      if (pid === undefined || !isAlive(pid)) throw new ChaosRunError(`Kafka node ${id} of the chaos stack is not running`);
+      process.kill(pid, signal);
+      // A clean shutdown hands its partitions' leadership over first; give it a minute.
+      const deadline = Date.now() + 60_000;
+      while (isAlive(pid)) {
+        if (Date.now() > deadline) process.kill(pid, 'SIGKILL');
+        await sleep(50);
+      }
+    },
+    async kafkaLeadership(topics) {
+      const metadata = await admin((a) => a.fetchTopicMetadata({ topics }));
+      const partitionsLed = new Map(nodeIds.map((id) => [id, 0]));
+      for (const t of metadata.topics) for (const p of t.partitions) if (p.leader >= 0) partitionsLed.set(p.leader, (partitionsLed.get(p.leader) ?? 0) + 1);
+      return { partitionsLed, controller: nodes > 1 ? kafkaQuorum(config).leader : 1 };
+    },
+    async underReplicated(topics) {
+      const metadata = await admin((a) => a.fetchTopicMetadata({ topics }));
+      return metadata.topics.reduce((n, t) => n + t.partitions.filter((p) => p.isr.length < p.replicas.length).length, 0);
     },
     async down() {
       await runSts(['down'], env, 120_000).catch(() => undefined);

@@ -26,6 +26,8 @@ export interface SupervisedStats {
   kills: number;
   /** Exits not caused by kill9 (crashes, or a clean exit the run did not ask for). */
   crashes: number;
+  /** Times it was frozen with SIGSTOP and thawed with SIGCONT. */
+  freezes: number;
 }
 
 interface Slot {
@@ -33,6 +35,8 @@ interface Slot {
   child?: ChildProcess;
   stats: SupervisedStats;
   killedByUs: boolean;
+  /** Stopped by freeze() right now: kill9 leaves it alone, so the thaw meets a live process. */
+  frozen: boolean;
 }
 
 export class ProcessSupervisor {
@@ -49,7 +53,7 @@ export class ProcessSupervisor {
 
   start(specs: SupervisedSpec[]): void {
     for (const spec of specs) {
-      const slot: Slot = { spec, stats: { name: spec.name, starts: 0, kills: 0, crashes: 0 }, killedByUs: false };
+      const slot: Slot = { spec, stats: { name: spec.name, starts: 0, kills: 0, crashes: 0, freezes: 0 }, killedByUs: false, frozen: false };
       this.slots.set(spec.name, slot);
       this.launch(slot);
     }
@@ -62,10 +66,30 @@ export class ProcessSupervisor {
   /** SIGKILL the named process; the supervisor starts it again. False if it was not running. */
   kill9(name: string): boolean {
     const slot = this.slots.get(name);
-    if (!slot?.child || slot.child.exitCode !== null || slot.child.signalCode !== null) return false;
+    if (!slot?.child || slot.frozen || slot.child.exitCode !== null || slot.child.signalCode !== null) return false;
     slot.killedByUs = true;
     slot.stats.kills++;
     slot.child.kill('SIGKILL');
+    return true;
+  }
+
+  /**
+   * Freezes the named process (SIGSTOP) for `ms`, then thaws it (SIGCONT): a long GC pause or a
+   * frozen VM, which the rest of its group sees as a member gone silent. False if not running.
+   */
+  async freeze(name: string, ms: number): Promise<boolean> {
+    const slot = this.slots.get(name);
+    const child = slot?.child;
+    if (!slot || !child || child.exitCode !== null || child.signalCode !== null) return false;
+    slot.stats.freezes++;
+    slot.frozen = true;
+    child.kill('SIGSTOP');
+    try {
+      await sleep(ms);
+    } finally {
+      child.kill('SIGCONT');
+      slot.frozen = false;
+    }
     return true;
   }
 
@@ -77,7 +101,11 @@ export class ProcessSupervisor {
   async stop(graceMs = 30_000): Promise<void> {
     this.stopping = true;
     const running = [...this.slots.values()].map((s) => s.child).filter((c): c is ChildProcess => !!c && c.exitCode === null && c.signalCode === null);
-    for (const c of running) c.kill('SIGTERM');
+    // SIGCONT first: a frozen process would hold its SIGTERM until the grace ran out.
+    for (const c of running) {
+      c.kill('SIGCONT');
+      c.kill('SIGTERM');
+    }
     const deadline = Date.now() + graceMs;
     while (running.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
     for (const c of running) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
