@@ -54,13 +54,29 @@
 
   function report(e) { console.error(e); }
 
+  /* The brokers under the lag: how many answer, which are down, how many partitions lack a copy. */
+  function clusterLine(c) {
+    if (!c) return '';
+    if (c.error) return 'Kafka cluster: could not be read (' + c.error + ')';
+    const down = c.down.length === 0 ? 'all up' : c.down.length + ' down (' + c.down.join(', ') + ')';
+    return 'Kafka: ' + c.brokers.length + ' broker(s), ' + down + '; ' + c.underReplicated + ' partition(s) under-replicated' + (c.offline > 0 ? ', ' + c.offline + ' OFFLINE' : '');
+  }
+
+  /* "1,2,3", or "1,3 of 1,2,3" marked when a replica is out of sync. */
+  function inSyncCell(p) {
+    if (!p.isr) return cell('—');
+    const short = p.isr.length < p.replicas.length;
+    return cell(short ? p.isr.join(',') + ' of ' + p.replicas.join(',') : p.isr.join(','), short ? 'status-WARNING' : '');
+  }
+
   /* Lag: a live chart per group (messages behind and seconds behind), and the partition table. */
   async function refreshLag() {
     const data = await api('GET', '/lag');
     const groups = data.groups || [];
     const rows = [];
     for (const g of groups) for (const p of g.partitions || []) rows.push(Object.assign({ group: g.group, topic: g.topic }, p));
-    $('#lag-table tbody').innerHTML = rows.map((p) => '<tr>' + cell(p.group) + cell(p.topic) + cell(p.partition) + cell(p.lag) + cell(fmtSeconds(p.lagSeconds)) + cell(p.consumeRate === null || p.consumeRate === undefined ? '—' : Math.round(Number(p.consumeRate))) + cell(fmtSeconds(p.etaSeconds)) + cell(p.status, 'status-' + p.status) + '</tr>').join('');
+    $('#lag-table tbody').innerHTML = rows.map((p) => '<tr>' + cell(p.group) + cell(p.topic) + cell(p.partition) + cell(p.lag) + cell(fmtSeconds(p.lagSeconds)) + cell(p.consumeRate === null || p.consumeRate === undefined ? '—' : Math.round(Number(p.consumeRate))) + cell(fmtSeconds(p.etaSeconds)) + cell(p.leader === undefined ? '—' : p.leader < 0 ? 'none' : p.leader, p.leader < 0 ? 'status-STOPPED' : '') + inSyncCell(p) + cell(p.status, 'status-' + p.status) + cell(p.owner || '—') + '</tr>').join('');
+    $('#lag-cluster').textContent = clusterLine(data.cluster);
     const now = Date.now() / 1000;
     for (const g of groups) {
       const key = g.group + ' · ' + g.topic;

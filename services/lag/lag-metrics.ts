@@ -1,4 +1,5 @@
 import { Gauge, Registry } from 'prom-client';
+import type { ClusterSample } from './cluster-sampler';
 import { STATUS_VALUE, type GroupReport } from './lag-evaluator';
 
 /**
@@ -18,6 +19,9 @@ export class LagMetrics {
   private readonly lag: Gauge<'group' | 'topic' | 'partition'>;
   private readonly lagSeconds: Gauge<'group' | 'topic' | 'partition'>;
   private readonly status: Gauge<'group' | 'topic' | 'partition'>;
+  private readonly underReplicated: Gauge;
+  private readonly offline: Gauge;
+  private readonly brokersDown: Gauge;
 
   constructor() {
     const labelNames = ['group', 'topic', 'partition'] as const;
@@ -40,6 +44,29 @@ export class LagMetrics {
       labelNames,
       registers,
     });
+    this.underReplicated = new Gauge({
+      name: 'sts_kafka_under_replicated_partitions',
+      help: 'Partitions of the pipeline topics whose in-sync replicas are fewer than their replicas.',
+      registers,
+    });
+    this.offline = new Gauge({
+      name: 'sts_kafka_offline_partitions',
+      help: 'Partitions of the pipeline topics with no leader.',
+      registers,
+    });
+    this.brokersDown = new Gauge({
+      name: 'sts_kafka_brokers_down',
+      help: 'Brokers named as replicas of the pipeline topics that the cluster does not list as live.',
+      registers,
+    });
+  }
+
+  /** The cluster's gauges; left as they were when the cluster could not be read. */
+  updateCluster(cluster: ClusterSample): void {
+    if (cluster.error) return;
+    this.underReplicated.set(cluster.underReplicated);
+    this.offline.set(cluster.offline);
+    this.brokersDown.set(cluster.brokers.filter((b) => !b.up).length);
   }
 
   update(reports: GroupReport[]): void {

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { ConfigError } from '../../runtime/errors';
 import type { Logger } from '../../runtime/logger';
+import type { ClusterSample } from './cluster-sampler';
 import { LagAlerter } from './lag-alerter';
 import { EVALUATOR_DEFAULTS, evaluateGroup, windowOf, type GroupReport } from './lag-evaluator';
 import { LagMetrics } from './lag-metrics';
@@ -21,6 +22,8 @@ export type LagMonitorOptions = typeof LAG_MONITOR_DEFAULTS;
 export interface LagReport {
   at: number;
   groups: GroupReport[];
+  /** The brokers and the replicas of the sampled topics, taken with the same sample. */
+  cluster?: ClusterSample;
 }
 
 export interface LagMonitorDeps {
@@ -104,7 +107,10 @@ export class LagMonitor {
   }
 
   private async takeSample(): Promise<LagReport> {
-    const samples = await this.sampler.sample(this.targets);
+    const [samples, cluster] = await Promise.all([
+      this.sampler.sample(this.targets),
+      this.sampler.cluster(this.targets.map((t) => t.topic)),
+    ]);
     const groups: GroupReport[] = [];
     for (const s of samples) {
       const key = `${s.group}\u0000${s.topic}`;
@@ -112,9 +118,10 @@ export class LagMonitor {
       this.history.set(key, kept);
       groups.push(evaluateGroup(kept, this.opts));
     }
-    const report = { at: samples[0]?.at ?? (this.deps.clock ?? Date.now)(), groups };
+    const report = { at: samples[0]?.at ?? (this.deps.clock ?? Date.now)(), groups, cluster };
     this.latestReport = report;
     this.metrics.update(groups);
+    this.metrics.updateCluster(cluster);
     if (this.alerter && (!this.deps.alertRole || (await this.deps.alertRole.active())))
       await this.alerter.observe(groups, report.at);
     return report;

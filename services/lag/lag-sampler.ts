@@ -2,6 +2,7 @@ import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
 import { KafkaReadError, StsError } from '../../runtime/errors';
 import { PartitionReader, type PartitionOffsets } from '../../runtime/kafka/partition-reader';
 import type { Topology } from '../../runtime/topology/types';
+import { sampleCluster, type ClusterSample } from './cluster-sampler';
 
 /**
  * One observation of consumer lag: per group, topic and partition, the committed offset, the
@@ -144,6 +145,21 @@ export class LagSampler {
     // Forget partitions no longer sampled, so a long-running monitor does not grow.
     for (const key of this.next.keys()) if (!seen.has(key)) this.next.delete(key);
     return out;
+  }
+
+  /** The brokers and the replicas of `topics` (cluster-sampler.ts); never throws. */
+  async cluster(topics: string[]): Promise<ClusterSample> {
+    try {
+      return await sampleCluster(await this.connect(), topics);
+    } catch (err) {
+      return {
+        brokers: [],
+        partitions: [],
+        underReplicated: 0,
+        offline: 0,
+        error: err instanceof Error ? err.message : String(err),
+      };
+    }
   }
 
   async close(): Promise<void> {

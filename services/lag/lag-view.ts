@@ -1,3 +1,4 @@
+import type { ClusterSample, ReplicaView } from './cluster-sampler';
 import type { GroupReport } from './lag-evaluator';
 import type { LagReport } from './lag-monitor';
 
@@ -7,8 +8,10 @@ import type { LagReport } from './lag-monitor';
  * for "never"), and the operator's table.
  */
 export function lagJson(report: LagReport) {
+  const replicas = replicaIndex(report.cluster);
   return {
     at: new Date(report.at).toISOString(),
+    ...(report.cluster ? { cluster: clusterJson(report.cluster) } : {}),
     groups: report.groups.map((g) => ({
       group: g.group,
       topic: g.topic,
@@ -36,17 +39,55 @@ export function lagJson(report: LagReport) {
         status: p.status,
         reason: p.reason,
         owner: p.owner,
+        ...replicaFields(replicas.get(`${g.topic}\u0000${p.partition}`)),
       })),
     })),
   };
 }
 
-/** One block per group and topic: a summary line, then its partitions. */
+/** The cluster's lines, then one block per group and topic: a summary line, then its partitions. */
 export function lagTable(report: LagReport): string {
+  const replicas = replicaIndex(report.cluster);
   const blocks = report.groups.map((g) =>
-    [groupLine(g), partitionTable(g)].filter(Boolean).join('\n'),
+    [groupLine(g), partitionTable(g, replicas)].filter(Boolean).join('\n'),
   );
-  return `lag at ${new Date(report.at).toISOString()}\n\n${blocks.join('\n\n')}\n`;
+  const cluster = report.cluster ? `${clusterLines(report.cluster)}\n\n` : '';
+  return `lag at ${new Date(report.at).toISOString()}\n\n${cluster}${blocks.join('\n\n')}\n`;
+}
+
+function clusterJson(c: ClusterSample) {
+  return {
+    brokers: c.brokers,
+    down: c.brokers.filter((b) => !b.up).map((b) => b.id),
+    underReplicated: c.underReplicated,
+    offline: c.offline,
+    ...(c.error ? { error: c.error } : {}),
+  };
+}
+
+/** "cluster: 3 brokers, 1 down (2); 14 of 40 partitions under-replicated", then the worst ones. */
+function clusterLines(c: ClusterSample): string {
+  if (c.error) return `cluster: could not be read (${c.error})`;
+  const down = c.brokers.filter((b) => !b.up).map((b) => b.id);
+  const head = `cluster: ${c.brokers.length} broker${c.brokers.length === 1 ? '' : 's'}, ${down.length === 0 ? 'all up' : `${down.length} down (${down.join(', ')})`}; ${c.underReplicated} of ${c.partitions.length} partitions under-replicated${c.offline > 0 ? `, ${c.offline} OFFLINE (no leader)` : ''}`;
+  const worst = c.partitions
+    .filter((p) => p.leader < 0 || p.isr.length < p.replicas.length)
+    .slice(0, 10);
+  return [
+    head,
+    ...worst.map(
+      (p) =>
+        `  ${p.topic}[${p.partition}] leader ${p.leader < 0 ? 'none' : p.leader}, replicas ${p.replicas.join(',')}, in sync ${p.isr.join(',') || 'none'}`,
+    ),
+  ].join('\n');
+}
+
+function replicaIndex(c: ClusterSample | undefined): Map<string, ReplicaView> {
+  return new Map((c?.partitions ?? []).map((p) => [`${p.topic}\u0000${p.partition}`, p]));
+}
+
+function replicaFields(r: ReplicaView | undefined) {
+  return r ? { leader: r.leader, replicas: r.replicas, isr: r.isr } : {};
 }
 
 function groupLine(g: GroupReport): string {
@@ -54,9 +95,21 @@ function groupLine(g: GroupReport): string {
   return `${g.group}  ${g.topic}  ${g.state}, ${members}  ${g.status}  lag ${g.lag}  ${secs(g.lagSeconds)} behind  eta ${eta(g.etaSeconds)}  (${g.reason})`;
 }
 
-function partitionTable(g: GroupReport): string {
+function partitionTable(g: GroupReport, replicas: Map<string, ReplicaView>): string {
   if (g.partitions.length === 0) return '';
-  const columns = ['partition', 'committed', 'end', 'lag', 'lag_s', 'rate/s', 'eta', 'status'];
+  const columns = [
+    'partition',
+    'committed',
+    'end',
+    'lag',
+    'lag_s',
+    'rate/s',
+    'eta',
+    'leader',
+    'isr',
+    'status',
+    'owner',
+  ];
   const rows = g.partitions.map((p) => [
     String(p.partition),
     p.committed === null ? '-' : p.committed.toString(),
@@ -65,15 +118,29 @@ function partitionTable(g: GroupReport): string {
     secs(p.lagSeconds),
     p.consumeRate.toFixed(2),
     eta(p.etaSeconds),
+    leaderOf(replicas.get(`${g.topic}\u0000${p.partition}`)),
+    isrOf(replicas.get(`${g.topic}\u0000${p.partition}`)),
     p.status,
+    p.owner ?? '-',
   ]);
   const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
   const line = (vals: string[]) =>
-    `  ${vals.map((v, i) => (i === 0 || i === vals.length - 1 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ')}`.trimEnd();
+    `  ${vals.map((v, i) => (i === 0 || i >= vals.length - 2 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ')}`.trimEnd();
   return [line(columns), ...rows.map(line)].join('\n');
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
+
+const leaderOf = (r: ReplicaView | undefined) =>
+  r === undefined ? '-' : r.leader < 0 ? 'none' : String(r.leader);
+
+/** "1,2,3", or "1,3 of 1,2,3" when a replica is out of sync. */
+const isrOf = (r: ReplicaView | undefined) =>
+  r === undefined
+    ? '-'
+    : r.isr.length < r.replicas.length
+      ? `${r.isr.join(',') || 'none'} of ${r.replicas.join(',')}`
+      : r.isr.join(',');
 
 function secs(s: number): string {
   return s < 10 ? `${s.toFixed(1)}s` : duration(s);

@@ -30,7 +30,9 @@ export interface AppContext {
 export function createAppContext(config: StsConfig, name: string, opts: { pool?: number; logLevel?: string } = {}): AppContext {
   const logger = createLogger(name, opts.logLevel ?? config.logLevel);
   const db = createDb(config.mysqlUrl, { pool: opts.pool ?? 10 });
-  const kafka = createKafka(config, name);
+  // The pid in the client id tells two instances on one host apart in a group's member list
+  // (the owner column of `sts lag`), where every member would otherwise read sts-run@127.0.0.1.
+  const kafka = createKafka(config, `${name}-${process.pid}`);
   const registry = new RegistryClient(config.schemaRegistryUrl);
   const codec = new AvroCodec(registry, { maxRecordBytes: config.maxRecordBytes });
   let lease: Promise<WorkerLease> | undefined;

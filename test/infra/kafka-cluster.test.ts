@@ -6,9 +6,12 @@ import { createKafka } from '../../runtime/kafka/client';
 import { describeTopicConfigs, ensureTopicList, replicationDrift, whenKnown } from '../../runtime/kafka/topic-admin';
 import { kafkaDown, kafkaStatuses, kafkaUp } from '../../infra/kafka-broker';
 import { kafkaNodePaths } from '../../infra/paths';
-import { isPortOpen } from '../../infra/ports';
+import { freePortRun } from '../../infra/ports';
 import { livePid } from '../../infra/process-control';
 import { waitFor } from '../fixtures/processor-harness';
+import { createLogger } from '../../runtime/logger';
+import { LagMonitor } from '../../services/lag/lag-monitor';
+import { lagJson, lagTable } from '../../services/lag/lag-view';
 
 /**
  * STS_KAFKA_NODES=3: three real broker-controller JVMs on loopback forming one KRaft quorum, on a
@@ -16,18 +19,9 @@ import { waitFor } from '../fixtures/processor-harness';
  * topic with fewer is reported as drift, one node killed leaves the cluster writable and shows as
  * down, and `down` stops all three.
  */
-async function freeBase(): Promise<number> {
-  for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
-    const ports = [0, 1, 2, 3, 4, 5].map((i) => base + i);
-    if ((await Promise.all(ports.map((p) => isPortOpen('127.0.0.1', p, 200)))).every((open) => !open)) return base;
-  }
-  throw new Error('no free run of six ports');
-}
-
 test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a node killed shows down and the cluster stays writable', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sts-cluster-'));
-  const base = await freeBase();
+  const base = await freePortRun(6);
   // Listeners on base, base+2, base+4; controllers on base+1, base+3, base+5.
   process.env.STS_KAFKA_CONTROLLER_PORT = String(base + 1);
   process.env.STS_KAFKA_HEAP = '384m';
@@ -79,6 +73,21 @@ test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a nod
       }, 60_000, 500);
     } finally {
       await watcher.disconnect();
+    }
+    // The lag monitor shows the cluster under the lag: node 2 down, its copies out of sync.
+    const monitor = new LagMonitor({ kafka, logger: createLogger('test-cluster-lag', 'error') }, [{ group: 'cluster.g', topic: 'cluster.t' }]);
+    try {
+      const report = await monitor.sampleOnce();
+      expect(report.cluster).toMatchObject({ offline: 0, underReplicated: 6 });
+      expect(report.cluster!.brokers.map((b) => [b.id, b.up])).toEqual([[1, true], [2, false], [3, true]]);
+      const json = lagJson(report);
+      expect(json.cluster?.down).toEqual([2]);
+      const partition = json.groups[0]!.partitions[0]!;
+      expect([partition.replicas, partition.isr]).toEqual([[1, 2, 3], [1, 3]]);
+      expect(lagTable(report)).toContain('cluster: 3 brokers, 1 down (2); 6 of 6 partitions under-replicated');
+      expect(lagTable(report)).toMatch(/1,3 of 1,2,3/);
+    } finally {
+      await monitor.stop();
     }
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
