@@ -58,6 +58,28 @@ test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a nod
     }
 
     // kill -9 of node 2: it shows down; with two of three in sync, acks=all writes still succeed.
+    // Writes keep going while node 2 dies and its leaderships move (its broker session, 9 s):
+    // sends over every partition, each acknowledged or failed. Every acknowledged record must be
+    // on the topic; only a failed send (its caller would send it again) may have left extra ones.
+    const writer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await writer.connect();
+    const before = await recordsOn(kafka, 'cluster.t');
+    let acknowledged = 0;
+    let unsure = 0;
+    let writing = true;
+    const writes = (async () => {
+      for (let i = 0; writing; i++) {
+        const messages = Array.from({ length: 60 }, (_, k) => ({ key: `w-${i}-${k}`, value: 'v' }));
+        try {
+          await writer.send({ topic: 'cluster.t', acks: -1, messages });
+          acknowledged += messages.length;
+        } catch {
+          unsure += messages.length;
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
     const pid = livePid(kafkaNodePaths(dir, 2).pid)!;
     process.kill(pid, 'SIGKILL');
     while (livePid(kafkaNodePaths(dir, 2).pid) !== undefined) await new Promise((r) => setTimeout(r, 100));
@@ -74,6 +96,15 @@ test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a nod
     } finally {
       await watcher.disconnect();
     }
+    await new Promise((r) => setTimeout(r, 3000));
+    writing = false;
+    await writes;
+    await writer.disconnect();
+    let written = 0;
+    // Counted once every partition answers again (a metadata refresh may lag the move).
+    await waitFor('the records counted', async () => ((written = (await recordsOn(kafka, 'cluster.t').catch(() => -1)) - before), written >= 0), 60_000, 500);
+    expect(acknowledged).toBeGreaterThan(0);
+    expect([written >= acknowledged, written <= acknowledged + unsure]).toEqual([true, true]);
     // The lag monitor shows the cluster under the lag: node 2 down, its copies out of sync.
     const monitor = new LagMonitor({ kafka, logger: createLogger('test-cluster-lag', 'error') }, [{ group: 'cluster.g', topic: 'cluster.t' }]);
     try {
@@ -104,3 +135,14 @@ test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a nod
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 240_000);
+
+/** Records on every partition of the topic: the sum of end minus start offsets. */
+async function recordsOn(kafka: ReturnType<typeof createKafka>, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return (await admin.fetchTopicOffsets(topic)).reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
