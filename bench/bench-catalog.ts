@@ -109,6 +109,19 @@ export const BENCHES: readonly BenchSpec[] = [
     args: { full: ['715000', '1000'], quick: ['10000', '1000'] },
   },
   {
+    name: 'scale-out',
+    title: 'Scaling out: two instances per group, and a broker killed',
+    what:
+      'settlement-aggregation and upload-ingestion, each the catalog processor in its own process, with ' +
+      'one and then two instances in the group, in the same run: the instances join first, then the ' +
+      'events (or the upload) go in, and the clock runs until the last offset is committed (the upload ' +
+      'until it is COMPLETED). The run fails if an event or a row is lost or applied twice. Then, on a ' +
+      'private three-node cluster with a producer writing at acks=all, kill -9 of the node leading the ' +
+      'most partitions: the time until every partition has a leader again, the longest the producer ' +
+      'waited for an acknowledgement, and the time until the restarted node is back in every ISR.',
+    args: { full: ['200000', '200000'], quick: ['5000', '5000'] },
+  },
+  {
     name: 'end-to-end',
     title: 'End to end: the full demo',
     what:

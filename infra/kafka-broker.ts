@@ -107,11 +107,14 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
   }
 
   const started = Date.now();
-  // Ready when the whole cluster answers: every node registered, so topics get all replicas, and
-  // every node started here answering on its own listener (a restarted node may still be listed
-  // from before it died).
-  const answers = async (n: KafkaNode) => (await probeKafka([`${n.host}:${n.port}`], 2000)).brokers > 0;
-  const ready = await waitFor(async () => ((await probeKafka(config.kafkaBrokers, 2000)).brokers >= nodes.length && (await Promise.all(toStart.map(answers))).every(Boolean) ? true : undefined), {
+  // Ready when every node answers on its own listener and lists every node: topics created next
+  // get all their replicas whichever node the admin asks (each node's view of the registrations
+  // catches up on its own), and a restarted node that is still listed from before it died does
+  // not count until it answers itself.
+  // Three polls in a row, since the broker that answers a probe is any broker of the cluster.
+  const listsAll = async (n: KafkaNode) => (await probeKafka([`${n.host}:${n.port}`], 2000)).brokers >= nodes.length;
+  let agreeing = 0;
+  const ready = await waitFor(async () => ((agreeing = (await Promise.all(nodes.map(listsAll))).every(Boolean) ? agreeing + 1 : 0) >= 3 ? true : undefined), {
     timeoutMs: READY_TIMEOUT_MS,
     intervalMs: 300,
     abort: () => toStart.map((n) => (livePid(n.paths.pid) === undefined ? `node ${n.id} exited` : undefined)).find(Boolean),

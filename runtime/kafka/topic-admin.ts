@@ -51,7 +51,7 @@ export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      const { replicationFactor, minInsyncReplicas } = replicationFor((await admin.describeCluster()).brokers.length);
+      const { replicationFactor, minInsyncReplicas } = replicationFor(await brokerCount(admin));
       const minIsr = { name: 'min.insync.replicas', value: String(minInsyncReplicas) };
       await admin.createTopics({ topics: missing.map((t) => ({ ...t, replicationFactor, configEntries: [...(t.configEntries ?? []), minIsr] })), waitForLeaders: false });
       await waitForLeaders(admin, missing.map((t) => t.topic));
@@ -70,6 +70,17 @@ export async function ensureTopicList(kafka: Kafka, topics: TopicSpec[]) {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The brokers of the cluster, as the best informed of three answers says: each answer comes from
+ * some broker's metadata cache, and a node that registered a moment ago may be missing from one,
+ * which would create a topic with fewer copies for good.
+ */
+async function brokerCount(admin: ReturnType<Kafka['admin']>): Promise<number> {
+  let most = 0;
+  for (let i = 0; i < 3; i++) most = Math.max(most, (await admin.describeCluster()).brokers.length);
+  return most;
 }
 
 /** Errors a metadata answer gives while a new topic is still propagating to the brokers. */
