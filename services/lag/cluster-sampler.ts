@@ -38,8 +38,13 @@ export interface ClusterSample {
   error?: string;
 }
 
-export async function sampleCluster(admin: Admin, topics: string[]): Promise<ClusterSample> {
+/** Never throws: a cluster that cannot be read is a sample with `error` set. */
+export async function sampleCluster(
+  connect: () => Promise<Admin>,
+  topics: string[],
+): Promise<ClusterSample> {
   try {
+    const admin = await connect();
     const [cluster, metadata] = await Promise.all([
       admin.describeCluster(),
       admin.fetchTopicMetadata({ topics: [...new Set(topics)] }),

@@ -148,18 +148,8 @@ export class LagSampler {
   }
 
   /** The brokers and the replicas of `topics` (cluster-sampler.ts); never throws. */
-  async cluster(topics: string[]): Promise<ClusterSample> {
-    try {
-      return await sampleCluster(await this.connect(), topics);
-    } catch (err) {
-      return {
-        brokers: [],
-        partitions: [],
-        underReplicated: 0,
-        offline: 0,
-        error: err instanceof Error ? err.message : String(err),
-      };
-    }
+  cluster(topics: string[]): Promise<ClusterSample> {
+    return sampleCluster(() => this.connect(), topics);
   }
 
   async close(): Promise<void> {

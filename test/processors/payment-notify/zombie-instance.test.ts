@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ledgerBalances, netOf } from '../../../runtime/payment-ledger/ledger-balances';
-import { spawnProcessorChild, type RunningChild } from '../../fixtures/child-process';
+import { spawnProcessorChild, stopChildren, type RunningChild } from '../../fixtures/child-process';
 import { FIXTURES_DIR } from '../../fixtures/fixtures-dir';
 import { putFaults, useGatewayHarness } from '../../fixtures/gateway-harness';
 import { expectPaidExactlyOnce, simStats, statusCounts } from '../../fixtures/payment-assertions';
@@ -91,15 +91,10 @@ test('an instance frozen with payments in flight and thawed after another instan
     // Thawed, it reads the answers that arrived while it was frozen and goes on with its lanes;
     // let it run until its sockets and lanes are drained and it has rejoined the group.
     await new Promise((ok) => setTimeout(ok, 8000));
-    for (const child of children) child.proc.kill('SIGTERM');
-    for (const child of children) expect((await child.exited).code).toBe(0);
+    // Both leave cleanly: SIGTERM finishes the batch in flight and exits 0.
+    expect(await stopChildren(children, { expectClean: true })).toEqual(children.map(() => 0));
   } finally {
-    for (const child of children) {
-      if (child.proc.exitCode === null && child.proc.signalCode === null) {
-        child.proc.kill('SIGCONT');
-        child.proc.kill('SIGKILL');
-      }
-    }
+    await stopChildren(children, { expectClean: false });
   }
 
   expect(await statusCounts(w.db)).toEqual({ PAID: N });

@@ -1,6 +1,6 @@
 import { useTestResources } from '../../fixtures/resources';
 import { effectSummary, produceEffects } from '../../fixtures/effect-processor';
-import { spawnProcessorChild, type RunningChild } from '../../fixtures/child-process';
+import { spawnProcessorChild, stopChildren, type RunningChild } from '../../fixtures/child-process';
 import {
   committedOffsets,
   effectSetup,
@@ -70,15 +70,10 @@ test('an instance frozen past its session timeout and thawed is fenced: its offs
       120_000,
       300,
     );
-    for (const child of children) child.proc.kill('SIGTERM');
-    for (const child of children) expect((await child.exited).code).toBe(0);
+    // Both leave cleanly: SIGTERM finishes the batch in flight and exits 0.
+    expect(await stopChildren(children, { expectClean: true })).toEqual(children.map(() => 0));
   } finally {
-    for (const child of children) {
-      if (child.proc.exitCode === null && child.proc.signalCode === null) {
-        child.proc.kill('SIGCONT');
-        child.proc.kill('SIGKILL');
-      }
-    }
+    await stopChildren(children, { expectClean: false });
   }
   // Exactly once: each key applied once, and the running total counts no amount twice, although
   // two instances each ran a transaction over offsets 0..49.
