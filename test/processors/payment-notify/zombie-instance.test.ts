@@ -57,17 +57,23 @@ test('an instance frozen with payments in flight and thawed after another instan
   try {
     const zombie = start();
     expect(await zombie.waitForLine(/^ready$/)).toBe('ready');
+    // Frozen once no payout is left PENDING (every TRY committed) and calls are open: the freeze
+    // then lands in the gateway calls. Frozen inside a TRY transaction instead, its row locks
+    // would hold the heir back for as long as the freeze lasts (docs/ARCHITECTURE.md, "Scaling
+    // out").
     await waitFor(
-      'calls open at the gateway',
-      async () => (await simStats(w.simUrl)).requests > 0,
+      'every payout submitted and calls open at the gateway',
+      async () =>
+        ((await statusCounts(w.db)).PENDING ?? 0) === 0 && (await simStats(w.simUrl)).requests > 0,
       60_000,
       50,
     );
     zombie.proc.kill('SIGSTOP');
     const atFreeze = await simStats(w.simUrl);
-    // The calls it had open have not executed yet: they are in the gateway's 3 s wait.
-    expect(atFreeze.executions).toBe(0);
-    expect(await final()).toBe(0);
+    // It had calls open (in the gateway's 3 s wait), and most payouts were not final yet.
+    const openAtFreeze = atFreeze.requests - atFreeze.executions;
+    expect(openAtFreeze).toBeGreaterThan(0);
+    expect(await final()).toBeLessThan(N);
     // From now on the gateway answers at once; the frozen instance's open calls still execute.
     await putFaults(w.simUrl, { latencyMs: 0 });
 
@@ -85,7 +91,7 @@ test('an instance frozen with payments in flight and thawed after another instan
     expect(beforeThaw.executions).toBe(N);
     // The calls the frozen instance had open executed during the freeze; the heir found each of
     // them by its key at the gateway instead of sending it again.
-    expect(beforeThaw.lookups - beforeThaw.lookupMisses).toBeGreaterThanOrEqual(atFreeze.requests);
+    expect(beforeThaw.lookups - beforeThaw.lookupMisses).toBeGreaterThanOrEqual(openAtFreeze);
 
     zombie.proc.kill('SIGCONT');
     // Thawed, it reads the answers that arrived while it was frozen and goes on with its lanes;
