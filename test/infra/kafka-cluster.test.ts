@@ -99,7 +99,10 @@ test('three nodes form one quorum; topics get 3 replicas and min.insync 2; a nod
     // The lag monitor shows the cluster under the lag: node 2 down, its copies out of sync.
     const monitor = new LagMonitor({ kafka, logger: createLogger('test-cluster-lag', 'error') }, [{ group: 'cluster.g', topic: 'cluster.t' }]);
     try {
-      const report = await monitor.sampleOnce();
+      // Each broker's metadata cache learns of the shrunk ISRs on its own, a moment apart, and a
+      // sample asks whichever broker answers: sample until the view has converged.
+      let report = await monitor.sampleOnce();
+      await waitFor('the ISRs without node 2 in the lag view', async () => ((report = await monitor.sampleOnce()), report.cluster?.underReplicated === 6), 30_000, 250);
       expect(report.cluster).toMatchObject({ offline: 0, underReplicated: 6 });
       expect(report.cluster!.brokers.map((b) => [b.id, b.up])).toEqual([[1, true], [2, false], [3, true]]);
       const json = lagJson(report);
