@@ -124,7 +124,9 @@ export async function kafkaUp(config: StsConfig, report: Reporter): Promise<Comp
     // A JVM that exits early (bad flag, port race) says why on stdout; a broker that runs but
     // never answers says why in server.log.
     const n = toStart.find((x) => ready.aborted?.startsWith(`node ${x.id} `)) ?? toStart[0] ?? nodes[0]!;
-    const log = ready.aborted ? n.paths.log : path.join(n.paths.root, 'server.log');
+    // A JVM that exits on a bind error says so in server.log only: then that log is the one.
+    const serverLog = path.join(n.paths.root, 'server.log');
+    const log = ready.aborted && oneLine(tail(n.paths.log, 2)) !== '' ? n.paths.log : serverLog;
     const why = ready.aborted ?? `no metadata response from ${nodes.length} broker(s) within ${READY_TIMEOUT_MS / 1000}s`;
     throw new StartupFailedError('Kafka', `${why}: ${oneLine(tail(log, 2))}`, log);
   }

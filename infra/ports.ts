@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { sleep } from './process-control';
 import { PortInUseError } from '../runtime/errors';
@@ -39,12 +40,25 @@ export async function freePorts(n: number): Promise<number[]> {
  * its nodes sit two ports apart, listener and controller side by side (STS_KAFKA_NODES).
  */
 export async function freePortRun(n: number): Promise<number> {
+  // Below the kernel's ephemeral range (32768 up on Linux): a port checked free there can be taken
+  // a moment later as the local end of any outgoing connection, and a broker's bind then fails.
+  const below = ephemeralFloor();
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20_000 + Math.floor(Math.random() * 20_000) * 2;
+    const base = 20_000 + Math.floor(Math.random() * Math.max(1, (below - 20_000 - n) / 2)) * 2;
     const ports = Array.from({ length: n }, (_, i) => base + i);
     if ((await Promise.all(ports.map((p) => isPortOpen('127.0.0.1', p, 200)))).every((open) => !open)) return base;
   }
-  throw new PortInUseError(`a run of ${n} consecutive ports (50 tries from 20000 up)`, 20_000, 'free some ports between 20000 and 60000');
+  throw new PortInUseError(`a run of ${n} consecutive ports (50 tries from 20000 up)`, 20_000, `free some ports between 20000 and ${below}`);
+}
+
+/** The first port of the kernel's ephemeral range (ip_local_port_range); 32768 where unknown. */
+function ephemeralFloor(): number {
+  try {
+    const first = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(first) && first > 21_000 ? first : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 export async function freePort(): Promise<number> {
