@@ -25,3 +25,10 @@ export const REGIONS: Readonly<Record<string, RegionInfo>> = Object.freeze({
 export function regionInfo(region: string): RegionInfo | undefined {
   return Object.prototype.hasOwnProperty.call(REGIONS, region) ? REGIONS[region] : undefined;
 }
+
+const EXPONENTS: ReadonlyMap<string, number> = new Map(Object.values(REGIONS).map((r) => [r.currency, r.exponent]));
+
+/** ISO 4217 exponent of a currency the marketplace settles in; undefined for any other. */
+export function currencyExponent(currency: string): number | undefined {
+  return EXPONENTS.get(currency);
+}

@@ -1,7 +1,7 @@
 import { PayoutFileInvalidError } from '../../runtime/errors';
 import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
-import { REGIONS, regionInfo } from '../../runtime/money/regions';
+import { REGIONS, currencyExponent, regionInfo } from '../../runtime/money/regions';
 import { debtorAccount, type DebtorAccount } from './debtor-accounts';
 
 /**
@@ -74,10 +74,7 @@ export function parsePayoutFileName(name: string): PayoutFileKey | undefined {
   return key;
 }
 
-/** ISO 4217 exponent of a currency the marketplace settles in; undefined for any other. */
-export function currencyExponent(currency: string): number | undefined {
-  return Object.values(REGIONS).find((r) => r.currency === currency)?.exponent;
-}
+export { currencyExponent };
 
 /** CreDtTm: the cycle's cutoff in UTC, to the second. */
 export function creationDateTime(region: string, cycleId: bigint): string {
