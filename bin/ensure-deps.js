@@ -40,3 +40,35 @@ if (process.argv.includes('--browser') && !process.env.STS_CHROMIUM && !fs.exist
     process.stderr.write('warning [STS_PREREQUISITE_MISSING]: Chromium is not installed; the dashboard tests will fail\nfix: sudo apt-get install chromium, or set STS_CHROMIUM to a Chromium binary\n');
   }
 }
+
+// `--monitoring`: the monitoring tests check the Prometheus rules with promtool, from Debian's
+// `prometheus` package. Installing that package also installs a Prometheus server as a service,
+// which would take port 9090 on this machine: the install runs under a policy-rc.d that refuses
+// to start services, and the service is disabled afterwards, so only the promtool binary is used.
+if (process.argv.includes('--monitoring') && !onPath('promtool')) {
+  const canApt = typeof process.getuid === 'function' && process.getuid() === 0 && fs.existsSync('/usr/bin/apt-get');
+  if (canApt) {
+    process.stderr.write('installing promtool for the monitoring tests (apt-get install prometheus, service left stopped)…\n');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    const policy = '/usr/sbin/policy-rc.d';
+    const ownPolicy = !fs.existsSync(policy);
+    if (ownPolicy) fs.writeFileSync(policy, '#!/bin/sh\n# written by sts bin/ensure-deps.js for one apt-get install\nexit 101\n', { mode: 0o755 });
+    try {
+      const install = ['install', '-y', '--no-install-recommends', 'prometheus'];
+      const res = spawnSync('apt-get', install, { stdio: 'inherit', env });
+      if (res.status !== 0) spawnSync('sh', ['-c', `apt-get update && apt-get ${install.join(' ')}`], { stdio: 'inherit', env });
+    } finally {
+      if (ownPolicy) fs.rmSync(policy, { force: true });
+    }
+    // Enabled by the package, it would start at the next boot.
+    if (onPath('systemctl')) spawnSync('systemctl', ['disable', '--now', 'prometheus'], { stdio: 'ignore' });
+    else if (onPath('update-rc.d')) spawnSync('update-rc.d', ['prometheus', 'disable'], { stdio: 'ignore' });
+  }
+  if (!onPath('promtool')) {
+    process.stderr.write('warning [STS_PREREQUISITE_MISSING]: promtool is not installed; the monitoring rules test will fail\nfix: sudo apt-get install --no-install-recommends prometheus (then: sudo systemctl disable --now prometheus), or put promtool on PATH\n');
+  }
+}
+
+function onPath(binary) {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, binary)));
+}

@@ -4,6 +4,7 @@ import { ConfigError } from './errors';
 import { parseMoneyBounds } from './money/money-bounds';
 import { parsePayoutRails, type RailMap } from './payouts/payout-rails';
 import { REGIONS } from './money/regions';
+import { parseUploadMaxTotal, type UploadCheckBounds } from './uploads/upload-check-bounds';
 
 /**
  * Every environment variable the system reads, with its default. The defaults are the embedded
@@ -69,6 +70,17 @@ export const CONFIG_DEFAULTS = {
   /** How long (ms) an outbox row may stay unpublished before reconciliation reports it. */
   STS_OUTBOX_MAX_AGE_MS: '60000',
   /**
+   * The daily effect rules (docs/RECON.md): a region's local day is compared with the same weekday
+   * of this many previous weeks.
+   */
+  STS_RECON_EFFECT_WEEKS: '4',
+  /** Charges or payouts a day needs before the daily effect rules compare it (or count it as a baseline day). */
+  STS_RECON_EFFECT_MIN_VOLUME: '50',
+  /** A day's commission take rate more than this many basis points from its baseline is a WARNING finding. */
+  STS_RECON_TAKE_RATE_SHIFT_BPS: '100',
+  /** A day's average payout more than this percent above or below its baseline is a WARNING finding. */
+  STS_RECON_AVG_PAYOUT_SHIFT_PCT: '50',
+  /**
    * How old (days) an order event's occurred_at may be; an older one is dead-lettered instead of
    * opening a cycle nobody will close. Late events of closed cycles inside it are booked late.
    */
@@ -88,6 +100,20 @@ export const CONFIG_DEFAULTS = {
    */
   STS_MONEY_BOUNDS: '',
   /**
+   * Upload checks (runtime/uploads/upload-check-bounds.ts; docs/UPLOADS.md, "Checks before
+   * booking"): an upload past one of them waits for `sts upload confirm`. A seller's total in a
+   * file above this many times its largest cycle balance of the history window; 0: off.
+   */
+  STS_UPLOAD_SELLER_FACTOR: '10',
+  /** One row above this many times its seller's typical item of the history window; 0: off. */
+  STS_UPLOAD_ROW_FACTOR: '20',
+  /** Weekly cycles of history the seller checks read, the current one included. */
+  STS_UPLOAD_HISTORY_CYCLES: '8',
+  /** Sellers one upload may touch. */
+  STS_UPLOAD_MAX_SELLERS: '50000',
+  /** Money one upload may move per currency, `CUR:amount` in major units (empty: about USD 5M each; 0: off). */
+  STS_UPLOAD_MAX_TOTAL: '',
+  /**
    * The rail each region's payouts travel (runtime/payouts/payout-rails.ts): `REGION=RAIL`,
    * comma-separated, RAIL being `gateway` or `bank-file`; regions not named use the gateway.
    */
@@ -105,10 +131,29 @@ export const CONFIG_DEFAULTS = {
   STS_ENVIRONMENT: 'LOCAL',
   /** Where bank-file payouts' pain.001 files are put for the bank (host-to-host); relative to STS_DATA_DIR when not absolute. */
   STS_BANK_OUTBOUND_DIR: 'bank/outbound',
+  /**
+   * The folder under which the close writes its pain.001 files and manifests
+   * (`payout-files/<region>/<cycle>/`) and the bank rail its files (`bank-files/<region>/`), for a
+   * volume the bank transfer picks up from; relative to STS_DATA_DIR when not absolute.
+   */
+  STS_PAYOUT_FILES_DIR: '.',
   /** Where the bank's pain.002 status reports and camt.054 notifications arrive; relative to STS_DATA_DIR when not absolute. */
   STS_BANK_INBOUND_DIR: 'bank/inbound',
   /** How often (ms) `sts run all` sends pending bank-file payouts and reads the bank's reports. */
   STS_BANK_POLL_MS: '2000',
+  /**
+   * `sts rules add` and POST /rules warn, and write only when confirmed, when a new version's rate
+   * moves more than this many basis points from the version it replaces (processors/commission/rule-warnings.ts).
+   */
+  STS_RULE_RATE_WARN_BPS: '200',
+  /** How many of the region's last closed cycles `sts settle close --preview` compares with. */
+  STS_PREVIEW_HISTORY: '4',
+  /** The preview flags a currency's payout total or count above this many times the highest of those cycles, or below the lowest divided by it. */
+  STS_PREVIEW_FACTOR: '2',
+  /** The preview flags a seller's payout above this many times its largest payout of those cycles. */
+  STS_PREVIEW_SELLER_FACTOR: '5',
+  /** The preview flags a close that would hold more than this many payouts. */
+  STS_PREVIEW_HOLDS: '10',
 } as const;
 
 /** The repository root; relative paths in the config resolve against it. */
@@ -186,6 +231,25 @@ const schema = z.object({
     .number()
     .int()
     .min(1000, 'STS_OUTBOX_MAX_AGE_MS must be at least 1000 ms'),
+  STS_RECON_EFFECT_WEEKS: z.coerce
+    .number()
+    .int()
+    .min(1, 'STS_RECON_EFFECT_WEEKS must be 1 to 8 (weeks)')
+    .max(8, 'STS_RECON_EFFECT_WEEKS must be 1 to 8 (weeks)'),
+  STS_RECON_EFFECT_MIN_VOLUME: z.coerce
+    .number()
+    .int()
+    .min(1, 'STS_RECON_EFFECT_MIN_VOLUME must be at least 1 (charges or payouts a day)'),
+  STS_RECON_TAKE_RATE_SHIFT_BPS: z.coerce
+    .number()
+    .int()
+    .min(1, 'STS_RECON_TAKE_RATE_SHIFT_BPS must be 1 to 10000 (basis points)')
+    .max(10_000, 'STS_RECON_TAKE_RATE_SHIFT_BPS must be 1 to 10000 (basis points)'),
+  STS_RECON_AVG_PAYOUT_SHIFT_PCT: z.coerce
+    .number()
+    .int()
+    .min(1, 'STS_RECON_AVG_PAYOUT_SHIFT_PCT must be 1 to 10000 (percent)')
+    .max(10_000, 'STS_RECON_AVG_PAYOUT_SHIFT_PCT must be 1 to 10000 (percent)'),
   STS_EVENT_MAX_AGE_DAYS: z.coerce
     .number()
     .int()
@@ -213,6 +277,19 @@ const schema = z.object({
       });
     }
   }),
+  STS_UPLOAD_SELLER_FACTOR: z.coerce.number().int('STS_UPLOAD_SELLER_FACTOR must be a whole number').min(0).max(1_000_000),
+  STS_UPLOAD_ROW_FACTOR: z.coerce.number().int('STS_UPLOAD_ROW_FACTOR must be a whole number').min(0).max(1_000_000),
+  STS_UPLOAD_HISTORY_CYCLES: z.coerce.number().int().min(1, 'STS_UPLOAD_HISTORY_CYCLES must be 1 to 104 (weeks)').max(104, 'STS_UPLOAD_HISTORY_CYCLES must be 1 to 104 (weeks)'),
+  STS_UPLOAD_MAX_SELLERS: z.coerce.number().int().min(1, 'STS_UPLOAD_MAX_SELLERS must be 1 to 10000000').max(10_000_000, 'STS_UPLOAD_MAX_SELLERS must be 1 to 10000000'),
+  STS_UPLOAD_MAX_TOTAL: z.string().transform((v, ctx) => {
+    try {
+      return parseUploadMaxTotal(v);
+    } catch (err) {
+      const e = err as { message: string; fix?: string };
+      ctx.addIssue({ code: 'custom', message: `${e.message.replace(/^STS_UPLOAD_MAX_TOTAL /, '')}${e.fix ? ` (${e.fix})` : ''}` });
+      return z.NEVER;
+    }
+  }),
   STS_PAYOUT_RAILS: z.string().transform((v, ctx) => {
     try {
       return parsePayoutRails(v);
@@ -227,8 +304,14 @@ const schema = z.object({
     .max(24 * 365),
   STS_ENVIRONMENT: z.string().regex(/^[A-Z0-9]{1,8}$/, 'STS_ENVIRONMENT must be 1 to 8 upper-case letters or digits'),
   STS_BANK_OUTBOUND_DIR: z.string().min(1),
+  STS_PAYOUT_FILES_DIR: z.string().min(1),
   STS_BANK_INBOUND_DIR: z.string().min(1),
   STS_BANK_POLL_MS: z.coerce.number().int().min(100, 'STS_BANK_POLL_MS must be at least 100 ms').max(3_600_000),
+  STS_RULE_RATE_WARN_BPS: z.coerce.number().int().min(0, 'STS_RULE_RATE_WARN_BPS must be 0..10000 (basis points)').max(10_000, 'STS_RULE_RATE_WARN_BPS must be 0..10000 (basis points)'),
+  STS_PREVIEW_HISTORY: z.coerce.number().int().min(1, 'STS_PREVIEW_HISTORY must be 1 to 52 (cycles)').max(52, 'STS_PREVIEW_HISTORY must be 1 to 52 (cycles)'),
+  STS_PREVIEW_FACTOR: z.coerce.number().int().min(2, 'STS_PREVIEW_FACTOR must be a whole number of at least 2'),
+  STS_PREVIEW_SELLER_FACTOR: z.coerce.number().int().min(2, 'STS_PREVIEW_SELLER_FACTOR must be a whole number of at least 2'),
+  STS_PREVIEW_HOLDS: z.coerce.number().int().min(0, 'STS_PREVIEW_HOLDS must be 0 or more (payouts)'),
 });
 
 export interface StsConfig {
@@ -259,12 +342,19 @@ export interface StsConfig {
   reconIntervalMs: number;
   payoutSlaMs: number;
   outboxMaxAgeMs: number;
+  /** The daily effect rules' baseline weeks, minimum volume and thresholds (docs/RECON.md). */
+  reconEffectWeeks: number;
+  reconEffectMinVolume: number;
+  reconTakeRateShiftBps: number;
+  reconAvgPayoutShiftPct: number;
   /** Order events older than this many days are refused. */
   eventMaxAgeDays: number;
   /** Order events dated more than this many ms ahead are refused. */
   eventMaxFutureMs: number;
   /** Largest record value decoded from Kafka (bytes). */
   maxRecordBytes: number;
+  /** What an upload is checked against before anything of it is booked. */
+  uploadChecks: UploadCheckBounds;
   /** The rail of every region. */
   payoutRails: RailMap;
   /** Cool-off after a payee account change, in hours. */
@@ -273,8 +363,18 @@ export interface StsConfig {
   environment: string;
   /** Absolute paths. */
   bankOutboundDir: string;
+  /**
+   * STS_PAYOUT_FILES_DIR as given: relative to the data directory in use, absolute kept. It is
+   * resolved where files are written, not here, so a copy of the config with another dataDir (a
+   * test's, a second pipeline's) writes its files under that dataDir, not under this one.
+   */
+  payoutFilesDir: string;
   bankInboundDir: string;
   bankPollMs: number;
+  /** Rule versions changing the rate by more than this (bps) need confirmation. */
+  ruleRateWarnBps: number;
+  /** What `sts settle close --preview` compares with and flags. */
+  preview: { history: number; factor: number; sellerFactor: number; holds: number };
 }
 
 /** Reads and validates the environment; throws a ConfigError that says which variable to fix. */
@@ -316,15 +416,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     reconIntervalMs: c.STS_RECON_INTERVAL_MS,
     payoutSlaMs: c.STS_PAYOUT_SLA_MS,
     outboxMaxAgeMs: c.STS_OUTBOX_MAX_AGE_MS,
+    reconEffectWeeks: c.STS_RECON_EFFECT_WEEKS,
+    reconEffectMinVolume: c.STS_RECON_EFFECT_MIN_VOLUME,
+    reconTakeRateShiftBps: c.STS_RECON_TAKE_RATE_SHIFT_BPS,
+    reconAvgPayoutShiftPct: c.STS_RECON_AVG_PAYOUT_SHIFT_PCT,
     eventMaxAgeDays: c.STS_EVENT_MAX_AGE_DAYS,
     eventMaxFutureMs: c.STS_EVENT_MAX_FUTURE_MS,
     maxRecordBytes: c.STS_MAX_RECORD_BYTES,
+    uploadChecks: {
+      sellerFactor: BigInt(c.STS_UPLOAD_SELLER_FACTOR),
+      rowFactor: BigInt(c.STS_UPLOAD_ROW_FACTOR),
+      historyCycles: c.STS_UPLOAD_HISTORY_CYCLES,
+      maxSellers: c.STS_UPLOAD_MAX_SELLERS,
+      maxTotalMinor: c.STS_UPLOAD_MAX_TOTAL,
+    },
     payoutRails: c.STS_PAYOUT_RAILS,
     payeeCooloffHours: c.STS_PAYEE_COOLOFF_HOURS,
     environment: c.STS_ENVIRONMENT,
     bankOutboundDir: path.resolve(dataDir, c.STS_BANK_OUTBOUND_DIR),
+    payoutFilesDir: c.STS_PAYOUT_FILES_DIR,
     bankInboundDir: path.resolve(dataDir, c.STS_BANK_INBOUND_DIR),
     bankPollMs: c.STS_BANK_POLL_MS,
+    ruleRateWarnBps: c.STS_RULE_RATE_WARN_BPS,
+    preview: { history: c.STS_PREVIEW_HISTORY, factor: c.STS_PREVIEW_FACTOR, sellerFactor: c.STS_PREVIEW_SELLER_FACTOR, holds: c.STS_PREVIEW_HOLDS },
   };
 }
 

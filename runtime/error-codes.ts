@@ -181,6 +181,11 @@ export const ERROR_CODES = {
     retriable: false,
     meaning: "a commission rule version's dates overlap another version",
   },
+  STS_COMMISSION_RULE_UNCONFIRMED: {
+    retriable: false,
+    meaning:
+      'a new commission rule version raised warnings (rate jump, retroactive) nobody confirmed',
+  },
   STS_COMMISSION_RULE_MISSING: {
     retriable: false,
     meaning: 'no commission rule is effective for the region and category when the order happened',
@@ -290,6 +295,10 @@ export const ERROR_CODES = {
   STS_UPLOAD_REFUSED: {
     retriable: false,
     meaning: 'a whole upload file is refused before anything is written',
+  },
+  STS_UPLOAD_ACTION_REFUSED: {
+    retriable: false,
+    meaning: 'an operator action on an upload (confirm) must not run in its current state',
   },
   STS_DLQ_PUBLISH_FAILED: {
     retriable: true,

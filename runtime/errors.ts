@@ -295,6 +295,26 @@ export class CommissionRuleOverlapError extends StsError {
   }
 }
 
+/**
+ * A new rule version raised warnings (processors/commission/rule-warnings.ts) and the operator did
+ * not confirm them: nothing was written. `warnings` carries each one, for the CLI and the API.
+ */
+export class CommissionRuleUnconfirmedError extends StsError {
+  constructor(
+    readonly warnings: ReadonlyArray<{ kind: string; message: string }>,
+    context: ErrorContext = {},
+  ) {
+    super(
+      'STS_COMMISSION_RULE_UNCONFIRMED',
+      `the rule was not written: ${warnings.length} warning(s) to confirm: ${warnings.map((w) => w.message).join('; ')}`,
+      {
+        context: { ...context, warnings },
+        fix: 'check the warnings, then add --confirm-warnings (API: "confirm": true) to write it anyway',
+      },
+    );
+  }
+}
+
 /** No rule, not even the region's '*' default, is effective when the order happened. Not
  * retriable: it would stall the partition until someone adds a rule; replay the DLQ instead. */
 export class CommissionRuleMissingError extends StsError {
@@ -428,7 +448,7 @@ export class PayoutFileUnreadableError extends StsError {
   constructor(filePath: string, detail: string, cause?: unknown) {
     super('STS_PAYOUT_FILE_UNREADABLE', `cannot read ${filePath}: ${detail}`, {
       context: { filePath },
-      fix: 'check the path (payout files live under STS_DATA_DIR/payout-files/<region>/<cycle>/) and its permissions',
+      fix: 'check the path (payout files live under STS_PAYOUT_FILES_DIR/payout-files/<region>/<cycle>/, STS_DATA_DIR by default) and its permissions',
       cause,
     });
   }
@@ -460,6 +480,14 @@ export class UploadRefusedError extends StsError {
     opts: { context?: ErrorContext; fix?: string } = {},
   ) {
     super('STS_UPLOAD_REFUSED', detail, { context: { reason, ...opts.context }, fix: opts.fix });
+  }
+}
+
+/** A confirm of an upload that is not waiting for one (already confirmed, cancelled, finished).
+ * Not retriable: the same request would be refused again; the message says the upload's state. */
+export class UploadActionRefusedError extends StsError {
+  constructor(uploadId: bigint, detail: string, fix: string) {
+    super('STS_UPLOAD_ACTION_REFUSED', `upload ${uploadId}: ${detail}`, { context: { uploadId: uploadId.toString() }, fix });
   }
 }
 

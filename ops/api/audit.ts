@@ -33,9 +33,17 @@ export function installAudit(app: FastifyInstance, db: Knex, logger: Logger): vo
 
 /** For CLI actions, which have no HTTP request around them. */
 export async function auditCli(db: Knex, action: string, target: string | null, detail: unknown): Promise<void> {
+  await auditAs(db, `cli:${process.env.USER ?? 'unknown'}`, null, action, target, detail);
+}
+
+/**
+ * An audit row written by the code that acts, where the row must commit with the action (pass the
+ * action's transaction) or name what the action decided, such as the warnings an operator confirmed.
+ */
+export async function auditAs(db: Knex, actor: string, role: string | null, action: string, target: string | null, detail: unknown): Promise<void> {
   await db('ops_audit').insert({
-    actor: `cli:${process.env.USER ?? 'unknown'}`.slice(0, 64),
-    role: null,
+    actor: actor.slice(0, 64),
+    role,
     action,
     target,
     detail: JSON.stringify(detail, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)).slice(0, 8000),

@@ -16,6 +16,8 @@ import { lagRoutes, type LagRouteOptions } from './routes/lag';
 import { payeeRoutes } from './routes/payees';
 import { payoutRoutes, type HoldRouteOptions } from './routes/payouts';
 import { reconRoutes } from './routes/recon';
+import { traceRoutes } from './routes/trace';
+import { ruleRoutes } from './routes/rules';
 import { uploadRoutes } from './routes/uploads';
 
 /**
@@ -44,6 +46,9 @@ const STATUS_BY_CODE: ReadonlyMap<ErrorCode, number> = new Map<ErrorCode, number
   ['STS_LOCK_UNAVAILABLE', 409],
   ['STS_PAYEE_INVALID', 400],
   ['STS_PAYOUT_ACTION_REFUSED', 409],
+  ['STS_UPLOAD_ACTION_REFUSED', 409],
+  ['STS_COMMISSION_RULE_INVALID', 400],
+  ['STS_COMMISSION_RULE_OVERLAP', 409],
 ]);
 
 export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_DEFAULTS> & { tokens?: string; intake?: Partial<typeof INTAKE_DEFAULTS>; close?: Pick<CloseOptions, 'plan' | 'payoutsTopic'>; lag?: LagRouteOptions; holds?: HoldRouteOptions } = {}): Promise<FastifyInstance> {
@@ -93,5 +98,7 @@ export async function buildOpsApi(ctx: AppContext, opts: Partial<typeof OPS_API_
   lagRoutes(app, ctx, opts.lag);
   dlqRoutes(app, ctx);
   reconRoutes(app, ctx);
+  ruleRoutes(app, ctx);
+  traceRoutes(app, ctx);
   return app;
 }

@@ -14,6 +14,7 @@ import { registerRunCommand } from './commands/run';
 import { registerSettleCommands } from './commands/settle';
 import { registerStackCommands } from './commands/stack';
 import { registerTopologyCommand } from './commands/topology';
+import { registerTraceCommands } from './commands/trace';
 import { registerUploadCommands } from './commands/upload';
 import { reportError } from './output';
 
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerReconCommands(program);
   registerLagCommand(program);
   registerDlqCommands(program);
+  registerTraceCommands(program);
 
   return program;
 }

@@ -1,7 +1,8 @@
 /*
  * The ops dashboard: plain browser JavaScript, served by the ops API with everything it needs
  * (uPlot included), so it works with no network beyond the API itself. Every call carries the
- * bearer token from this tab's sessionStorage; ids and amounts stay strings, as the API sends them.
+ * bearer token from this tab's sessionStorage; ids and amounts stay strings, as the API sends them,
+ * and amounts are shown in major units by window.StsMoney (money.js), never through a Number.
  */
 (function () {
   'use strict';
@@ -47,12 +48,17 @@
     state.timers = [];
     document.querySelectorAll('nav button').forEach((b) => b.classList.toggle('active', b.dataset.tab === tab));
     document.querySelectorAll('.tab').forEach((s) => (s.hidden = s.id !== 'tab-' + tab));
+    // The trace tab (trace.js) shows what was searched and is not refreshed under the reader.
+    if (tab === 'trace') return;
     const refresh = { lag: refreshLag, uploads: refreshUploads, cycles: refreshCycles, recon: refreshRecon, dlq: refreshDlq }[tab];
     refresh().catch(report);
     state.timers.push(setInterval(() => refresh().catch(report), tab === 'lag' || tab === 'uploads' ? 1000 : 5000));
   }
 
   function report(e) { console.error(e); }
+
+  // What other dashboard files (trace.js) share: the token-carrying call and the escaping.
+  window.StsDash = { api, esc, cell };
 
   /* The brokers under the lag: how many answer, which are down, how many partitions lack a copy. */
   function clusterLine(c) {
@@ -111,8 +117,30 @@
       return '<tr data-upload="' + esc(u.id) + '">' + cell(u.id) + cell(u.fileName) + cell(u.status, 'status-' + u.status) +
         '<td><progress max="100" value="' + pct + '"></progress> <span class="pct">' + pct + '%</span></td>' +
         cell(u.acceptedRows) + cell(u.rejectedRows) + cell(u.duplicateRows) +
-        '<td>' + (Number(u.rejectedRows) > 0 ? '<a href="#" data-rejects="' + esc(u.id) + '">rejects.csv</a>' : '') + '</td></tr>';
+        '<td>' + (Number(u.rejectedRows) > 0 ? '<a href="#" data-rejects="' + esc(u.id) + '">rejects.csv</a>' : '') + heldActions(u) + '</td></tr>' + warningRow(u);
     }).join('');
+  }
+
+  /* An upload held by its checks: its warnings (money already formatted by the API) and the confirm and cancel buttons. */
+  const HELD = 'AWAITING_CONFIRMATION';
+  const heldActions = (u) => (u.status === HELD ? ' <button data-confirm-upload="' + esc(u.id) + '">Confirm…</button> <button data-cancel-upload="' + esc(u.id) + '">Cancel</button>' : '');
+  const warningRow = (u) => ((u.warnings || []).length === 0 ? '' :
+    '<tr class="upload-warnings" data-warnings="' + esc(u.id) + '"><td colspan="8">' + (u.confirmedBy ? 'confirmed by ' + esc(u.confirmedBy) + ': ' : 'held, nothing booked until confirmed: ') +
+    '<ul>' + u.warnings.map((w) => '<li>' + esc(w.code) + ': ' + esc(w.message) + '</li>').join('') + '</ul></td></tr>');
+
+  async function uploadAction(id, action) {
+    const u = await api('GET', '/uploads/' + encodeURIComponent(id));
+    const question = action === 'confirm'
+      ? 'Book upload ' + id + ' despite:\n' + u.warnings.map((w) => '- ' + w.message).join('\n') + '\n\nYour confirmation is recorded in the audit log.'
+      : 'Cancel upload ' + id + '? Nothing of it has been booked.';
+    if (!window.confirm(question)) return;
+    try {
+      await api('POST', '/uploads/' + encodeURIComponent(id) + '/' + action);
+      $('#upload-msg').textContent = 'upload ' + id + (action === 'confirm' ? ' confirmed' : ' cancelled');
+    } catch (err) {
+      $('#upload-msg').textContent = action + ' refused: ' + err.message;
+    }
+    refreshUploads().catch(report);
   }
 
   async function downloadRejects(id) {
@@ -124,18 +152,56 @@
     a.click();
   }
 
+  /* A cycle's payout total in its region's currency (a region settles in one). */
+  const cycleTotal = (c) => window.StsMoney.format(c.payout_total_minor || '0', window.StsMoney.regionCurrency(c.region) || '');
+
   /* Cycles & payouts: close with confirmation, and each payout file's release and verify status. */
   async function refreshCycles() {
     const cycles = await api('GET', '/cycles');
-    $('#cycles-table tbody').innerHTML = cycles.map((c) => '<tr data-cycle="' + esc(c.region + '/' + c.cycle_id) + '">' + cell(c.region) + cell(c.cycle_id) + cell(c.status, 'status-' + c.status) + cell(c.payouts || 0) + cell(c.payout_total_minor || 0) +
+    $('#cycles-table tbody').innerHTML = cycles.map((c) => '<tr data-cycle="' + esc(c.region + '/' + c.cycle_id) + '">' + cell(c.region) + cell(c.cycle_id) + cell(c.status, 'status-' + c.status) + cell(c.payouts || 0) + cell(cycleTotal(c), 'money') +
       '<td>' + (c.files || []).map((f) => '<span class="status-' + esc(f.status) + '">' + esc(f.currency + ' ' + f.status) + '</span> <a href="#" data-verify="' + esc(c.region + '|' + c.cycle_id + '|' + f.currency) + '">verify</a> <span class="verify"></span>').join('<br>') + '</td></tr>').join('');
+  }
+
+  /*
+   * What the close would make (GET /cycles/:region/latest/preview, written by nothing), as lines
+   * for the confirmation: per currency the payouts, totals and the last closed cycles, then what is
+   * flagged. A preview that fails says so; the close itself then answers with its own reason.
+   */
+  async function closePreviewText(region, cutoff) {
+    let p;
+    try {
+      p = await api('GET', '/cycles/' + encodeURIComponent(region) + '/latest/preview' + (cutoff ? '?cutoff=' + encodeURIComponent(cutoff) : ''));
+    } catch (err) {
+      return 'Preview unavailable: ' + err.message;
+    }
+    const money = window.StsMoney.format;
+    const lines = ['Preview of cycle ' + p.cycleId + ' (' + p.cycleStatus + '):'];
+    if (p.currencies.length === 0) lines.push('no payouts to make');
+    for (const c of p.currencies) {
+      const past = p.history.filter((h) => h.currency === c.currency).map((h) => money(h.totalMinor, c.currency));
+      lines.push(c.currency + ': ' + c.payouts + ' payouts, total ' + money(c.totalMinor, c.currency) + ', average ' + money(c.averageMinor, c.currency) + (past.length ? ' (last closed cycles: ' + past.join(', ') + ')' : ''));
+      lines.push('  pending ' + c.pending.count + ', on hold ' + c.onHold.count + ', carried forward ' + c.carriedForward.count + ' (' + money(c.carriedForward.totalMinor, c.currency) + ')');
+    }
+    const flagged = p.anomalies.map((a) => {
+      if (a.kind === 'TOTAL_OUT_OF_RANGE') return a.currency + ' total ' + money(a.value, a.currency) + ' is far outside the last cycles (' + money(a.low, a.currency) + ' to ' + money(a.high, a.currency) + ')';
+      if (a.kind === 'COUNT_OUT_OF_RANGE') return a.currency + ' payout count ' + a.value + ' is far outside the last cycles (' + a.low + ' to ' + a.high + ')';
+      if (a.kind === 'SELLER_JUMP') return 'seller ' + a.shopUserId + ' gets ' + money(a.value, a.currency) + ', its largest before was ' + money(a.high, a.currency);
+      return a.message;
+    });
+    if (p.moreSellerJumps > 0) flagged.push(p.moreSellerJumps + ' more sellers far above their previous payouts');
+    lines.push(flagged.length ? 'Flagged:' : 'Nothing flagged.');
+    for (const f of flagged) lines.push('  ! ' + f);
+    return lines.join('\n');
   }
 
   async function closeCycle(e) {
     e.preventDefault();
     const region = $('#close-region').value;
     const cutoff = $('#close-cutoff').value.trim();
-    if (!window.confirm('Close the ' + region + ' cycle' + (cutoff ? ' ending ' + cutoff : '') + '? Payouts will be created and the payout file released.')) return;
+    $('#close-msg').textContent = 'previewing…';
+    const preview = await closePreviewText(region, cutoff);
+    $('#close-msg').textContent = '';
+    if (!window.confirm('Close the ' + region + ' cycle' + (cutoff ? ' ending ' + cutoff : '') + '? Payouts will be created and the payout file released.\n\n' + preview)) return;
     $('#close-msg').textContent = 'closing…';
     try {
       const r = await api('POST', '/cycles/close', Object.assign({ region, drain: $('#close-drain').checked }, cutoff ? { cutoff } : {}));
@@ -192,6 +258,8 @@
     const t = e.target;
     if (t.matches('nav button')) show(t.dataset.tab);
     else if (t.matches('[data-rejects]')) { e.preventDefault(); downloadRejects(t.dataset.rejects).catch(report); }
+    else if (t.matches('[data-confirm-upload]')) uploadAction(t.dataset.confirmUpload, 'confirm').catch(report);
+    else if (t.matches('[data-cancel-upload]')) uploadAction(t.dataset.cancelUpload, 'cancel').catch(report);
     else if (t.matches('[data-verify]')) { e.preventDefault(); verifyFile(t).catch(report); }
     else if (t.matches('[data-replay]')) replay(t).catch(report);
     else if (t.matches('[data-fix]')) {
@@ -209,7 +277,7 @@
     $('#upload-msg').textContent = 'uploading…';
     try {
       const r = await api('POST', '/uploads?filename=' + encodeURIComponent(file.name), file);
-      $('#upload-msg').textContent = 'upload ' + r.id + (r.existing ? ' (same file as before)' : ' queued');
+      $('#upload-msg').textContent = 'upload ' + r.id + (r.existing ? ' (same file as before)' : r.status === HELD ? ' held: ' + r.warnings.length + ' warning(s) to confirm, nothing booked' : ' queued');
     } catch (err) {
       $('#upload-msg').textContent = 'refused: ' + err.message;
     }

@@ -1,5 +1,9 @@
 import type { Knex } from '../../runtime/db/knex';
-import { CommissionRuleInvalidError, CommissionRuleOverlapError } from '../../runtime/errors';
+import {
+  CommissionRuleInvalidError,
+  CommissionRuleOverlapError,
+  CommissionRuleUnconfirmedError,
+} from '../../runtime/errors';
 import {
   DEFAULT_CATEGORY,
   pickEffectiveRule,
@@ -8,7 +12,9 @@ import {
   type CommissionRule,
   type CommissionRuleRow,
   type NewCommissionRule,
+  type ValidNewRule,
 } from './commission-rule';
+import { ruleWarnings, type RuleWarning, type RuleWarningOptions } from './rule-warnings';
 
 /**
  * Commission rules in the `commission_rule` table: add a version, list, find the one in effect.
@@ -16,10 +22,31 @@ import {
  *
  * addRule
  *   inputs   a new rule (validated here), the actor recorded as created_by
+ *            and, for an operator's add, a review (rule-warnings.ts)
  *   output   the stored rule with its id and version (max + 1 for its region and category)
  *   failures STS_COMMISSION_RULE_INVALID (bad rate, min > max, to <= from, unknown region, actor),
- *            STS_COMMISSION_RULE_OVERLAP (the dates overlap another version of the pair)
+ *            STS_COMMISSION_RULE_OVERLAP (the dates overlap another version of the pair),
+ *            STS_COMMISSION_RULE_UNCONFIRMED (a review found warnings and `confirmed` is false)
  */
+
+/**
+ * An operator's add is reviewed for warnings inside the add's own transaction, under its lock, so
+ * the warnings are about the versions the rule is actually written beside. Without a review
+ * (seeding, tests, the demo) a rule is written unchecked.
+ */
+export interface RuleReview extends RuleWarningOptions {
+  /** Write despite warnings. */
+  confirmed: boolean;
+  /**
+   * Runs in the add's transaction after the insert, when there were warnings and they were
+   * confirmed: the audit row of the confirmation commits with the rule, or neither does.
+   */
+  onConfirmed?: (
+    trx: Knex.Transaction,
+    rule: CommissionRule,
+    warnings: RuleWarning[],
+  ) => Promise<void>;
+}
 
 /** How many times addRule reruns after losing a race (deadlock or duplicate version). */
 const ADD_ATTEMPTS = 5;
@@ -28,6 +55,7 @@ export async function addRule(
   db: Knex,
   input: NewCommissionRule,
   actor: string,
+  review?: RuleReview,
 ): Promise<CommissionRule> {
   const rule = validateNewRule(input);
   const createdBy = actor.trim();
@@ -49,6 +77,12 @@ export async function addRule(
         const versions = rows.map(ruleFromRow);
         const clash = versions.find((v) => overlaps(v, rule.effectiveFrom, rule.effectiveTo));
         if (clash) throw new CommissionRuleOverlapError(rule.region, rule.category, clash.version);
+        const warnings = review ? await reviewRule(trx, rule, versions, review) : [];
+        if (warnings.length > 0 && !review!.confirmed)
+          throw new CommissionRuleUnconfirmedError(warnings, {
+            region: rule.region,
+            category: rule.category,
+          });
         const version = versions.reduce((max, v) => Math.max(max, v.version), 0) + 1;
         await trx('commission_rule').insert({
           region: rule.region,
@@ -65,7 +99,9 @@ export async function addRule(
         const stored = (await trx('commission_rule')
           .where({ region: rule.region, category: rule.category, version })
           .first()) as CommissionRuleRow;
-        return ruleFromRow(stored);
+        const added = ruleFromRow(stored);
+        if (warnings.length > 0) await review!.onConfirmed?.(trx, added, warnings);
+        return added;
       });
     } catch (err) {
       if (attempt < ADD_ATTEMPTS && lostRace(err)) continue;
@@ -117,6 +153,24 @@ export function effectiveRuleQuery(
     .whereIn('category', [category, DEFAULT_CATEGORY])
     .where('effective_from', '<=', at)
     .where((w) => w.whereNull('effective_to').orWhere('effective_to', '>', at));
+}
+
+/** The warnings of a new version; a category rule is also compared with the region's default. */
+async function reviewRule(
+  trx: Knex.Transaction,
+  rule: ValidNewRule,
+  versions: CommissionRule[],
+  review: RuleReview,
+): Promise<RuleWarning[]> {
+  const defaults =
+    rule.category === DEFAULT_CATEGORY
+      ? []
+      : (
+          (await trx('commission_rule')
+            .where({ region: rule.region, category: DEFAULT_CATEGORY })
+            .select('*')) as CommissionRuleRow[]
+        ).map(ruleFromRow);
+  return ruleWarnings(trx, rule, versions, defaults, review);
 }
 
 /** True when [v.from, v.to) and [from, to) share an instant; null `to` is +infinity. */

@@ -43,7 +43,7 @@ export function settlementAggregation(ids: SnowflakeGenerator, topic: string = O
     async handleBatch(ctx, records) {
       const cycles = new CycleResolver(ctx.trx);
       const items = [];
-      for (const r of records) items.push(orderEventToItem(r.value, ids.next(), await cycles.resolve(r.value.region, r.value.occurred_at)));
+      for (const r of records) items.push(orderEventToItem(r.value, ids.next(), await cycles.resolve(r.value.region, r.value.occurred_at), r));
       const result = await appendBillingItems(ctx.trx, items);
       if (result.conflicts.length > 0) {
         // The same event id with other content is an upstream contract breach; failing the batch

@@ -129,6 +129,8 @@ async function ingestChunk(trx: Knex.Transaction, chunk: UploadChunk, ids: Snowf
       cycleId: cycle.cycleId,
       late: cycle.late,
       memo: c.row.memo,
+      uploadId: chunk.upload_id,
+      uploadRow: c.rowNumber,
     };
   });
   const result = await appendBillingItems(trx, items, { balances: scope.balances });

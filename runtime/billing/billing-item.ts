@@ -12,6 +12,13 @@ export interface BillingItemInput {
   cycleId: bigint;
   late?: boolean;
   memo?: string | null;
+  /** ORDER items: where the order event was read (migration 0018), for `sts trace`. */
+  eventTopic?: string;
+  eventPartition?: number;
+  eventOffset?: bigint;
+  /** UPLOAD items: the upload and its 1-based data row (migration 0018). */
+  uploadId?: bigint;
+  uploadRow?: bigint;
 }
 
 /** Stable reason codes: upload rejects and dead letters carry them. */

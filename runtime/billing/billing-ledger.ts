@@ -211,6 +211,34 @@ const COLUMNS = [
 ] as const;
 
 /**
+ * Where an item came from (migration 0018): an order event's Kafka coordinates, an upload's row.
+ * Written only by the writers that carry them, so an upload's bulk load adds two fields per row
+ * and commission or the close add none.
+ */
+const EVENT_COLUMNS = ['event_topic', 'event_partition', 'event_offset'] as const;
+const UPLOAD_COLUMNS = ['upload_id', 'upload_row'] as const;
+
+interface OriginColumns {
+  event: boolean;
+  upload: boolean;
+  names: readonly string[];
+}
+
+function originColumnsOf(items: BillingItemInput[]): OriginColumns {
+  let event = false;
+  let upload = false;
+  for (const it of items) {
+    if (it.eventTopic !== undefined) event = true;
+    if (it.uploadId !== undefined) upload = true;
+    if (event && upload) break;
+  }
+  return { event, upload, names: [...COLUMNS, ...(event ? EVENT_COLUMNS : []), ...(upload ? UPLOAD_COLUMNS : [])] };
+}
+
+const nullableInt = (n: bigint | number | undefined, nul: string): string =>
+  n === undefined ? nul : typeof n === 'number' ? String(Math.trunc(n)) : int64Literal(n);
+
+/**
  * Writes the items whose unique key is free and returns those it turned away because the key was
  * taken. LOAD DATA where the server allows it (runtime/db/bulk-load.ts): it skips a taken key
  * row by row, so what was skipped is read back by id. Otherwise multi-row INSERT, which is all or
@@ -222,7 +250,8 @@ async function insertFreeKeys(
   items: BillingItemInput[],
 ): Promise<{ skipped: Set<BillingItemInput>; existing?: Map<string, ExistingItem> }> {
   assertBillingItemsFit(items);
-  const load = await bulkLoad(trx, 'billing_item', COLUMNS, tsvOf(items));
+  const origin = originColumnsOf(items);
+  const load = await bulkLoad(trx, 'billing_item', origin.names, tsvOf(items, origin));
   if (load !== null) {
     let skipped = new Set<BillingItemInput>();
     if (load.affectedRows < items.length) {
@@ -255,14 +284,14 @@ async function insertFreeKeys(
     }
     return { skipped };
   }
-  if (await tryInsert(trx, items)) return { skipped: new Set() };
+  if (await tryInsert(trx, items, origin)) return { skipped: new Set() };
   const existing = await findExisting(trx, items);
   const taken = new Set(
     items.filter((it) => existing.has(keyOf(it.region, it.source, it.sourceRef))),
   );
   const fresh = items.filter((it) => !taken.has(it));
   // Not there when read, there now: committed by a concurrent writer.
-  if (fresh.length > 0 && !(await tryInsert(trx, fresh))) throw concurrentWrite();
+  if (fresh.length > 0 && !(await tryInsert(trx, fresh, origin))) throw concurrentWrite();
   return { skipped: taken, existing };
 }
 
@@ -270,19 +299,23 @@ async function insertFreeKeys(
 const concurrentWrite = () =>
   new ConcurrentWriteError('a billing item key was inserted concurrently; retrying the batch');
 
-/** The items as LOAD DATA rows, in COLUMNS order. */
-function tsvOf(items: BillingItemInput[]): string {
+/** The items as LOAD DATA rows, in the order of `origin.names`. */
+function tsvOf(items: BillingItemInput[], origin: OriginColumns): string {
   let text = '';
   for (const it of items) {
     text +=
       `${int64Literal(it.id)}\t${tsvField(it.region)}\t${int64Literal(it.shopUserId)}\t${tsvField(it.currency)}\t${int64Literal(it.amountMinor)}\t${tsvField(it.itemType)}\t` +
-      `${tsvField(it.source)}\t${tsvField(it.sourceRef)}\t${it.orderId == null ? '\\N' : int64Literal(it.orderId)}\t${int64Literal(it.cycleId)}\t${it.late ? 1 : 0}\t${tsvField(it.memo ?? null)}\n`;
+      `${tsvField(it.source)}\t${tsvField(it.sourceRef)}\t${it.orderId == null ? '\\N' : int64Literal(it.orderId)}\t${int64Literal(it.cycleId)}\t${it.late ? 1 : 0}\t${tsvField(it.memo ?? null)}`;
+    if (origin.event)
+      text += `\t${tsvField(it.eventTopic ?? null)}\t${nullableInt(it.eventPartition, '\\N')}\t${nullableInt(it.eventOffset, '\\N')}`;
+    if (origin.upload) text += `\t${nullableInt(it.uploadId, '\\N')}\t${nullableInt(it.uploadRow, '\\N')}`;
+    text += '\n';
   }
   return text;
 }
 
 /** One multi-row INSERT; false if a unique key already holds one of the rows (nothing inserted). */
-async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Promise<boolean> {
+async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[], origin: OriginColumns): Promise<boolean> {
   // The statement text is built here rather than by knex's insert builder and mysql2's placeholder
   // formatting of 12 bindings a row: those two were about 1 s of CPU per 200k uploaded rows, a
   // fifth of the ingestion process. Integers go in as integer literals
@@ -293,10 +326,13 @@ async function tryInsert(trx: Knex.Transaction, items: BillingItemInput[]): Prom
     const it = items[i]!;
     values[i] =
       `(${int64Literal(it.id)},${escape(it.region)},${int64Literal(it.shopUserId)},${escape(it.currency)},${int64Literal(it.amountMinor)},${escape(it.itemType)},` +
-      `${escape(it.source)},${escape(it.sourceRef)},${it.orderId == null ? 'NULL' : int64Literal(it.orderId)},${int64Literal(it.cycleId)},${it.late ? 1 : 0},${it.memo == null ? 'NULL' : escape(it.memo)})`;
+      `${escape(it.source)},${escape(it.sourceRef)},${it.orderId == null ? 'NULL' : int64Literal(it.orderId)},${int64Literal(it.cycleId)},${it.late ? 1 : 0},${it.memo == null ? 'NULL' : escape(it.memo)}` +
+      (origin.event ? `,${it.eventTopic === undefined ? 'NULL' : escape(it.eventTopic)},${nullableInt(it.eventPartition, 'NULL')},${nullableInt(it.eventOffset, 'NULL')}` : '') +
+      (origin.upload ? `,${nullableInt(it.uploadId, 'NULL')},${nullableInt(it.uploadRow, 'NULL')}` : '') +
+      ')';
   }
   try {
-    await trx.raw(`INSERT INTO billing_item (${COLUMNS.join(', ')}) VALUES ${values.join(',')}`);
+    await trx.raw(`INSERT INTO billing_item (${origin.names.join(', ')}) VALUES ${values.join(',')}`);
     return true;
   } catch (err) {
     // Only the business key means "already booked". A taken id is another fact altogether (two

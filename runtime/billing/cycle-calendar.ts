@@ -67,7 +67,7 @@ export function nextCycleId(region: string, cycleId: bigint): bigint {
 }
 
 /** 00:00 on the given local date in `timeZone`, as a UTC instant. Day overflow rolls the month. */
-function localMidnight(timeZone: string, y: number, m: number, d: number): Date {
+export function localMidnight(timeZone: string, y: number, m: number, d: number): Date {
   const guess = Date.UTC(y, m - 1, d);
   // Two passes: the offset at the guess, then at the corrected instant, which differs only when
   // a DST change falls between them.

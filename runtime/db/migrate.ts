@@ -17,6 +17,9 @@ import * as m0014 from './migrations/0014_outbox_parked';
 import * as m0015 from './migrations/0015_outbox_parked_narrow';
 import * as m0016 from './migrations/0016_payout_rails';
 import * as m0017 from './migrations/0017_bank_files';
+import * as m0018 from './migrations/0018_trace_provenance';
+import * as m0019 from './migrations/0019_daily_effect_indexes';
+import * as m0020 from './migrations/0020_upload_confirmation';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -40,6 +43,9 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0015_outbox_parked_narrow', m0015],
   ['0016_payout_rails', m0016],
   ['0017_bank_files', m0017],
+  ['0018_trace_provenance', m0018],
+  ['0019_daily_effect_indexes', m0019],
+  ['0020_upload_confirmation', m0020],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 import type { Knex } from '../../runtime/db/knex';
 import { NotFoundError, PayoutActionRefusedError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
+import { formatMoney } from '../../runtime/money/money-text';
 import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { returnPayouts } from '../../runtime/payment-ledger/payout-return';
 import { currentPayees, type PayeeAccount } from '../../runtime/payees/payee-registry';
@@ -136,7 +137,7 @@ export async function releasePayout(deps: HoldDeps, id: bigint, by: Operator): P
     const p = await lockedHeld(trx, id, 'release');
     const min = MIN_PAYOUT_MINOR[p.currency] ?? 1n;
     if (p.amountMinor < min)
-      throw new PayoutActionRefusedError(id, `${p.amountMinor} minor units is below the minimum transfer of ${min}`, `cancel it instead (sts payouts cancel ${id}): its amount returns to the seller's balance`);
+      throw new PayoutActionRefusedError(id, `${formatMoney(p.amountMinor, p.currency)} is below the minimum transfer of ${formatMoney(min, p.currency)}`, `cancel it instead (sts payouts cancel ${id}): its amount returns to the seller's balance`);
     const payee = (await currentPayees(trx, p.currency, p.shopUserId, p.shopUserId)).get(p.shopUserId);
     if (!payee)
       throw new PayoutActionRefusedError(id, `seller ${p.shopUserId} has no payee account for ${p.currency}`, `register one first: sts payees set --seller ${p.shopUserId} --currency ${p.currency} ...`);
@@ -197,6 +198,6 @@ async function lockedHeld(trx: Knex.Transaction, id: bigint, action: 'release' |
   // A cancelled payout's amount returns to the balance; a debt returned would be a carry-forward
   // made by hand, which the close already declined for this seller.
   if (action === 'cancel' && p.amountMinor <= 0n)
-    throw new PayoutActionRefusedError(id, `its amount ${p.amountMinor} is not positive`, 'a held debt stays as it is until the seller is released from hold');
+    throw new PayoutActionRefusedError(id, `its amount ${formatMoney(p.amountMinor, p.currency)} is not positive`, 'a held debt stays as it is until the seller is released from hold');
   return p;
 }

@@ -2,6 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
 import { LockUnavailableError, ReconFixRefusedError } from '../../runtime/errors';
 import type { Logger } from '../../runtime/logger';
+import { formatMoney, formatMoneyText } from '../../runtime/money/money-text';
 import { OutboxRelay } from '../../runtime/outbox/outbox-relay';
 import { rows } from './recon-sql';
 
@@ -106,7 +107,8 @@ async function resyncAccount(deps: FixDeps, entity: string): Promise<string> {
         { entity, was, total, count },
         'settlement_account resynced from its billing items',
       );
-      return `settlement_account ${entity}: ${was} -> ${total} from ${count} items`;
+      const shown = before[0] ? `${formatMoneyText(before[0].balance, currency)} from ${before[0].n} items` : 'no row';
+      return `settlement_account ${entity}: ${shown} -> ${formatMoney(total, currency)} from ${count} items`;
     },
     { isolationLevel: 'read committed' },
   );

@@ -57,6 +57,8 @@ export interface RuleReport {
   resolved: number;
   ms: number;
   error?: string;
+  /** What the rule skipped and why (a day with too little volume or history); absent if none. */
+  notes?: string[];
 }
 
 export interface ReconRunResult {
@@ -172,9 +174,11 @@ export class ReconRunner {
     for (const rule of selected) {
       const t0 = Date.now();
       const open = await openFindingsOf(db, rule.name);
+      const notes: string[] = [];
+      const note = (text: string) => void notes.push(text);
       try {
         const produced = (
-          await rule.check({ db, now, options: this.options, gateway: this.gateway, open })
+          await rule.check({ db, now, options: this.options, gateway: this.gateway, open, note })
         ).filter((f) => f.rule === rule.name);
         const saved = await saveRuleFindings(db, produced, open, now, true);
         reports.push({
@@ -184,6 +188,7 @@ export class ReconRunner {
           opened: saved.opened.length,
           resolved: saved.resolved.length,
           ms: Date.now() - t0,
+          ...(notes.length > 0 ? { notes } : {}),
         });
       } catch (err) {
         const e = asStsError(err, { component: 'recon', rule: rule.name });

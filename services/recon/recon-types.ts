@@ -47,6 +47,11 @@ export interface RuleContext {
    * the rule's usual window, so a finding is only ever resolved by evidence, never by ageing out.
    */
   open: ReadonlyMap<string, StoredFinding>;
+  /**
+   * Says what the rule did not check and why (a day with too little volume or history), in the
+   * run's report rather than as a finding: an unchecked day is not evidence of anything.
+   */
+  note?(text: string): void;
 }
 
 export interface ReconRule {
@@ -82,6 +87,27 @@ export const RECON_DEFAULTS = {
   anomalyHistory: 4,
   /** A cycle whose payout total or payout per seller is beyond this factor of its history (above ×f or below ÷f) is an anomaly. Default 3. */
   anomalyFactor: 3,
+  /**
+   * The daily effect rules (daily-take-rate, daily-avg-payout) compare a region's local day with
+   * the same weekday of this many previous weeks. Default 4 (STS_RECON_EFFECT_WEEKS).
+   */
+  effectWeeks: 4,
+  /**
+   * Of those weeks, how many must have enough volume for a day to be compared at all (all of them
+   * when effectWeeks is smaller). Default 2.
+   */
+  effectMinBaselineDays: 2,
+  /** The local days checked on each run: today so far, and the days before it. Default 2. */
+  effectDays: 2,
+  /**
+   * Charges (daily-take-rate) or payouts (daily-avg-payout) a day needs to be compared, or to
+   * count as a baseline day; a quieter day is skipped. Default 50 (STS_RECON_EFFECT_MIN_VOLUME).
+   */
+  effectMinVolume: 50,
+  /** A take rate that moves more than this many bps from its baseline is a WARNING. Default 100 (STS_RECON_TAKE_RATE_SHIFT_BPS). */
+  takeRateShiftBps: 100,
+  /** An average payout more than this percent above or below its baseline is a WARNING. Default 50 (STS_RECON_AVG_PAYOUT_SHIFT_PCT). */
+  avgPayoutShiftPct: 50,
   /** Findings one check reports at most per run; the rest are summarised in one finding. Default 1000. */
   maxFindingsPerCheck: 1000,
   /** How long a run waits for another run to finish (ms) before giving up. Default 30000. */
@@ -102,6 +128,12 @@ const optionsSchema = z
     recentWindowMs: z.number().int().min(60_000),
     anomalyHistory: z.number().int().min(1).max(52),
     anomalyFactor: z.number().int().min(2).max(1000),
+    effectWeeks: z.number().int().min(1).max(8),
+    effectMinBaselineDays: z.number().int().min(1).max(8),
+    effectDays: z.number().int().min(1).max(14),
+    effectMinVolume: z.number().int().min(1),
+    takeRateShiftBps: z.number().int().min(1).max(10_000),
+    avgPayoutShiftPct: z.number().int().min(1).max(10_000),
     maxFindingsPerCheck: z.number().int().min(1).max(100_000),
     lockWaitMs: z.number().int().min(0),
     alertTimeoutMs: z.number().int().min(100),
@@ -130,6 +162,10 @@ export function reconOptionsFromConfig(
     outboxMaxAgeMs: config.outboxMaxAgeMs,
     gatewayUrl: config.gatewayUrl,
     alertWebhookUrl: config.alertWebhookUrl,
+    effectWeeks: config.reconEffectWeeks,
+    effectMinVolume: config.reconEffectMinVolume,
+    takeRateShiftBps: config.reconTakeRateShiftBps,
+    avgPayoutShiftPct: config.reconAvgPayoutShiftPct,
     ...extra,
   });
 }

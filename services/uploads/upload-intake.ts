@@ -15,15 +15,25 @@ import { CsvRecordSplitter, type SplitRecord } from '../../runtime/csv/csv-recor
 import { fieldAt, parseOne } from '../../runtime/csv/csv-fields';
 import { checkHeader } from '../../contracts/upload-file';
 import { UPLOAD_CHUNKS, type UploadChunk, type UploadChunkRow } from '../../contracts/upload-chunk';
+import type { UploadCheckBounds } from '../../runtime/uploads/upload-check-bounds';
+import { checkUpload } from './upload-checks';
+import { UploadTally, type FileTally } from './upload-tally';
+import { AWAITING_CONFIRMATION } from './upload-status';
+import { auditConfirmation, readWarnings, recordWarnings, type UploadWarning } from './upload-warnings';
 
 /**
  * Intake of one billing-item file, shared by `sts upload` and `POST /uploads`:
  *   1. stream the bytes to a temp file under STS_DATA_DIR while hashing them (never all in memory);
  *   2. recognise a file already uploaded (same SHA-256) and return that upload instead;
  *   3. check the header and that at least one row exists: a bad file is refused before any write;
- *   4. store the file as uploads/<sha256>.csv (the client's file name is never a path), record the
- *      upload, then record and publish each chunk. A chunk row is committed before its message is
- *      sent, so ingestion never meets a chunk it does not know.
+ *   4. with `checks`, read every row once more to add up what the file would book, and check it
+ *      against the ledger's history and the bounds (upload-checks.ts);
+ *   5. store the file as uploads/<sha256>.csv (the client's file name is never a path) and record
+ *      the upload. With warnings, and unless they were confirmed up front (`confirmWarnings`), it
+ *      stops here in AWAITING_CONFIRMATION: nothing is published, so nothing can be booked, until
+ *      `sts upload confirm` (upload-confirm.ts) publishes it from the stored file;
+ *   6. record and publish each chunk. A chunk row is committed before its message is sent, so
+ *      ingestion never meets a chunk it does not know.
  * Each partition gets the rows of its own sellers (see publishChunks). Cancelling stops the
  * publishing at the next chunk.
  */
@@ -54,7 +64,16 @@ export interface IntakeOptions {
   actor: string;
   /** Upload again even if the same bytes were uploaded before: every row then counts as a duplicate. */
   force?: boolean;
-  onProgress?(p: { rows: bigint; chunks: number; bytes: number }): void;
+  /**
+   * The checks to pass before anything is published; absent: none. `sts upload` and POST /uploads
+   * pass config.uploadChecks; scripted loads of files they generate (demo, chaos, benchmarks) pass
+   * nothing and flow as before.
+   */
+  checks?: UploadCheckBounds;
+  /** Warnings are confirmed up front by `actor`: recorded in ops_audit, and the upload proceeds. */
+  confirmWarnings?: boolean;
+  /** `checking`: rows read by the checks so far; `publishing`: rows and chunks published so far. */
+  onProgress?(p: { rows: bigint; chunks: number; bytes: number; phase: 'checking' | 'publishing' }): void;
 }
 
 export interface IntakeResult {
@@ -64,6 +83,10 @@ export interface IntakeResult {
   totalRows: bigint;
   chunkCount: number;
   sha256: string;
+  /** The upload's status when intake returned: AWAITING_CONFIRMATION when held. */
+  status: string;
+  /** What the checks found (held, or confirmed up front); empty when nothing was found. */
+  warnings: UploadWarning[];
 }
 
 export async function intakeUpload(deps: IntakeDeps, input: Readable, opts: IntakeOptions, tuning: Partial<typeof INTAKE_DEFAULTS> = {}): Promise<IntakeResult> {
@@ -74,10 +97,13 @@ export async function intakeUpload(deps: IntakeDeps, input: Readable, opts: Inta
   try {
     const { sha256, size } = await spool(input, temp, cfg.maxFileBytes);
     if (!opts.force) {
-      const prior = (await deps.db('upload').select('id', 'total_rows', 'chunk_count').where({ sha256 }).whereNot({ status: 'FAILED' }).orderBy('created_at').first()) as
-        | { id: string; total_rows: string; chunk_count: number }
+      const prior = (await deps.db('upload').select('id', 'total_rows', 'chunk_count', 'status').where({ sha256 }).whereNot({ status: 'FAILED' }).orderBy('created_at').first()) as
+        | { id: string; total_rows: string; chunk_count: number; status: string }
         | undefined;
-      if (prior) return { uploadId: BigInt(prior.id), existing: true, totalRows: BigInt(prior.total_rows), chunkCount: prior.chunk_count, sha256 };
+      if (prior) {
+        const id = BigInt(prior.id);
+        return { uploadId: id, existing: true, totalRows: BigInt(prior.total_rows), chunkCount: prior.chunk_count, sha256, status: prior.status, warnings: await readWarnings(deps.db, id) };
+      }
     }
     const records = fs.createReadStream(temp, { highWaterMark: 256 * 1024 }).pipe(new CsvRecordSplitter());
     const iterator = records[Symbol.asyncIterator]() as AsyncIterator<SplitRecord>;
@@ -85,37 +111,109 @@ export async function intakeUpload(deps: IntakeDeps, input: Readable, opts: Inta
     const first = await iterator.next();
     if (first.done) throw new UploadRefusedError('NO_ROWS', 'the file has a header but no rows', { fix: 'add at least one data row' });
 
+    // The checks read the whole file before anything is recorded or published, so a held upload
+    // has nothing on the topic for ingestion to book.
+    const tally = opts.checks ? await tallyRows(columns, first.value, iterator, opts.checks.maxSellers + 1, opts.onProgress) : null;
+    const warnings = tally && opts.checks ? await checkUpload(deps.db, tally, opts.checks) : [];
+    const held = warnings.length > 0 && !opts.confirmWarnings;
+
     const stored = path.join(dir, `${sha256}.csv`);
     await fs.promises.rename(temp, stored);
     const uploadId = deps.ids.next();
-    await deps.db('upload').insert({
-      id: uploadId.toString(),
-      file_name: opts.fileName.slice(0, 255),
-      sha256,
-      size_bytes: size,
-      stored_path: path.relative(deps.dataDir, stored),
-      status: 'RECEIVING',
-      created_by: opts.actor.slice(0, 64),
-      duplicate_of: opts.force ? await priorUploadId(deps.db, sha256) : null,
+    const duplicateOf = opts.force ? await priorUploadId(deps.db, sha256) : null;
+    await deps.db.transaction(async (trx) => {
+      await trx('upload').insert({
+        id: uploadId.toString(),
+        file_name: opts.fileName.slice(0, 255),
+        sha256,
+        size_bytes: size,
+        stored_path: path.relative(deps.dataDir, stored),
+        status: held ? AWAITING_CONFIRMATION : 'RECEIVING',
+        total_rows: (tally?.rows ?? 0n).toString(),
+        created_by: opts.actor.slice(0, 64),
+        duplicate_of: duplicateOf,
+        warning_count: warnings.length,
+        ...(warnings.length > 0 && !held ? { confirmed_by: opts.actor.slice(0, 64), confirmed_at: new Date() } : {}),
+      });
+      await recordWarnings(trx, uploadId, warnings);
+      if (warnings.length > 0 && !held) await auditConfirmation(trx, uploadId, opts.actor, warnings, 'confirm-warnings');
     });
-    deps.logger.info({ uploadId, fileName: opts.fileName, sha256, size }, 'upload received');
-    try {
-      const published = await publishChunks(deps, cfg, uploadId, columns, first.value, iterator, opts.onProgress);
-      await deps.db.raw(
-        `UPDATE upload SET total_rows = ?, chunk_count = ?, published_at = NOW(3),
-           finished_at = CASE WHEN status = 'RECEIVING' AND done_chunks >= ? THEN NOW(3) ELSE finished_at END,
-           status = CASE WHEN status <> 'RECEIVING' THEN status WHEN done_chunks >= ? THEN 'COMPLETED' ELSE 'PROCESSING' END
-         WHERE id = ?`,
-        [published.rows.toString(), published.chunks, published.chunks, published.chunks, uploadId.toString()],
-      );
-      return { uploadId, existing: false, totalRows: published.rows, chunkCount: published.chunks, sha256 };
-    } catch (err) {
-      await deps.db('upload').where({ id: uploadId.toString(), status: 'RECEIVING' }).update({ status: 'FAILED', finished_at: new Date() });
-      throw err;
-    }
+    deps.logger.info({ uploadId, fileName: opts.fileName, sha256, size, warnings: warnings.length, held }, held ? 'upload held for confirmation' : 'upload received');
+    if (held) return { uploadId, existing: false, totalRows: tally!.rows, chunkCount: 0, sha256, status: AWAITING_CONFIRMATION, warnings };
+
+    // Checked: the rows were read once already, so publishing reads the stored file again.
+    const published = tally ? await publishStoredUpload(deps, uploadId, stored, opts.onProgress, cfg) : await publishAndFinish(deps, cfg, uploadId, columns, first.value, iterator, opts.onProgress);
+    return { uploadId, existing: false, totalRows: published.rows, chunkCount: published.chunks, sha256, status: published.status, warnings };
   } finally {
     await fs.promises.rm(temp, { force: true });
   }
+}
+
+/**
+ * Publishes a recorded upload from its stored file: the second half of a checked intake, and what
+ * a confirmation runs (upload-confirm.ts). The upload must be RECEIVING.
+ */
+export async function publishStoredUpload(
+  deps: IntakeDeps,
+  uploadId: bigint,
+  storedFile: string,
+  onProgress: IntakeOptions['onProgress'],
+  tuning: Partial<typeof INTAKE_DEFAULTS> = {},
+): Promise<{ rows: bigint; chunks: number; status: string }> {
+  const cfg = { ...INTAKE_DEFAULTS, ...tuning };
+  const records = fs.createReadStream(storedFile, { highWaterMark: 256 * 1024 }).pipe(new CsvRecordSplitter());
+  const iterator = records[Symbol.asyncIterator]() as AsyncIterator<SplitRecord>;
+  try {
+    const columns = await readHeader(iterator);
+    const first = await iterator.next();
+    if (first.done) throw new UploadRefusedError('NO_ROWS', 'the stored file has a header but no rows', { fix: 'upload the file again with --force' });
+    return await publishAndFinish(deps, cfg, uploadId, columns, first.value, iterator, onProgress);
+  } finally {
+    records.destroy();
+  }
+}
+
+/** Publishes every chunk, then the upload's counts; a failure marks it FAILED (see docs/UPLOADS.md). */
+async function publishAndFinish(
+  deps: IntakeDeps,
+  cfg: typeof INTAKE_DEFAULTS,
+  uploadId: bigint,
+  columns: string[],
+  first: SplitRecord,
+  rest: AsyncIterator<SplitRecord>,
+  onProgress: IntakeOptions['onProgress'],
+): Promise<{ rows: bigint; chunks: number; status: string }> {
+  try {
+    const published = await publishChunks(deps, cfg, uploadId, columns, first, rest, onProgress);
+    await deps.db.raw(
+      `UPDATE upload SET total_rows = ?, chunk_count = ?, published_at = NOW(3),
+         finished_at = CASE WHEN status = 'RECEIVING' AND done_chunks >= ? THEN NOW(3) ELSE finished_at END,
+         status = CASE WHEN status <> 'RECEIVING' THEN status WHEN done_chunks >= ? THEN 'COMPLETED' ELSE 'PROCESSING' END
+       WHERE id = ?`,
+      [published.rows.toString(), published.chunks, published.chunks, published.chunks, uploadId.toString()],
+    );
+    const row = (await deps.db('upload').select('status').where({ id: uploadId.toString() }).first()) as { status: string };
+    return { ...published, status: row.status };
+  } catch (err) {
+    await deps.db('upload').where({ id: uploadId.toString(), status: 'RECEIVING' }).update({ status: 'FAILED', finished_at: new Date() });
+    throw err;
+  }
+}
+
+/** Reads the rest of the file into a tally (upload-tally.ts), reporting progress every 5,000 rows. */
+async function tallyRows(columns: string[], first: SplitRecord, rest: AsyncIterator<SplitRecord>, sellerLimit: number, onProgress: IntakeOptions['onProgress']): Promise<FileTally> {
+  const tally = new UploadTally(columns, sellerLimit);
+  let bytes = 0;
+  let rows = 0n;
+  let next: IteratorResult<SplitRecord> = { done: false, value: first };
+  while (!next.done) {
+    tally.add(next.value);
+    bytes += next.value.bytes;
+    if (++rows % 5000n === 0n) onProgress?.({ rows, chunks: 0, bytes, phase: 'checking' });
+    next = await rest.next();
+  }
+  onProgress?.({ rows, chunks: 0, bytes, phase: 'checking' });
+  return tally.result();
 }
 
 async function spool(input: Readable, temp: string, maxBytes: number): Promise<{ sha256: string; size: number }> {
@@ -188,7 +286,7 @@ async function publishChunks(
     inFlight.push(producer.send({ topic: cfg.topic, messages: [{ key: `${uploadId}:${chunk.chunk_index}`, value, partition }] }));
     chunkIndex++;
     if (inFlight.length >= cfg.sendWindow) await inFlight.shift();
-    onProgress?.({ rows: total, chunks: chunkIndex, bytes });
+    onProgress?.({ rows: total, chunks: chunkIndex, bytes, phase: 'publishing' });
   };
 
   try {

@@ -1,11 +1,12 @@
 import cliProgress from 'cli-progress';
 import type { Knex } from 'knex';
-import { FINAL_UPLOAD_STATES, readUploadStatus, type UploadStatus } from './upload-status';
+import { AWAITING_CONFIRMATION, FINAL_UPLOAD_STATES, readUploadStatus, type UploadStatus } from './upload-status';
 
 /**
  * Follows an upload until it is final, drawing a bar with rows/s and an ETA on a terminal (stderr,
  * so stdout stays clean for --json). When nothing is committed for `stallMs`, says so once:
- * usually no `sts run upload-ingestion` is running.
+ * usually no `sts run upload-ingestion` is running. An upload held for confirmation returns at
+ * once: nothing moves until an operator confirms it.
  */
 export async function followUpload(
   db: Knex,
@@ -29,7 +30,7 @@ export async function followUpload(
   let warned = false;
   let lastLine = 0;
   try {
-    while (!FINAL_UPLOAD_STATES.has(status.status)) {
+    while (!FINAL_UPLOAD_STATES.has(status.status) && status.status !== AWAITING_CONFIRMATION) {
       await new Promise((r) => setTimeout(r, pollMs));
       status = await readUploadStatus(db, uploadId);
       const now = Date.now();

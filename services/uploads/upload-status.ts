@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { NotFoundError } from '../../runtime/errors';
+import { readWarnings, type UploadWarning } from './upload-warnings';
 
 /** What ops see of an upload: counts from the upload row, progress from its chunk checkpoints. */
 export interface UploadStatus {
@@ -19,12 +20,20 @@ export interface UploadStatus {
   /** Rows in chunks a cancel stopped; they were never written. */
   cancelledRows: bigint;
   duplicateOf: bigint | null;
+  /** What the checks found (docs/UPLOADS.md, "Checks before booking"); empty for most uploads. */
+  warnings: UploadWarning[];
+  /** Who confirmed the warnings, and when; null while held or when there were none. */
+  confirmedBy: string | null;
+  confirmedAt: Date | null;
   createdAt: Date;
   publishedAt: Date | null;
   finishedAt: Date | null;
 }
 
 export const FINAL_UPLOAD_STATES = new Set(['COMPLETED', 'CANCELLED', 'FAILED']);
+
+/** Held by its checks: nothing published, nothing booked, until confirmed or cancelled. */
+export const AWAITING_CONFIRMATION = 'AWAITING_CONFIRMATION';
 
 export async function readUploadStatus(db: Knex, id: bigint): Promise<UploadStatus> {
   const u = (await db('upload').where({ id: id.toString() }).first()) as Record<string, string | number | Date | null> | undefined;
@@ -51,6 +60,9 @@ export async function readUploadStatus(db: Knex, id: bigint): Promise<UploadStat
     duplicateRows: duplicates,
     cancelledRows: BigInt(sums[0]?.cancelled_rows ?? '0'),
     duplicateOf: u.duplicate_of == null ? null : BigInt(u.duplicate_of as string),
+    warnings: Number(u.warning_count ?? 0) > 0 ? await readWarnings(db, id) : [],
+    confirmedBy: (u.confirmed_by as string | null) ?? null,
+    confirmedAt: u.confirmed_at ? new Date(u.confirmed_at as Date) : null,
     createdAt: new Date(u.created_at as Date),
     publishedAt: u.published_at ? new Date(u.published_at as Date) : null,
     finishedAt: u.finished_at ? new Date(u.finished_at as Date) : null,

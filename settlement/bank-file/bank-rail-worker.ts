@@ -19,6 +19,8 @@ export interface BankRailDeps {
   ids: SnowflakeGenerator;
   outbox: OutboxWriter;
   dataDir: string;
+  /** Where payout and bank files are written (STS_PAYOUT_FILES_DIR); default dataDir. */
+  payoutFilesDir?: string;
   outboundDir: string;
   inboundDir: string;
   environment: string;

@@ -4,9 +4,11 @@ import path from 'node:path';
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
 import { NamedLock } from '../../runtime/db/named-lock';
+import { resolveStoredPath, storedPathOf } from '../../runtime/fs/stored-path';
 import { LockUnavailableError, PayoutFileInvalidError } from '../../runtime/errors';
 import type { Logger } from '../../runtime/logger';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
+import { formatMoneyText } from '../../runtime/money/money-text';
 import { PAIN001_MAX_MINOR } from '../../runtime/money/money-bounds';
 import type { PayeeDetails } from '../../runtime/payees/payee-details';
 import { tccTry } from '../../runtime/payment-ledger/tcc-ledger';
@@ -39,6 +41,8 @@ export const FILE_MAX_TXS = 5000;
 export interface BankSendDeps {
   db: Knex;
   dataDir: string;
+  /** Where payout and bank files are written (STS_PAYOUT_FILES_DIR); default dataDir. */
+  payoutFilesDir?: string;
   outboundDir: string;
   environment: string;
   logger: Logger;
@@ -72,7 +76,7 @@ export async function sendBankFiles(deps: BankSendDeps, opts: BankSendOptions = 
     for (const f of await filesIn(deps.db, 'SUBMITTED', opts.region)) {
       await transmitFile(deps, f);
       transmitted.push(f.msg_id);
-      say(`  ${f.msg_id}: ${f.tx_count} transfers sent to the bank`);
+      say(`  ${f.msg_id}: ${f.tx_count} transfers, ${formatMoneyText(f.ctrl_sum_minor, f.currency)}, sent to the bank`);
     }
     return { assigned, transmitted };
   } finally {
@@ -162,8 +166,7 @@ export async function bankFileContent(db: Knex, f: Pick<FileRow, 'msg_id' | 'reg
 async function writeFile(deps: BankSendDeps, f: FileRow): Promise<void> {
   const { header, transfers } = await bankFileContent(deps.db, f);
   const xml = renderBankFile(header, transfers);
-  const relative = path.join('bank-files', f.region, `${f.msg_id}.xml`);
-  const target = path.join(deps.dataDir, relative);
+  const target = path.join(path.resolve(deps.dataDir, deps.payoutFilesDir ?? '.'), 'bank-files', f.region, `${f.msg_id}.xml`);
   // Same rows, same bytes: a rewrite after a crash replaces a file with itself.
   await writeFileAtomic(target, xml);
   const exponent = currencyExponent(f.currency)!;
@@ -171,7 +174,7 @@ async function writeFile(deps: BankSendDeps, f: FileRow): Promise<void> {
   if (problems.length > 0)
     throw new PayoutFileInvalidError(`${f.msg_id} does not match the database: ${problems.slice(0, 3).join('; ')}`, { msgId: f.msg_id });
   const sha256 = crypto.createHash('sha256').update(xml).digest('hex');
-  await deps.db('bank_file').where({ msg_id: f.msg_id, status: 'ASSIGNED' }).update({ status: 'WRITTEN', path: relative, sha256, written_at: new Date() });
+  await deps.db('bank_file').where({ msg_id: f.msg_id, status: 'ASSIGNED' }).update({ status: 'WRITTEN', path: storedPathOf(deps.dataDir, target), sha256, written_at: new Date() });
 }
 
 async function submitFile(db: Knex, msgId: string): Promise<void> {
@@ -191,7 +194,7 @@ async function submitFile(db: Knex, msgId: string): Promise<void> {
 }
 
 async function transmitFile(deps: BankSendDeps, f: FileRow): Promise<void> {
-  const bytes = await fs.readFile(path.join(deps.dataDir, f.path!));
+  const bytes = await fs.readFile(resolveStoredPath(deps.dataDir, f.path!));
   if (crypto.createHash('sha256').update(bytes).digest('hex') !== f.sha256)
     throw new PayoutFileInvalidError(`${f.path} changed since it was verified`, { msgId: f.msg_id });
   const target = path.join(deps.outboundDir, `${f.msg_id}.xml`);

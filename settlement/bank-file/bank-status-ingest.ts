@@ -7,6 +7,7 @@ import { isDuplicateKey } from '../../runtime/db/duplicate-key';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { Logger } from '../../runtime/logger';
 import { parseDecimalAmount } from '../../runtime/money/decimal-amount';
+import { formatMoney, formatMoneyText } from '../../runtime/money/money-text';
 import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { currencyExponent } from '../payout-file/pain001-writer';
 import { recordPayoutOutcomes, type PayoutOutcome } from '../payouts/payout-outcomes';
@@ -253,7 +254,9 @@ async function applyStatus(trx: Knex.Transaction, deps: IngestDeps, r: Extract<R
       const exponent = currencyExponent(p.currency) ?? 2;
       const parsed = tx.amount === undefined ? undefined : parseDecimalAmount(tx.amount, exponent);
       if (tx.currency !== p.currency || !parsed?.ok || parsed.minor !== BigInt(p.amount_minor)) {
-        await issue('AMOUNT_MISMATCH', `payout ${p.id} is ${p.amount_minor} ${p.currency} minor units; the report says ${tx.amount} ${tx.currency}`, p.id);
+        // In another currency, or unreadable, the report's amount is quoted as the bank wrote it.
+        const said = tx.currency === p.currency && parsed?.ok ? formatMoney(parsed.minor, p.currency) : `${tx.currency ?? '(no currency)'} ${tx.amount ?? '(no amount)'}`;
+        await issue('AMOUNT_MISMATCH', `payout ${p.id} is ${formatMoneyText(p.amount_minor, p.currency)}; the report says ${said}`, p.id);
         continue;
       }
     }

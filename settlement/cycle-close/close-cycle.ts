@@ -3,15 +3,15 @@ import type { Knex } from 'knex';
 import { loadConfig } from '../../runtime/config';
 import { NamedLock } from '../../runtime/db/named-lock';
 import type { RailMap } from '../../runtime/payouts/payout-rails';
-import { CloseRefusedError, LockUnavailableError, PayoutFileVerifyError } from '../../runtime/errors';
+import { LockUnavailableError, PayoutFileVerifyError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
-import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { ensureCycle } from '../../runtime/billing/cycle-resolver';
 import type { Logger } from '../../runtime/logger';
-import { regionInfo } from '../../runtime/money/regions';
+import { formatMoney } from '../../runtime/money/money-text';
 import type { OutboxWriter } from '../../runtime/outbox/outbox-writer';
 import { sendBankFiles } from '../bank-file/bank-sender';
 import { writePayoutFiles, type WritePayoutFilesResult } from '../payout-file/payout-files';
+import { closeTarget } from './close-target';
 import { snapshotPayouts } from './payout-snapshot';
 import { waitForWatermark, type WatermarkPlan } from './watermark';
 
@@ -35,6 +35,8 @@ export interface CloseDeps {
   ids: SnowflakeGenerator;
   outbox: OutboxWriter;
   dataDir: string;
+  /** Where payout and bank files are written (STS_PAYOUT_FILES_DIR): relative to dataDir, absolute kept; default dataDir itself. */
+  payoutFilesDir?: string;
   logger: Logger;
 }
 
@@ -72,18 +74,8 @@ export interface CloseResult {
 }
 
 export async function closeCycle(deps: CloseDeps, opts: CloseOptions): Promise<CloseResult> {
-  const region = opts.region.toUpperCase();
-  if (!regionInfo(region)) throw new CloseRefusedError(`unknown region ${opts.region}`, 'use one of SG, MY, TH, VN, ID, PH, TW, BR');
   const now = opts.now ?? new Date();
-  const cutoff = opts.cutoff ?? cycleBounds(region, cycleIdFor(region, now)).startsAt;
-  const cycleId = cycleIdFor(region, new Date(cutoff.getTime() - 1));
-  const bounds = cycleBounds(region, cycleId);
-  if (bounds.cutoffAt.getTime() !== cutoff.getTime()) {
-    throw new CloseRefusedError(`${cutoff.toISOString()} is not a cycle cutoff in ${region}`, `cutoffs are Monday 00:00 local; the nearest earlier one is ${bounds.startsAt.toISOString()}`, { region });
-  }
-  if (cutoff.getTime() > now.getTime()) {
-    throw new CloseRefusedError(`cycle ${cycleId} of ${region} runs until ${cutoff.toISOString()}; it cannot close before it ends`, 'close it after the cutoff, or give an earlier --cutoff', { region });
-  }
+  const { region, cycleId, cutoff } = closeTarget(opts.region, opts.cutoff, now);
   const say = opts.onProgress ?? (() => undefined);
   // One close per region at a time, across processes (CLI, scheduler, a second operator): two
   // snapshots at once would race page by page. The lock dies with its session, so a crashed close
@@ -137,15 +129,15 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
   );
   say(`payouts: ${JSON.stringify(snapshot.byStatus)}`);
 
-  const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId);
+  const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId, { filesDir: deps.payoutFilesDir });
   if (!files.ok) throw new PayoutFileVerifyError(region, cycleId, files.failures);
-  for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${f.state}, ${f.status} (record) → ${f.relativePath}`);
+  for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${formatMoney(f.ctrlSumMinor, f.currency)}, ${f.state}, ${f.status} (record) → ${f.relativePath}`);
 
   // A bank-file cycle's payouts go to the bank now, each in one transmitted file.
   if (snapshot.rail === 'bank-file') {
     const bank = opts.bank ?? { outboundDir: config!.bankOutboundDir, environment: config!.environment };
     try {
-      const sent = await sendBankFiles({ db: deps.db, dataDir: deps.dataDir, logger: deps.logger, ...bank }, { region, onProgress: say });
+      const sent = await sendBankFiles({ db: deps.db, dataDir: deps.dataDir, payoutFilesDir: deps.payoutFilesDir, logger: deps.logger, ...bank }, { region, onProgress: say });
       say(`bank files: ${sent.transmitted.length} transmitted`);
     } catch (err) {
       // The bank rail of `sts run all` is sending right now: it takes every PENDING bank-file

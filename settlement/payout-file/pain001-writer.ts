@@ -1,7 +1,7 @@
 import { PayoutFileInvalidError } from '../../runtime/errors';
 import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
-import { REGIONS, currencyExponent, regionInfo } from '../../runtime/money/regions';
+import { currencyExponent, regionInfo } from '../../runtime/money/regions';
 import { debtorAccount, type DebtorAccount } from './debtor-accounts';
 
 /**

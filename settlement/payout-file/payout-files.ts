@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
 import { PayoutFileConflictError, PayoutFileInvalidError } from '../../runtime/errors';
+import { storedPathOf } from '../../runtime/fs/stored-path';
 import { regionInfo } from '../../runtime/money/regions';
 import { AtomicFile, writeFileAtomic } from './atomic-write';
 import { MANIFEST_FORMAT, manifestPathFor, PayoutIdChecksum, renderManifest } from './manifest';
@@ -31,8 +32,9 @@ import { verifyPayoutFile, type VerifyCheck, type VerifyResult } from './payout-
  * Writes the payout files of one region's cycle, one per currency, and releases each only after
  * it verifies against the database.
  *
- * Inputs: a migrated database, STS_DATA_DIR, a region and a cycle id. Outputs, per currency,
- * `<dataDir>/payout-files/<region>/<cycle>/pain001-<region>-<cycle>-<currency>.xml`, its
+ * Inputs: a migrated database, STS_DATA_DIR, a region and a cycle id, and where the files go
+ * (STS_PAYOUT_FILES_DIR, the data dir by default). Outputs, per currency,
+ * `<filesDir>/payout-files/<region>/<cycle>/pain001-<region>-<cycle>-<currency>.xml`, its
  * `.manifest.json`, and a `payout_file` row: RELEASED once verify passed, WRITTEN when it failed
  * (the failures are returned, nothing is thrown). A row that is RELEASED stays RELEASED.
  * A currency whose payouts total more than a CtrlSum's 18 digits hold is written as parts,
@@ -58,7 +60,7 @@ export interface PayoutFileOutcome {
   part?: number;
   /** Absolute path of the XML. */
   path: string;
-  /** As stored in payout_file.path: relative to the data dir, with forward slashes. */
+  /** As stored in payout_file.path (runtime/fs/stored-path.ts): relative to the data dir, or absolute outside it. */
   relativePath: string;
   manifestPath: string;
   state: 'written' | 'unchanged';
@@ -89,6 +91,8 @@ export async function writePayoutFiles(
   region: string,
   cycleId: bigint,
   opts: {
+    /** The folder the files go under (STS_PAYOUT_FILES_DIR); default dataDir. */
+    filesDir?: string;
     pageSize?: number;
     /** Runs after the files are written and the snapshot is closed, before verification: the
      * window in which a concurrent writer can change payouts. Tests use it to be that writer. */
@@ -96,7 +100,7 @@ export async function writePayoutFiles(
   } = {},
 ): Promise<WritePayoutFilesResult> {
   if (!regionInfo(region)) throw new PayoutFileInvalidError(`unknown region ${region}`, { region });
-  const dir = path.join(dataDir, 'payout-files', region, cycleId.toString());
+  const dir = path.join(path.resolve(dataDir, opts.filesDir ?? '.'), 'payout-files', region, cycleId.toString());
   const generated = await db.transaction(
     async (trx) => {
       const out: Generated[] = [];
@@ -222,7 +226,7 @@ async function generateFile(
     currency: key.currency,
     ...(key.part ? { part: key.part } : {}),
     path: target,
-    relativePath: path.relative(dataDir, target).split(path.sep).join('/'),
+    relativePath: storedPathOf(dataDir, target),
     manifestPath,
     state: committed === 'written' ? 'written' : 'unchanged',
     sha256,

@@ -29,6 +29,10 @@ const samples: Array<[string, errors.StsError]> = [
     new errors.CommissionRuleInvalidError(['rate_bps must be 0..10000']),
   ],
   ['CommissionRuleOverlapError', new errors.CommissionRuleOverlapError('SG', '*', 1)],
+  [
+    'CommissionRuleUnconfirmedError',
+    new errors.CommissionRuleUnconfirmedError([{ kind: 'RATE_JUMP', message: 'rate 900 bps is +400 bps from SG/* v1' }]),
+  ],
   ['CommissionRuleMissingError', new errors.CommissionRuleMissingError('SG', 'books', new Date(0))],
   [
     'CommissionChargeUnknownError',
@@ -67,6 +71,7 @@ const samples: Array<[string, errors.StsError]> = [
   ['PayoutFileUnreadableError', new errors.PayoutFileUnreadableError('/tmp/missing.xml', 'ENOENT')],
   ['AtomicWriteError', new errors.AtomicWriteError('/tmp/out.xml', 'ENOSPC')],
   ['UploadRefusedError', new errors.UploadRefusedError('MISSING_COLUMNS', 'missing amount')],
+  ['UploadActionRefusedError', new errors.UploadActionRefusedError(652024209997893632n, 'it is COMPLETED', 'nothing to confirm')],
   ['NotFoundError', new errors.NotFoundError('upload', '652024209997893632')],
   [
     'WatermarkNotReachedError',
@@ -195,6 +200,7 @@ const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
   STS_COMMISSION_RULE_INVALID: 'not retriable',
   STS_COMMISSION_RULE_MISSING: 'not retriable',
   STS_COMMISSION_RULE_OVERLAP: 'not retriable',
+  STS_COMMISSION_RULE_UNCONFIRMED: 'not retriable',
   STS_COMPENSATOR_STALLED: 'retriable',
   STS_CONCURRENT_WRITE: 'retriable',
   STS_CONFIG_INVALID: 'not retriable',
@@ -250,6 +256,7 @@ const EVERY_CODE: Record<ErrorCode, 'retriable' | 'not retriable'> = {
   STS_UNAUTHORIZED: 'not retriable',
   STS_UNEXPECTED: 'not retriable',
   STS_UNSUPPORTED_MEDIA: 'not retriable',
+  STS_UPLOAD_ACTION_REFUSED: 'not retriable',
   STS_UPLOAD_REFUSED: 'not retriable',
   STS_VALIDATION_FAILED: 'not retriable',
   STS_WATERMARK_NOT_REACHED: 'retriable',

@@ -2,6 +2,8 @@ import type { Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
 import { ledgerProblems } from '../../runtime/payment-ledger/ledger-balances';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
+import { formatMoney, formatMoneyText } from '../../runtime/money/money-text';
+import { regionInfo } from '../../runtime/money/regions';
 import { currencyExponent } from '../../settlement/payout-file/pain001-writer';
 import { dlqTopic } from '../../runtime/topology/types';
 import type { SettlementReportItem } from '../../runtime/gateway/gateway-wire';
@@ -41,6 +43,8 @@ export interface ChaosExpectations {
 
 type Row = Record<string, string | number | null>;
 const big = (v: string | number | null | undefined) => BigInt(v ?? 0);
+/** A region's amount as a person reads it in the report: "SGD 2,353.79". */
+const moneyIn = (region: string, minor: bigint | undefined) => (minor === undefined ? 'nothing' : formatMoney(minor, regionInfo(region)?.currency ?? region));
 
 export interface ChaosCheckDeps {
   db: Knex;
@@ -65,16 +69,16 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
     const problems: string[] = [];
     for (const [seller, want] of c.expected.net) {
       const got = items.get(seller) ?? 0n;
-      if (got !== want) problems.push(`${c.region} seller ${seller}: items ${got}, expected ${want}`);
+      if (got !== want) problems.push(`${c.region} seller ${seller}: items ${moneyIn(c.region, got)}, expected ${moneyIn(c.region, want)}`);
     }
     for (const seller of items.keys()) if (!c.expected.net.has(seller)) problems.push(`${c.region} seller ${seller} has items but no orders`);
     check(`${c.region} cycle ${c.cycleId}: every seller's items equal the order events`, problems, `${c.expected.net.size} sellers exact`);
 
     const payoutProblems: string[] = [];
     const bySeller = new Map(payouts.map((p) => [big(p.seller), big(p.amount)]));
-    for (const [seller, want] of c.expected.net) if (bySeller.get(seller) !== want) payoutProblems.push(`${c.region} seller ${seller}: payout ${bySeller.get(seller)}, expected ${want}`);
+    for (const [seller, want] of c.expected.net) if (bySeller.get(seller) !== want) payoutProblems.push(`${c.region} seller ${seller}: payout ${moneyIn(c.region, bySeller.get(seller))}, expected ${moneyIn(c.region, want)}`);
     if (payouts.length !== c.expected.net.size) payoutProblems.push(`${payouts.length} payouts for ${c.expected.net.size} sellers`);
-    check(`${c.region} cycle ${c.cycleId}: one payout per seller, equal to its items`, payoutProblems, `${payouts.length} payouts, sum ${sum(bySeller.values())}`);
+    check(`${c.region} cycle ${c.cycleId}: one payout per seller, equal to its items`, payoutProblems, `${payouts.length} payouts, sum ${moneyIn(c.region, sum(bySeller.values()))}`);
 
     const orderItems = await count(db('billing_item').where({ region: c.region, source: 'ORDER' }));
     const fees = await count(db('billing_item').where({ region: c.region, source: 'COMMISSION', item_type: 'COMMISSION_FEE' }));
@@ -97,7 +101,7 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
     const uploadItems = await count(db('billing_item').where({ region: 'SG', source: 'UPLOAD' }));
     if (uploadItems !== u.accepted) problems.push(`${uploadItems} UPLOAD items for ${u.accepted} accepted rows`);
     const sums = await sumsBySeller(db, 'SG', u.cycleId, 'UPLOAD');
-    for (const [seller, want] of u.sumBySeller) if ((sums.get(seller) ?? 0n) !== want) problems.push(`seller ${seller}: uploaded ${sums.get(seller) ?? 0n}, expected ${want}`);
+    for (const [seller, want] of u.sumBySeller) if ((sums.get(seller) ?? 0n) !== want) problems.push(`seller ${seller}: uploaded ${moneyIn('SG', sums.get(seller) ?? 0n)}, expected ${moneyIn('SG', want)}`);
     check(`upload ${u.uploadId}: accepted + rejected = ${u.rows}, sums exact per seller`, problems, `${accepted} accepted, ${rejected} rejected, ${uploadItems} items`);
   }
 
@@ -106,7 +110,7 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
     const carried = (await db('payout').select('region', db.raw('CAST(shop_user_id AS CHAR) AS seller'), db.raw('CAST(amount_minor AS CHAR) AS amount')).where({ status: 'CARRIED_FORWARD' }).whereNot('amount_minor', 0)) as Row[];
     const items = (await db('billing_item').select('region', db.raw('CAST(shop_user_id AS CHAR) AS seller')).sum({ s: 'amount_minor' }).where({ source: 'CARRY_FORWARD' }).groupBy('region', 'shop_user_id')) as Row[];
     const got = new Map(items.map((i) => [`${i.region}/${i.seller}`, big(i.s)]));
-    const problems = carried.filter((c) => got.get(`${c.region}/${c.seller}`) !== big(c.amount)).map((c) => `${c.region} seller ${c.seller}: carried ${c.amount}, next cycle got ${got.get(`${c.region}/${c.seller}`)}`);
+    const problems = carried.filter((c) => got.get(`${c.region}/${c.seller}`) !== big(c.amount)).map((c) => `${c.region} seller ${c.seller}: carried ${moneyIn(String(c.region), big(c.amount))}, next cycle got ${moneyIn(String(c.region), got.get(`${c.region}/${c.seller}`))}`);
     if (items.length !== carried.length) problems.push(`${items.length} sellers with carry-forward items, ${carried.length} carried payouts`);
     check('carry-forward items equal the carried payouts', problems, `${carried.length} carried`);
   }
@@ -150,7 +154,7 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
       const e = executed.get(id);
       const b = atBank.get(id);
       if (p.rail === 'gateway') {
-        if (p.status === 'PAID' && (e?.status !== 'EXECUTED' || e.reference !== p.gateway_reference || e.amount_minor !== p.amount)) wrong.push(`PAID payout ${id}: gateway ${e?.status ?? 'never executed'} ${e?.reference ?? ''} ${e?.amount_minor ?? ''}`);
+        if (p.status === 'PAID' && (e?.status !== 'EXECUTED' || e.reference !== p.gateway_reference || e.amount_minor !== p.amount)) wrong.push(`PAID payout ${id}: gateway ${e?.status ?? 'never executed'} ${e?.reference ?? ''} ${e ? formatMoneyText(e.amount_minor, e.currency) : ''}`);
         if (p.status !== 'PAID' && e?.status === 'EXECUTED') wrong.push(`${p.status} payout ${id} was executed at the gateway`);
         if (b) wrong.push(`gateway payout ${id} was executed at the bank`);
       } else {
@@ -166,6 +170,7 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
 
     // A refused payout's amount is back in its seller's balance exactly once, and only a refused one's.
     const failed = new Map(payouts.filter((p) => p.status === 'FAILED' || p.status === 'CANCELLED').map((p) => [String(p.id), big(p.amount)]));
+    const currencyOf = new Map(payouts.map((p) => [String(p.id), String(p.currency)]));
     const returned = (await db('billing_item').where({ source: 'PAYOUT_RETURN' }).select('source_ref', db.raw('CAST(amount_minor AS CHAR) AS amount'))) as Row[];
     const back: string[] = [];
     const seen = new Set<string>();
@@ -173,7 +178,7 @@ export async function runChaosChecks(deps: ChaosCheckDeps, exp: ChaosExpectation
       const ref = String(r.source_ref);
       if (seen.has(ref)) back.push(`payout ${ref} returned twice`);
       seen.add(ref);
-      if (failed.get(ref) !== big(r.amount)) back.push(`payout ${ref} returned ${r.amount}, but it is ${failed.has(ref) ? `FAILED for ${failed.get(ref)}` : 'not FAILED'}`);
+      if (failed.get(ref) !== big(r.amount)) back.push(`payout ${ref} returned ${formatMoneyText(big(r.amount), currencyOf.get(ref) ?? '')}, but it is ${failed.has(ref) ? `FAILED for ${formatMoneyText(failed.get(ref)!, currencyOf.get(ref) ?? '')}` : 'not FAILED'}`);
     }
     for (const id of failed.keys()) if (!seen.has(id)) back.push(`FAILED payout ${id} was never returned`);
     check("each refused payout's amount returned to the seller exactly once", back, `${failed.size} refused, ${returned.length} returned`);

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../../runtime/error-codes';
+import { StsError, ValidationError } from '../../../runtime/errors';
+import { resolveStoredPath } from '../../../runtime/fs/stored-path';
+import { cycleBounds } from '../../../runtime/billing/cycle-calendar';
 import { closeCycle, type CloseOptions } from '../../../settlement/cycle-close/close-cycle';
+import { previewClose } from '../../../settlement/cycle-close/close-preview';
 import { verifyPayoutFile } from '../../../settlement/payout-file/payout-file-verify';
 import type { AppContext } from '../../../services/run/app-context';
-import path from 'node:path';
 
 /**
  * Cycles, payouts and payout files. Closing is an operator action and runs the same closeCycle as
@@ -42,10 +45,42 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pi
     },
     async (req) => {
       const result = await closeCycle(
-        { db: ctx.db, kafka: ctx.kafka, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger },
+        { db: ctx.db, kafka: ctx.kafka, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: ctx.config.dataDir, payoutFilesDir: ctx.config.payoutFilesDir, logger: ctx.logger },
         { region: req.body.region, cutoff: req.body.cutoff ? new Date(req.body.cutoff) : undefined, drainUntil: req.body.drain ? new Date() : undefined, watermarkTimeoutMs: 60_000, ...closeOpts },
       );
       return { ...result, files: result.files.map((f) => ({ currency: f.currency, path: f.relativePath, status: f.status, nbOfTxs: f.nbOfTxs, ctrlSumMinor: f.ctrlSumMinor, sha256: f.sha256 })) };
+    },
+  );
+
+  // What closing the cycle would make, read-only (close-preview.ts), for the dashboard's close
+  // confirmation. `:cycle` is a cycle id, or `latest` for the cycle POST /cycles/close would close
+  // with the same optional `cutoff`. A viewer may look; amounts are minor-unit strings.
+  app.get<{ Params: { region: string; cycle: string }; Querystring: { cutoff?: string } }>(
+    '/cycles/:region/:cycle/preview',
+    {
+      config: { minRole: 'viewer' },
+      schema: {
+        params: {
+          type: 'object',
+          required: ['region', 'cycle'],
+          additionalProperties: false,
+          properties: { region: { type: 'string', pattern: '^[A-Z]{2}$' }, cycle: { type: 'string', pattern: '^([0-9]{8}|latest)$' } },
+        },
+        querystring: { type: 'object', additionalProperties: false, properties: { cutoff: { type: 'string', format: 'date-time' } } },
+      },
+    },
+    async (req) => {
+      let cutoff = req.query.cutoff === undefined ? undefined : new Date(req.query.cutoff);
+      if (req.params.cycle !== 'latest') {
+        if (cutoff) throw new ValidationError('give either a cycle id or `latest` with a cutoff, not both');
+        try {
+          cutoff = cycleBounds(req.params.region, BigInt(req.params.cycle)).cutoffAt;
+        } catch (err) {
+          if (err instanceof StsError) throw err;
+          throw new ValidationError(`${req.params.cycle} is not a cycle id in ${req.params.region}: cycles start on a Monday (YYYYMMDD)`);
+        }
+      }
+      return previewClose(ctx.db, { region: req.params.region, cutoff, rails: ctx.config.payoutRails, payeeCooloffHours: ctx.config.payeeCooloffHours, flags: ctx.config.preview });
     },
   );
 
@@ -79,7 +114,7 @@ export function cycleRoutes(app: FastifyInstance, ctx: AppContext, closeOpts: Pi
     async (req, reply) => {
       const row = (await ctx.db('payout_file').where({ region: req.query.region, cycle_id: req.query.cycle, currency: req.query.currency }).first('path')) as { path: string } | undefined;
       if (!row) return reply.code(404).send({ error: 'STS_NOT_FOUND' satisfies ErrorCode, message: 'no payout file for that region, cycle and currency' });
-      return verifyPayoutFile(path.join(ctx.config.dataDir, row.path), ctx.db);
+      return verifyPayoutFile(resolveStoredPath(ctx.config.dataDir, row.path), ctx.db);
     },
   );
 }

@@ -13,6 +13,8 @@ import type { ErrorCode } from '../../../runtime/error-codes';
 // where an object's lookup would return its prototype's members.
 const ASSETS: ReadonlyMap<string, { file: string; type: string }> = new Map([
   ['app.js', { file: path.join(PROJECT_ROOT, 'ops', 'dashboard', 'app.js'), type: 'text/javascript; charset=utf-8' }],
+  ['trace.js', { file: path.join(PROJECT_ROOT, 'ops', 'dashboard', 'trace.js'), type: 'text/javascript; charset=utf-8' }],
+  ['money.js', { file: path.join(PROJECT_ROOT, 'ops', 'dashboard', 'money.js'), type: 'text/javascript; charset=utf-8' }],
   ['app.css', { file: path.join(PROJECT_ROOT, 'ops', 'dashboard', 'app.css'), type: 'text/css; charset=utf-8' }],
   ['uPlot.iife.min.js', { file: require.resolve('uplot/dist/uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' }],
   ['uPlot.min.css', { file: require.resolve('uplot/dist/uPlot.min.css'), type: 'text/css; charset=utf-8' }],

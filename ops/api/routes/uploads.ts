@@ -7,18 +7,22 @@ import { intakeUpload, type INTAKE_DEFAULTS } from '../../../services/uploads/up
 import { rejectsCsv } from '../../../services/uploads/upload-rejects';
 import { listUploads, readUploadStatus } from '../../../services/uploads/upload-status';
 import { cancelUpload } from '../../../services/uploads/upload-cancel';
+import { confirmUpload } from '../../../services/uploads/upload-confirm';
 
 /**
  * POST /uploads streams the request body straight into intake (text/csv or
  * application/octet-stream; never buffered). The file name comes from `?filename=` and is only a
  * label: intake stores the bytes under their SHA-256, so "../../etc/passwd" is just a name.
+ * An upload its checks hold answers 202 with status AWAITING_CONFIRMATION and its warnings;
+ * POST /uploads/:id/confirm (or `?confirmWarnings=true` up front) lets it proceed, recorded in
+ * ops_audit with the warnings; confirming one that is not held is 409 STS_UPLOAD_ACTION_REFUSED.
  */
 export function uploadRoutes(app: FastifyInstance, ctx: AppContext, tuning: Partial<typeof INTAKE_DEFAULTS>): void {
   for (const type of ['text/csv', 'application/octet-stream']) {
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   }
 
-  app.post<{ Querystring: { filename?: string; force?: string } }>('/uploads', { config: { minRole: 'operator' } }, async (req, reply) => {
+  app.post<{ Querystring: { filename?: string; force?: string; confirmWarnings?: string } }>('/uploads', { config: { minRole: 'operator' } }, async (req, reply) => {
     if (!(req.body instanceof Readable)) return reply.code(415).send({ error: 'STS_UNSUPPORTED_MEDIA' satisfies ErrorCode, message: 'send the CSV as text/csv or application/octet-stream' });
     const declared = Number(req.headers['content-length'] ?? 0);
     const limit = tuning.maxFileBytes;
@@ -27,9 +31,15 @@ export function uploadRoutes(app: FastifyInstance, ctx: AppContext, tuning: Part
     }
     try {
       const result = await intakeUpload(
-        { db: ctx.db, kafka: ctx.kafka, codec: ctx.codec, registry: ctx.registry, ids: await ctx.ids(), dataDir: ctx.config.dataDir, logger: ctx.logger },
+        await intakeDeps(),
         req.body,
-        { fileName: displayName(req.query.filename), actor: `api:${req.principal!.name}`, force: req.query.force === 'true' },
+        {
+          fileName: displayName(req.query.filename),
+          actor: `api:${req.principal!.name}`,
+          force: req.query.force === 'true',
+          checks: ctx.config.uploadChecks,
+          confirmWarnings: req.query.confirmWarnings === 'true',
+        },
         tuning,
       );
       return reply.code(result.existing ? 200 : 202).send({ ...(await readUploadStatus(ctx.db, result.uploadId)), existing: result.existing });
@@ -56,6 +66,15 @@ export function uploadRoutes(app: FastifyInstance, ctx: AppContext, tuning: Part
       .send(Readable.from(rejectsCsv(ctx.db, id)));
   });
   app.post<{ Params: { id: string } }>('/uploads/:id/cancel', { config: { minRole: 'operator' }, schema: idParam }, async (req) => cancelUpload(ctx.db, BigInt(req.params.id)));
+  app.post<{ Params: { id: string } }>('/uploads/:id/confirm', { config: { minRole: 'operator' }, schema: idParam }, async (req) => {
+    const id = BigInt(req.params.id);
+    await confirmUpload(await intakeDeps(), id, `api:${req.principal!.name}`, { tuning });
+    return readUploadStatus(ctx.db, id);
+  });
+
+  async function intakeDeps() {
+    return { db: ctx.db, kafka: ctx.kafka, codec: ctx.codec, registry: ctx.registry, ids: await ctx.ids(), dataDir: ctx.config.dataDir, logger: ctx.logger };
+  }
 }
 
 const idParam = { params: { type: 'object', properties: { id: { type: 'string', pattern: '^[0-9]{1,19}$' } }, required: ['id'] } } as const;

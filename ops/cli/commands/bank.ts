@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
-import { formatMinorAmount } from '../../../runtime/money/decimal-amount';
-import { currencyExponent } from '../../../settlement/payout-file/pain001-writer';
+import { formatMoneyText } from '../../../runtime/money/money-text';
 import { ingestBankReports } from '../../../settlement/bank-file/bank-status-ingest';
 import { sendBankFiles } from '../../../settlement/bank-file/bank-sender';
 import { BankRailWorker } from '../../../settlement/bank-file/bank-rail-worker';
@@ -33,7 +32,7 @@ export function registerBankCommands(program: Command): void {
       const ctx = createAppContext(loadConfig(), 'sts-bank', { logLevel: 'warn' });
       try {
         const result = await sendBankFiles(
-          { db: ctx.db, dataDir: ctx.config.dataDir, outboundDir: ctx.config.bankOutboundDir, environment: ctx.config.environment, logger: ctx.logger },
+          { db: ctx.db, dataDir: ctx.config.dataDir, payoutFilesDir: ctx.config.payoutFilesDir, outboundDir: ctx.config.bankOutboundDir, environment: ctx.config.environment, logger: ctx.logger },
           { region: opts.region, until: opts.until as 'write' | 'submit' | undefined, onProgress: opts.json ? undefined : (l) => process.stderr.write(`${l}\n`) },
         );
         await auditCli(ctx.db, 'bank.send', opts.region ?? null, result);
@@ -63,7 +62,7 @@ export function registerBankCommands(program: Command): void {
     .action(async () => {
       const ctx = createAppContext(loadConfig(), 'sts-bank');
       const c = ctx.config;
-      const worker = new BankRailWorker({ db: ctx.db, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: c.dataDir, outboundDir: c.bankOutboundDir, inboundDir: c.bankInboundDir, environment: c.environment, logger: ctx.logger }, c.bankPollMs);
+      const worker = new BankRailWorker({ db: ctx.db, ids: await ctx.ids(), outbox: ctx.outbox, dataDir: c.dataDir, payoutFilesDir: c.payoutFilesDir, outboundDir: c.bankOutboundDir, inboundDir: c.bankInboundDir, environment: c.environment, logger: ctx.logger }, c.bankPollMs);
       worker.start();
       ctx.logger.info({ outbound: c.bankOutboundDir, inbound: c.bankInboundDir, everyMs: c.bankPollMs }, 'bank rail running');
       installShutdown([{ stop: async () => (await worker.stop(), await ctx.close()) }], { logger: ctx.logger });
@@ -82,7 +81,7 @@ export function registerBankCommands(program: Command): void {
         if (opts.status) q.where({ status: opts.status });
         const files = (await q) as Array<Record<string, unknown>>;
         if (opts.json) return void process.stdout.write(`${toJson({ ok: true, files })}\n`);
-        const rows = files.map((f) => ({ ...f, total: `${f.currency} ${formatMinorAmount(BigInt(f.ctrl_sum_minor as string), currencyExponent(f.currency as string) ?? 2)}` }));
+        const rows = files.map((f) => ({ ...f, total: formatMoneyText(f.ctrl_sum_minor as string, f.currency as string) }));
         process.stdout.write(`${table(rows, ['msg_id', 'region', 'status', 'bank_status', 'tx_count', 'total', 'transmitted_at'])}\n`);
       } finally {
         await ctx.close();

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
+import { formatMoney } from '../../../runtime/money/money-text';
 import { pipelineUp } from '../../../services/run/pipeline-up';
 import { DEMO_DEFAULTS, runFullDemo, type DemoSummary } from '../../../tools/demo/full-demo';
 import { runSmokeFlow } from '../../../tools/demo/smoke-flow';
@@ -44,7 +45,7 @@ function render(s: DemoSummary, opsPort: number): string {
     `  billing items     ${Object.entries(s.billingItems).map(([k, v]) => `${v} ${k}`).join(', ')}`,
     `  upload            ${s.upload.total} rows: ${s.upload.accepted} accepted, ${s.upload.rejected} rejected, ${s.upload.duplicates} duplicate`,
     ...s.cycles.map((c) => `  closed ${c.region} ${c.cycleId}  ${Object.entries(c.payouts).map(([k, v]) => `${v} ${k}`).join(', ')}`),
-    ...Object.entries(s.payments).map(([k, p]) => `  ${k.padEnd(16)}  ${p.count} payouts, ${p.sumMinor} minor units`),
+    ...Object.entries(s.payments).map(([k, p]) => `  ${k.padEnd(16)}  ${p.count} payouts, ${formatMoney(p.sumMinor, p.currency)}`),
     `  reconciliation    ${s.recon.critical === 0 && !s.recon.bySeverity.WARNING ? 'clean' : 'NOT CLEAN'}: ${Object.entries(s.recon.bySeverity).map(([k, v]) => `${v} ${k}`).join(', ') || 'no findings'} (npx sts recon list)`,
     `  timings (s)       ${Object.entries(s.seconds).map(([k, v]) => `${k} ${v}`).join(', ')}`,
     '  look at',

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { ConfigError } from '../../../runtime/errors';
-import { formatMinorAmount } from '../../../runtime/money/decimal-amount';
-import { REGIONS } from '../../../runtime/money/regions';
+import { formatMoney } from '../../../runtime/money/money-text';
 import {
   cancelPayout,
   listPayouts,
@@ -148,13 +147,8 @@ async function audit(
   );
 }
 
-/** Major units by the currency's ISO 4217 exponent; minor units when the currency is not ours. */
-function amount(p: PayoutView): string {
-  const exponent = Object.values(REGIONS).find((r) => r.currency === p.currency)?.exponent;
-  return exponent === undefined
-    ? `${p.amountMinor} minor units of ${p.currency}`
-    : `${formatMinorAmount(p.amountMinor, exponent)} ${p.currency}`;
-}
+/** "SGD 2,353.79": major units by the currency's ISO 4217 exponent. */
+const amount = (p: PayoutView): string => formatMoney(p.amountMinor, p.currency);
 
 function print(payouts: PayoutView[]): string {
   const rows = payouts.map((p) => ({

@@ -33,6 +33,9 @@ export function registerReconCommands(program: Command): void {
         else {
           for (const r of result.rules.filter((x) => !x.ok))
             process.stderr.write(`rule ${r.rule} could not run: ${r.error}\n`);
+          // Skipped checks (too little volume or history) are not findings; say so anyway.
+          for (const r of result.rules)
+            for (const n of r.notes ?? []) process.stdout.write(`rule ${r.rule}: ${n}\n`);
           const opened = result.rules.reduce((n, r) => n + r.opened, 0);
           const resolved = result.rules.reduce((n, r) => n + r.resolved, 0);
           process.stdout.write(

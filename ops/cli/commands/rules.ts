@@ -2,7 +2,13 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { createDb, type Knex } from '../../../runtime/db/knex';
-import { CommissionRuleInvalidError } from '../../../runtime/errors';
+import {
+  CommissionRuleInvalidError,
+  CommissionRuleUnconfirmedError,
+} from '../../../runtime/errors';
+import { auditAs } from '../../api/audit';
+import { formatMoney } from '../../../runtime/money/money-text';
+import { regionInfo } from '../../../runtime/money/regions';
 import type { CommissionRule } from '../../../processors/commission/commission-rule';
 import { addRule, listRules } from '../../../processors/commission/rule-store';
 import { table, toJson } from '../output';
@@ -21,6 +27,7 @@ interface AddOptions {
   from: string;
   to?: string;
   actor?: string;
+  confirmWarnings?: boolean;
   json?: boolean;
 }
 
@@ -48,6 +55,10 @@ export function registerRuleCommands(program: Command): void {
     .requiredOption('--from <iso>', 'effective from, inclusive, ISO 8601 with Z or an offset')
     .option('--to <iso>', 'effective to, exclusive (default: open-ended)')
     .option('--actor <name>', 'recorded as created_by (default cli:<os user>)')
+    .option(
+      '--confirm-warnings',
+      'write the rule despite its warnings (a rate jump past STS_RULE_RATE_WARN_BPS, a past --from); audited',
+    )
     .option('--json', 'machine-readable output')
     .action(async (opts: AddOptions) => {
       const input = {
@@ -64,8 +75,39 @@ export function registerRuleCommands(program: Command): void {
         effectiveTo: opts.to === undefined ? undefined : instant('--to', opts.to),
       };
       const actor = opts.actor ?? `cli:${os.userInfo().username}`;
-      const rule = await withDb((db) => addRule(db, input, actor));
-      if (opts.json) process.stdout.write(`${toJson({ ok: true, rule: view(rule) })}\n`);
+      let confirmed: Array<{ kind: string; message: string }> = [];
+      const rule = await withDb((db) =>
+        addRule(db, input, actor, {
+          confirmed: opts.confirmWarnings === true,
+          rateWarnBps: loadConfig().ruleRateWarnBps,
+          onConfirmed: async (trx, added, warnings) => {
+            confirmed = warnings;
+            await auditAs(
+              trx,
+              actor,
+              null,
+              'commission-rule.confirm-warnings',
+              added.id.toString(),
+              {
+                rule: view(added),
+                warnings,
+              },
+            );
+          },
+        }).catch((err: unknown) => {
+          if (err instanceof CommissionRuleUnconfirmedError && !opts.json)
+            for (const w of err.warnings)
+              process.stderr.write(`warning [${w.kind}]: ${w.message}\n`);
+          throw err;
+        }),
+      );
+      if (!opts.json)
+        for (const w of confirmed)
+          process.stderr.write(`warning [${w.kind}], confirmed and audited: ${w.message}\n`);
+      if (opts.json)
+        process.stdout.write(
+          `${toJson({ ok: true, rule: view(rule), confirmedWarnings: confirmed })}\n`,
+        );
       else
         process.stdout.write(
           `added ${rule.region}/${rule.category} v${rule.version} (id ${rule.id})\n`,
@@ -84,7 +126,7 @@ export function registerRuleCommands(program: Command): void {
       else if (rows.length === 0) process.stdout.write('no commission rules\n');
       else
         process.stdout.write(
-          `${table(rows, ['region', 'category', 'version', 'rateBps', 'minMinor', 'maxMinor', 'affiliateShareBps', 'effectiveFrom', 'effectiveTo', 'createdBy'])}\n`,
+          `${table(found.map(tableRow), ['region', 'category', 'version', 'rateBps', 'min fee', 'max fee', 'affiliateShareBps', 'effectiveFrom', 'effectiveTo', 'createdBy'])}\n`,
         );
     });
 }
@@ -113,6 +155,16 @@ function view(r: CommissionRule): Record<string, string | number | null> {
     effectiveTo: r.effectiveTo === null ? null : r.effectiveTo.toISOString(),
     createdBy: r.createdBy,
     createdAt: r.createdAt.toISOString(),
+  };
+}
+
+/** The table a person reads: the fee bounds in major units of the region's currency. */
+function tableRow(r: CommissionRule): Record<string, string | number | null> {
+  const currency = regionInfo(r.region)?.currency ?? r.region;
+  return {
+    ...view(r),
+    'min fee': formatMoney(r.minMinor, currency),
+    'max fee': r.maxMinor === null ? 'no cap' : formatMoney(r.maxMinor, currency),
   };
 }
 

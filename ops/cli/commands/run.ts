@@ -52,14 +52,14 @@ export function registerRunCommand(program: Command): void {
         handles.push(relay);
       }
       if (all && ctx.config.closeSchedule.length > 0) {
-        const scheduler = new CloseScheduler({ db: ctx.db, kafka: ctx.kafka, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, logger: ctx.logger }, ctx.config.closeSchedule);
+        const scheduler = new CloseScheduler({ db: ctx.db, kafka: ctx.kafka, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, payoutFilesDir: ctx.config.payoutFilesDir, logger: ctx.logger }, ctx.config.closeSchedule);
         scheduler.start();
         handles.push(scheduler);
       }
       if (all) {
         // The bank-file rail: files out, the bank's reports in (a no-op where no region uses it).
         const bank = new BankRailWorker(
-          { db: ctx.db, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, outboundDir: ctx.config.bankOutboundDir, inboundDir: ctx.config.bankInboundDir, environment: ctx.config.environment, logger: ctx.logger },
+          { db: ctx.db, ids, outbox: ctx.outbox, dataDir: ctx.config.dataDir, payoutFilesDir: ctx.config.payoutFilesDir, outboundDir: ctx.config.bankOutboundDir, inboundDir: ctx.config.bankInboundDir, environment: ctx.config.environment, logger: ctx.logger },
           ctx.config.bankPollMs,
         );
         bank.start();

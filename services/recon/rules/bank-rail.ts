@@ -1,3 +1,4 @@
+import { formatMoneyText } from '../../../runtime/money/money-text';
 import { capped, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -49,8 +50,8 @@ export const bankRail: ReconRule = {
         severity: 'CRITICAL',
         entity: `bank/debit/${d.e2e}`,
         detail: d.payout === null
-          ? `the bank debited ${d.amount} ${d.currency} minor units for ${d.e2e} (report ${d.report}), which is no payout`
-          : `the bank debited ${d.amount} ${d.currency} for payout ${d.payout} (report ${d.report}), which is ${d.status} on the ${d.rail} rail for ${d.payout_amount} ${d.payout_currency}`,
+          ? `the bank debited ${formatMoneyText(d.amount, d.currency)} for ${d.e2e} (report ${d.report}), which is no payout`
+          : `the bank debited ${formatMoneyText(d.amount, d.currency)} for payout ${d.payout} (report ${d.report}), which is ${d.status} on the ${d.rail} rail for ${formatMoneyText(d.payout_amount ?? '0', d.payout_currency ?? d.currency)}`,
       });
 
     const both = await rows<{ id: string; rail: string; why: string }>(

@@ -1,4 +1,5 @@
 import type { Knex } from '../../../runtime/db/knex';
+import { formatMoneyText as money } from '../../../runtime/money/money-text';
 import { capped, cycleDiffBindings, cyclesFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule, RuleContext } from '../recon-types';
 
@@ -64,10 +65,10 @@ export const closedCycleBalance: ReconRule = {
             entity: `${scope}/${d.shop_user_id}/${d.currency}`,
             detail:
               d.payout_id === null
-                ? `items sum to ${d.items_total} ${d.currency} (${d.item_count} items) but the closed cycle has no payout for this seller`
+                ? `items sum to ${money(d.items_total ?? '0', d.currency)} (${d.item_count} items) but the closed cycle has no payout for this seller`
                 : d.items_total === null
-                  ? `payout ${d.payout_id} of ${d.payout_amount} ${d.currency} has no billing items in the cycle`
-                  : `items sum to ${d.items_total} ${d.currency} (${d.item_count} items) but payout ${d.payout_id} is ${d.payout_amount}`,
+                  ? `payout ${d.payout_id} of ${money(d.payout_amount ?? '0', d.currency)} has no billing items in the cycle`
+                  : `items sum to ${money(d.items_total, d.currency)} (${d.item_count} items) but payout ${d.payout_id} is ${money(d.payout_amount ?? '0', d.currency)}`,
           })),
           limit,
           RULE,
@@ -146,9 +147,9 @@ async function carryForwardDiffs(db: Knex, region: string, cycleId: bigint): Pro
     byRef.delete(ref);
     let problem: string | undefined;
     if (!item && p.amount !== '0')
-      problem = `CARRIED_FORWARD payout ${p.id} of ${p.amount} ${p.currency} has no carry-forward item`;
+      problem = `CARRIED_FORWARD payout ${p.id} of ${money(p.amount, p.currency)} has no carry-forward item`;
     else if (item && item.amount !== p.amount)
-      problem = `carry-forward item ${ref} is ${item.amount} but CARRIED_FORWARD payout ${p.id} is ${p.amount}`;
+      problem = `carry-forward item ${ref} is ${money(item.amount, item.currency)} but CARRIED_FORWARD payout ${p.id} is ${money(p.amount, p.currency)}`;
     else if (
       item &&
       (BigInt(item.cycle_id) <= cycleId || item.shop !== p.shop || item.currency !== p.currency)
@@ -167,7 +168,7 @@ async function carryForwardDiffs(db: Knex, region: string, cycleId: bigint): Pro
       rule: RULE,
       severity: 'CRITICAL',
       entity: entity(item.shop, item.currency),
-      detail: `carry-forward item ${item.source_ref} of ${item.amount} ${item.currency} has no CARRIED_FORWARD payout in cycle ${cycleId}`,
+      detail: `carry-forward item ${item.source_ref} of ${money(item.amount, item.currency)} has no CARRIED_FORWARD payout in cycle ${cycleId}`,
     });
   }
   return out;

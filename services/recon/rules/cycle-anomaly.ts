@@ -1,4 +1,5 @@
 import { intList } from '../../../runtime/db/int-list';
+import { formatMoney } from '../../../runtime/money/money-text';
 import { cyclesFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -98,7 +99,7 @@ function judge(
   ];
   if (history.length === 0)
     return info(
-      `no earlier closed cycle to compare with; this cycle pays ${now.total} ${currency} to ${now.sellers} sellers`,
+      `no earlier closed cycle to compare with; this cycle pays ${formatMoney(now.total, currency)} to ${now.sellers} sellers`,
     );
   const meanTotal = history.reduce((s, h) => s + h.total, 0n) / BigInt(history.length);
   const paying = history.filter((h) => h.sellers > 0n);
@@ -113,7 +114,7 @@ function judge(
       rule: RULE,
       severity: 'WARNING',
       entity: `${scope}/${entity}`,
-      detail: `${what} ${value} ${currency} is ${ratio(value, mean)}× the mean ${mean} of the previous ${history.length} closed cycle(s) (flagged beyond ×${factor} or ÷${factor})`,
+      detail: `${what} ${formatMoney(value, currency)} is ${ratio(value, mean)}× the mean ${formatMoney(mean, currency)} of the previous ${history.length} closed cycle(s) (flagged beyond ×${factor} or ÷${factor})`,
     });
   };
   check('payout total', 'total', now.total, meanTotal);

@@ -1,6 +1,7 @@
 import type { Knex } from '../../../runtime/db/knex';
 import { intList } from '../../../runtime/db/int-list';
 import type { SettlementReportItem } from '../../../runtime/gateway/gateway-wire';
+import { formatMoneyText } from '../../../runtime/money/money-text';
 import { capped, existingTables, idFloorAt, idsFromEntities, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -107,7 +108,7 @@ function compare(p: PayoutRow, e: SettlementReportItem): Finding | undefined {
     diffs.push(`seller ${e.shop_user_id} (payout: ${p.shop_user_id})`);
   if (e.currency !== p.currency) diffs.push(`currency ${e.currency} (payout: ${p.currency})`);
   if (e.amount_minor !== p.amount_minor)
-    diffs.push(`amount ${e.amount_minor} (payout: ${p.amount_minor})`);
+    diffs.push(`amount ${formatMoneyText(e.amount_minor, e.currency)} (payout: ${formatMoneyText(p.amount_minor, p.currency)})`);
   // The gateway must never execute a payout of the bank-file rail: it would be paid twice.
   if (p.rail !== 'gateway') diffs.push(`rail ${p.rail}: the gateway executed a payout the bank pays`);
   const account = p.account ?? p.shop_user_id;
@@ -130,7 +131,7 @@ function unmapped(e: SettlementReportItem): Finding {
     // A rejected instruction moved no money; an executed one paid someone we have no payout for.
     severity: e.status === 'EXECUTED' ? 'CRITICAL' : 'WARNING',
     entity: `gateway/${e.key}`,
-    detail: `the gateway ${e.status} key ${e.key} (seller ${e.shop_user_id}, ${e.amount_minor} ${e.currency}, account ${e.account}, ref ${e.reference}) but no payout has that id`,
+    detail: `the gateway ${e.status} key ${e.key} (seller ${e.shop_user_id}, ${formatMoneyText(e.amount_minor, e.currency)}, account ${e.account}, ref ${e.reference}) but no payout has that id`,
   };
 }
 

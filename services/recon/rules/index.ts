@@ -2,6 +2,8 @@ import type { ReconRule } from '../recon-types';
 import { bankRail } from './bank-rail';
 import { closedCycleBalance } from './closed-cycle-balance';
 import { cycleAnomaly } from './cycle-anomaly';
+import { dailyAvgPayout } from './daily-avg-payout';
+import { dailyTakeRate } from './daily-take-rate';
 import { duplicates } from './duplicates';
 import { gatewayReport } from './gateway-report';
 import { openCycleAccount } from './open-cycle-account';
@@ -22,4 +24,6 @@ export const RECON_RULES: readonly ReconRule[] = [
   uploadCounts,
   outboxStuck,
   cycleAnomaly,
+  dailyTakeRate,
+  dailyAvgPayout,
 ];

@@ -1,3 +1,4 @@
+import { formatMoneyText as money } from '../../../runtime/money/money-text';
 import { capped, cycleDiffBindings, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -68,8 +69,8 @@ export const openCycleAccount: ReconRule = {
         entity: `${scope}/${d.shop_user_id}/${d.currency}`,
         detail:
           d.balance === null
-            ? `items sum to ${d.items_total} ${d.currency} (${d.item_count} items) but there is no settlement_account row`
-            : `settlement_account says ${d.balance} ${d.currency} from ${d.account_count} items; the items sum to ${d.items_total} from ${d.item_count}`,
+            ? `items sum to ${money(d.items_total, d.currency)} (${d.item_count} items) but there is no settlement_account row`
+            : `settlement_account says ${money(d.balance, d.currency)} from ${d.account_count} items; the items sum to ${money(d.items_total, d.currency)} from ${d.item_count}`,
         fix: 'resync-account',
       }));
       findings.push(...capped(found, limit, RULE, scope, 'CRITICAL'));

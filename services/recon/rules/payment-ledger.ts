@@ -1,3 +1,4 @@
+import { formatMoney, formatMoneyText } from '../../../runtime/money/money-text';
 import { capped, existingTables, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -48,7 +49,7 @@ export const paymentLedger: ReconRule = {
         rule: RULE,
         severity: 'CRITICAL',
         entity: `ledger/${u.currency}`,
-        detail: `${u.currency}: debits ${u.d} != credits ${u.c}`,
+        detail: `${u.currency}: debits ${formatMoneyText(u.d, u.currency)} != credits ${formatMoneyText(u.c, u.currency)}`,
       });
 
     const sides = await rows<{
@@ -67,20 +68,22 @@ export const paymentLedger: ReconRule = {
          SELECT currency, credit_account, 0, amount_minor FROM fund_movement) m
        GROUP BY currency, account`,
     );
-    const book = new Map<string, { totals: string; movements: string }>();
+    type Sides = { debit: bigint; credit: bigint };
+    const book = new Map<string, { totals: Sides; movements: Sides }>();
     for (const s of sides) {
       const k = `${s.currency}|${s.account}`;
-      const entry = book.get(k) ?? { totals: '0/0', movements: '0/0' };
-      entry[s.src === 'totals' ? 'totals' : 'movements'] = `${BigInt(s.d)}/${BigInt(s.c)}`;
+      const entry = book.get(k) ?? { totals: { debit: 0n, credit: 0n }, movements: { debit: 0n, credit: 0n } };
+      entry[s.src === 'totals' ? 'totals' : 'movements'] = { debit: BigInt(s.d), credit: BigInt(s.c) };
       book.set(k, entry);
     }
     const off = new Map<string, string[]>();
     for (const [k, v] of book) {
-      if (v.totals === v.movements) continue;
+      if (v.totals.debit === v.movements.debit && v.totals.credit === v.movements.credit) continue;
       const [currency, account] = k.split('|') as [string, string];
+      const shown = (x: Sides) => `debit ${formatMoney(x.debit, currency)}, credit ${formatMoney(x.credit, currency)}`;
       off.set(currency, [
         ...(off.get(currency) ?? []),
-        `${account} totals ${v.totals} but movements ${v.movements} (debit/credit)`,
+        `${account} totals ${shown(v.totals)} but movements ${shown(v.movements)}`,
       ]);
     }
     for (const [currency, lines] of off)
@@ -109,7 +112,7 @@ export const paymentLedger: ReconRule = {
           rule: RULE,
           severity: 'CRITICAL',
           entity: `ledger/${currency}/in-flight`,
-          detail: `${currency}: PAYOUT_IN_FLIGHT is ${e.ledger} but SUBMITTED payouts sum to ${e.payouts}`,
+          detail: `${currency}: PAYOUT_IN_FLIGHT is ${formatMoney(e.ledger, currency)} but SUBMITTED payouts sum to ${formatMoney(e.payouts, currency)}`,
         });
     }
 

@@ -1,3 +1,4 @@
+import { formatMoneyText } from '../../../runtime/money/money-text';
 import { capped, rows } from '../recon-sql';
 import type { Finding, ReconRule } from '../recon-types';
 
@@ -53,7 +54,7 @@ export const payoutSla: ReconRule = {
       rule: RULE,
       severity: 'CRITICAL',
       entity: `${p.region}/${p.cycle_id}/payout/${p.id}`,
-      detail: `payout ${p.id} to seller ${p.shop_user_id} (${p.amount_minor} ${p.currency}) is still ${p.status} after ${hours(ctx.now.getTime() - new Date(p.created_at).getTime())} h (${p.attempts} attempts; SLA ${hours(ctx.options.payoutSlaMs)} h)${advice(p)}`,
+      detail: `payout ${p.id} to seller ${p.shop_user_id} (${formatMoneyText(p.amount_minor, p.currency)}) is still ${p.status} after ${hours(ctx.now.getTime() - new Date(p.created_at).getTime())} h (${p.attempts} attempts; SLA ${hours(ctx.options.payoutSlaMs)} h)${advice(p)}`,
     }));
     return capped(found, limit, RULE, 'payout', 'CRITICAL');
   },

@@ -12,6 +12,7 @@ import { launchBrowser } from '../../fixtures/browser';
 import { startInProcess } from '../../fixtures/processor-harness';
 import { settlementAggregation } from '../../../processors/settlement-aggregation/processor';
 import { addRule } from '../../../processors/commission/rule-store';
+import { formatMoneyText } from '../../../runtime/money/money-text';
 
 /**
  * The dashboard in real headless Chromium against the real ops API and pipeline: sign in, upload a
@@ -89,13 +90,26 @@ test('closing a cycle asks for confirmation, then shows it CLOSED with a release
   await page.click('nav button[data-tab="cycles"]');
   await page.selectOption('#close-region', 'SG');
   await page.fill('#close-cutoff', s.closing.cutoffAt.toISOString());
+  // The confirmation carries the close's preview (GET /cycles/:region/latest/preview), money in major units.
+  const asked: string[] = [];
+  const onDialog = (d: { message(): string }) => void asked.push(d.message());
+  page.on('dialog', onDialog);
   await page.click('#close-form button');
   await page.waitForSelector('#close-msg:has-text("closed:")', { timeout: 120_000 });
+  page.off('dialog', onDialog);
+  expect(asked).toHaveLength(1);
+  expect(asked[0]).toContain(`Preview of cycle ${s.closing.cycleId} (OPEN):`);
+  expect(asked[0]).toMatch(/^SGD: \d+ payouts, total SGD \d{1,3}(,\d{3})*\.\d{2}, average SGD [\d,]+\.\d{2}$/m);
+  expect(asked[0]).toMatch(/^(Flagged:|Nothing flagged\.)$/m);
   const row = page.locator(`#cycles-table tr[data-cycle="SG/${s.closing.cycleId}"]`);
   await row.locator('td.status-CLOSED').waitFor();
   await row.locator('text=SGD RELEASED').waitFor();
   await row.locator('[data-verify]').click();
   await row.locator('.verify:has-text("verify passed")').waitFor();
+  // The total is money as a person reads it (money.js): major units, grouped, never minor units.
+  const [[paid]] = (await s.db.raw(`SELECT CAST(SUM(amount_minor) AS CHAR) AS total FROM payout WHERE region = 'SG' AND cycle_id = ?`, [s.closing.cycleId.toString()])) as [[{ total: string }]];
+  expect(await row.locator('td').nth(4).textContent()).toBe(formatMoneyText(paid.total, 'SGD'));
+  expect(await row.locator('td').nth(4).textContent()).toMatch(/^SGD \d{1,3}(,\d{3})*\.\d{2}$/);
   await shot('cycles');
   const audit = await s.db('ops_audit').select('actor', 'action', 'status').orderBy('id');
   expect(audit).toEqual(
@@ -149,5 +163,6 @@ test('a reconciliation finding appears after one billing item of the closed cycl
   const row = page.locator(`#recon-table tr[data-finding="closed-cycle-balance|${entity}"]`);
   await row.waitFor({ timeout: 60_000 });
   expect(await row.locator('td').nth(1).textContent()).toBe('CRITICAL');
+  expect(await row.locator('td').nth(3).textContent()).toMatch(/^items sum to SGD [\d,]+\.\d{2} \(\d+ items\) but payout \d{18} is SGD [\d,]+\.\d{2}$/);
   await shot('recon');
 }, 120_000);

@@ -28,6 +28,8 @@ describe('sts rules', () => {
         '2026-07-01T00:00:00Z',
         '--actor',
         'ops:alice',
+        // Today is past 2026-01-01: the rule is retroactive (rule-warnings.test.ts covers that).
+        '--confirm-warnings',
         '--json',
       ],
       env,
@@ -64,6 +66,7 @@ describe('sts rules', () => {
         '5000',
         '--from',
         '2026-07-01T00:00:00Z',
+        '--confirm-warnings',
       ],
       env,
     );
@@ -145,6 +148,7 @@ describe('sts rules', () => {
         '100',
         '--from',
         '2026-01-01',
+        '--confirm-warnings',
       ],
       env,
     );
@@ -160,5 +164,10 @@ describe('sts rules', () => {
     expect(text.code).toBe(0);
     expect(text.stdout.split('\n')[0]).toMatch(/^region\s+category\s+version\s+rateBps/);
     expect(text.stdout).toMatch(/VN\s+books\s+1\s+100/);
+    // The table shows fee bounds as money in the region's currency; --json keeps minor-unit strings.
+    expect(text.stdout.split('\n')[0]).toMatch(/\bmin fee\s+max fee\b/);
+    expect(text.stdout).toMatch(/SG\s+\*\s+1\s+250\s+SGD 0\.10\s+SGD 6,520,242,099,978,936\.32\s/);
+    expect(text.stdout).toMatch(/VN\s+books\s+1\s+100\s+VND 0\s+no cap\s/);
+    expect(rules[0]).not.toHaveProperty('min fee');
   });
 });

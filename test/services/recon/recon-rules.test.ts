@@ -1,6 +1,7 @@
 import type { PayoutEvent } from '../../../contracts/payout';
 import { outboxTopic } from '../../../runtime/outbox/outbox-writer';
 import { appendBillingItems } from '../../../runtime/billing/billing-ledger';
+import { formatMoneyText } from '../../../runtime/money/money-text';
 import { listFindings } from '../../../services/recon/finding-store';
 import type { ReconRunner } from '../../../services/recon/recon-runner';
 import { useGatewayHarness } from '../../fixtures/gateway-harness';
@@ -92,7 +93,17 @@ describe('reconciliation rules', () => {
     const key = `closed-cycle-balance SG/${c1}/${SELLERS[1]}/SGD`;
     const [f] = await expectKept([key]);
     expect(f!.severity).toBe('CRITICAL');
-    expect(f!.detail).toMatch(/items sum to \d+ SGD .* but payout \d{18} is \d+/);
+    // People read the detail: both amounts in major units ("SGD 2,353.79"), never minor units.
+    const [[sums]] = await sql(
+      `SELECT CAST(SUM(i.amount_minor) AS CHAR) AS items, COUNT(*) AS n, CAST(p.id AS CHAR) AS payout, CAST(p.amount_minor AS CHAR) AS paid
+         FROM billing_item i JOIN payout p ON p.region = i.region AND p.cycle_id = i.cycle_id AND p.shop_user_id = i.shop_user_id AND p.currency = i.currency
+        WHERE i.region = 'SG' AND i.cycle_id = ? AND i.shop_user_id = ? AND i.currency = 'SGD' GROUP BY p.id, p.amount_minor`,
+      [c1, SELLERS[1]],
+    );
+    expect(f!.detail).toBe(
+      `items sum to ${formatMoneyText(sums.items, 'SGD')} (${sums.n} items) but payout ${sums.payout} is ${formatMoneyText(sums.paid, 'SGD')}`,
+    );
+    expect(f!.detail).toMatch(/^items sum to SGD \d{1,3}(,\d{3})*\.\d{2} \(\d+ items\) but payout \d{18} is SGD \d{1,3}(,\d{3})*\.\d{2}$/);
     await sql('UPDATE billing_item SET amount_minor = amount_minor - 7 WHERE id = ?', [
       BigInt(target.id),
     ]);
@@ -116,7 +127,7 @@ describe('reconciliation rules', () => {
 
     const fixed = await runner.fix('open-cycle-account', entity, { actor: 'test' });
     expect(fixed).toMatchObject({ fix: 'resync-account', resolved: true });
-    expect(fixed.summary).toContain(`-> ${before.b} from 1 items`);
+    expect(fixed.summary).toContain(`-> ${formatMoneyText(before.b, 'SGD')} from 1 items`);
     const [[after]] = await sql(
       `SELECT CAST(balance_minor AS CHAR) AS b, item_count FROM settlement_account WHERE ${where}`,
       [SELLERS[2], c0],
@@ -194,7 +205,7 @@ describe('reconciliation rules', () => {
     const [[p]] = await sql('SELECT CAST(cycle_id AS CHAR) AS c FROM payout WHERE id = ?', [id]);
     const key = `payout-sla SG/${p.c}/payout/${id}`;
     const [f] = await expectKept([key]);
-    expect(f!.detail).toMatch(/still SUBMITTED after 25\.0 h/);
+    expect(f!.detail).toMatch(/\(SGD [\d,]+\.\d{2}\) is still SUBMITTED after 25\.0 h/);
     await sql('UPDATE payout SET created_at = ? WHERE id = ?', [new Date(), id]);
     await expectResolved([key]);
   });
@@ -228,7 +239,9 @@ describe('reconciliation rules', () => {
     );
     const key = 'payment-ledger ledger/SGD/movements';
     const [f] = await expectKept([key]);
-    expect(f!.detail).toMatch(/PAYOUT_IN_FLIGHT totals \d+\/\d+ but movements \d+\/\d+/);
+    expect(f!.detail).toMatch(
+      /PAYOUT_IN_FLIGHT totals debit SGD [\d,]+\.\d{2}, credit SGD [\d,]+\.\d{2} but movements debit SGD [\d,]+\.\d{2}, credit SGD [\d,]+\.\d{2}/,
+    );
     await sql(
       `UPDATE fund_movement SET amount_minor = amount_minor - 1 WHERE tx_id = ? AND phase = 'CONFIRM'`,
       [BigInt(m.tx)],
@@ -294,7 +307,7 @@ describe('reconciliation rules', () => {
     const found = await expectKept(keys);
     expect(found.every((f) => f.severity === 'WARNING')).toBe(true);
     expect(found.find((f) => f.entity.endsWith('/total'))!.detail).toMatch(
-      /payout total \d+ SGD is (9\.9|10\.\d)× the mean \d+ of the previous 4 closed cycle/,
+      /payout total SGD [\d,]+\.\d{2} is (9\.9|10\.\d)× the mean SGD [\d,]+\.\d{2} of the previous 4 closed cycle/,
     );
     await scale('DIV');
     await expectResolved(keys);
@@ -315,6 +328,7 @@ describe('reconciliation rules', () => {
     expect(outcome.kind).toBe('executed');
     const [f] = await expectKept([`gateway-report gateway/${stray}`]);
     expect(f!.severity).toBe('CRITICAL');
+    expect(f!.detail).toContain(`(seller ${SELLERS[2]}, SGD 1,234.56, account ACC-UNKNOWN,`);
     expect(f!.detail).toContain('but no payout has that id');
   });
 });

@@ -11,6 +11,7 @@ import { useTestResources } from '../../fixtures/resources';
 import { uploadSetup, type UploadSetup } from '../../fixtures/upload-harness';
 import { BANK_SELLERS, bankCycle, bankFolders, bankLogger, writeCamt054, writePain002 } from '../../fixtures/bank-rail';
 import { waitFor } from '../../fixtures/processor-harness';
+import { formatMoney } from '../../../runtime/money/money-text';
 
 /**
  * The bank's own reports close the bank-file rail: each applied exactly once by its MsgId, ACSC
@@ -117,6 +118,9 @@ test('what cannot be right changes nothing and is recorded: an unknown EndToEndI
     { report_msg_id: 'BANK-0003', kind: 'DUPLICATE_FILE', end_to_end_id: null },
     { report_msg_id: 'BANK-0004', kind: 'UNKNOWN_FILE', end_to_end_id: null },
   ]);
+  // The detail is for a person taking it up with the bank: both amounts in major units.
+  const mismatch = (await s.db('bank_report_issue').where({ kind: 'AMOUNT_MISMATCH' }).first('detail')) as { detail: string };
+  expect(mismatch.detail).toBe(`payout ${a!.id} is ${formatMoney(a!.amount, 'SGD')}; the report says ${formatMoney(a!.amount + 1n, 'SGD')}`);
   expect(await s.db('billing_item').where({ source: 'PAYOUT_RETURN' }).count({ n: '*' })).toEqual([{ n: '0' }]);
   expect(fs.readdirSync(path.join(folders.inboundDir, 'refused'))).toEqual(['BANK-0005.xml']);
 }, 120_000);
