@@ -38,7 +38,8 @@ export type ChargeKey = RegionKey<bigint>;
 /** The in-memory key of a charge, as unique as the primary key (region, order_id). */
 export const chargeKey = (region: string, orderId: bigint): string => `${region}\u0000${orderId}`;
 
-interface ChargeRow {
+/** A commission_charge row as mysql2 returns it (BIGINT and DECIMAL as strings). */
+export interface ChargeRow {
   region: string;
   order_id: string;
   shop_user_id: string;

@@ -171,3 +171,21 @@ export function ruleFromRow(row: CommissionRuleRow): CommissionRule {
     createdAt: new Date(row.created_at),
   };
 }
+
+/** A rule as JSON carries it (CLI --json, the ops API): ids and amounts as decimal strings, dates as ISO UTC. */
+export function ruleWireView(r: CommissionRule): Record<string, string | number | null> {
+  return {
+    id: r.id.toString(),
+    region: r.region,
+    category: r.category,
+    version: r.version,
+    rateBps: r.rateBps,
+    minMinor: r.minMinor.toString(),
+    maxMinor: r.maxMinor === null ? null : r.maxMinor.toString(),
+    affiliateShareBps: r.affiliateShareBps,
+    effectiveFrom: r.effectiveFrom.toISOString(),
+    effectiveTo: r.effectiveTo === null ? null : r.effectiveTo.toISOString(),
+    createdBy: r.createdBy,
+    createdAt: r.createdAt.toISOString(),
+  };
+}

@@ -1,4 +1,5 @@
 import type { Knex } from '../../runtime/db/knex';
+import type { ChargeRow as StoredChargeRow } from '../../processors/commission/charge-store';
 import type { CommissionChargeEntry, CommissionClawbackEntry } from './trace-types';
 import { big, bigOrNull, intList, IN_LIST_MAX, slices } from './trace-sql';
 
@@ -9,22 +10,7 @@ import { big, bigOrNull, intList, IN_LIST_MAX, slices } from './trace-sql';
  * charged under the charge's rule version, which is the one reported beside it.
  */
 
-interface ChargeRow {
-  region: string;
-  order_id: string;
-  shop_user_id: string;
-  affiliate_user_id: string | null;
-  currency: string;
-  request_id: string;
-  rule_id: string;
-  rule_version: number;
-  rule_category: string;
-  order_amount_minor: string;
-  fee_minor: string;
-  affiliate_credit_minor: string;
-  refunded_minor: string;
-  fee_clawed_back_minor: string;
-  affiliate_clawed_back_minor: string;
+interface ChargeRow extends StoredChargeRow {
   created_at: Date;
 }
 

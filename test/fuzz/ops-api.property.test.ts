@@ -37,6 +37,8 @@ const ROUTES: ReadonlyArray<readonly [string, string]> = [
   ['GET', '/uploads/{id}'], ['GET', '/uploads/{id}/rejects'], ['POST', '/uploads/{id}/cancel'], ['GET', '/cycles'], ['POST', '/cycles/close'],
   ['GET', '/payouts'], ['GET', '/payout-files/verify'], ['GET', '/dlq'], ['POST', '/dlq/replay'], ['GET', '/recon/findings'], ['POST', '/recon/run'],
   ['POST', '/recon/fix'], ['GET', '/assets/{name}'], ['GET', '/{name}'], ['GET', '/{name}/{id}'],
+  ['POST', '/uploads/{id}/confirm'], ['GET', '/rules'], ['POST', '/rules'], ['GET', '/cycles/{name}/{id}/preview'],
+  ['GET', '/trace/payout/{id}'], ['GET', '/trace/seller/{id}'], ['GET', '/trace/order/{id}'], ['GET', '/trace/ref/{name}'],
 ];
 
 /** Values that have broken HTTP edges before: prototype keys, huge and negative numbers, encodings. */
@@ -48,7 +50,7 @@ const NASTY = [
 const nasty = fc.constantFrom(...NASTY);
 const text = fc.oneof(nasty, fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String));
 const segment = fc.oneof(nasty, text).map((s) => (s.startsWith('%') ? s : encodeURIComponent(s)));
-const KEYS = ['region', 'cycle', 'status', 'limit', 'topic', 'all', 'rule', 'severity', 'currency', 'filename', 'force', 'partition', 'offset', 'entity', 'cutoff', 'drain'];
+const KEYS = ['region', 'cycle', 'status', 'limit', 'topic', 'all', 'rule', 'severity', 'currency', 'filename', 'force', 'partition', 'offset', 'entity', 'cutoff', 'drain', 'confirm', 'confirmWarnings', 'rateBps', 'effectiveFrom', 'category'];
 const key = fc.oneof(fc.constantFrom(...KEYS), nasty, fc.string({ maxLength: 10 }));
 const jsonValue = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(text, { maxLength: 3 }), fc.dictionary(key, text, { maxKeys: 3 }));
 

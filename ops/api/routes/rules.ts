@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../../runtime/error-codes';
 import { CommissionRuleUnconfirmedError } from '../../../runtime/errors';
-import type { CommissionRule } from '../../../processors/commission/commission-rule';
+import { ruleWireView } from '../../../processors/commission/commission-rule';
 import { addRule, listRules } from '../../../processors/commission/rule-store';
 import type { AppContext } from '../../../services/run/app-context';
 import { auditAs } from '../audit';
@@ -42,7 +42,7 @@ export function ruleRoutes(app: FastifyInstance, ctx: AppContext): void {
         },
       },
     },
-    async (req) => ({ rules: (await listRules(ctx.db, { region: req.query.region })).map(view) }),
+    async (req) => ({ rules: (await listRules(ctx.db, { region: req.query.region })).map(ruleWireView) }),
   );
 
   app.post<{ Body: RuleBody }>(
@@ -103,11 +103,11 @@ export function ruleRoutes(app: FastifyInstance, ctx: AppContext): void {
                 req.principal?.role ?? null,
                 'commission-rule.confirm-warnings',
                 added.id.toString(),
-                { rule: view(added), warnings },
+                { rule: ruleWireView(added), warnings },
               ),
           },
         );
-        return reply.code(201).send({ rule: view(rule) });
+        return reply.code(201).send({ rule: ruleWireView(rule) });
       } catch (err) {
         if (!(err instanceof CommissionRuleUnconfirmedError)) throw err;
         return reply
@@ -125,19 +125,3 @@ export function ruleRoutes(app: FastifyInstance, ctx: AppContext): void {
 
 const minor = { type: 'string', pattern: '^[0-9]{1,18}$' } as const;
 
-/** Ids and amounts as decimal strings, dates as ISO UTC: the wire rule for JSON. */
-function view(r: CommissionRule): Record<string, string | number | null> {
-  return {
-    id: r.id.toString(),
-    region: r.region,
-    category: r.category,
-    version: r.version,
-    rateBps: r.rateBps,
-    minMinor: r.minMinor.toString(),
-    maxMinor: r.maxMinor === null ? null : r.maxMinor.toString(),
-    affiliateShareBps: r.affiliateShareBps,
-    effectiveFrom: r.effectiveFrom.toISOString(),
-    effectiveTo: r.effectiveTo === null ? null : r.effectiveTo.toISOString(),
-    createdBy: r.createdBy,
-  };
-}

@@ -9,7 +9,7 @@ import {
 import { auditAs } from '../../api/audit';
 import { formatMoney } from '../../../runtime/money/money-text';
 import { regionInfo } from '../../../runtime/money/regions';
-import type { CommissionRule } from '../../../processors/commission/commission-rule';
+import { ruleWireView, type CommissionRule } from '../../../processors/commission/commission-rule';
 import { addRule, listRules } from '../../../processors/commission/rule-store';
 import { table, toJson } from '../output';
 
@@ -89,7 +89,7 @@ export function registerRuleCommands(program: Command): void {
               'commission-rule.confirm-warnings',
               added.id.toString(),
               {
-                rule: view(added),
+                rule: ruleWireView(added),
                 warnings,
               },
             );
@@ -106,7 +106,7 @@ export function registerRuleCommands(program: Command): void {
           process.stderr.write(`warning [${w.kind}], confirmed and audited: ${w.message}\n`);
       if (opts.json)
         process.stdout.write(
-          `${toJson({ ok: true, rule: view(rule), confirmedWarnings: confirmed })}\n`,
+          `${toJson({ ok: true, rule: ruleWireView(rule), confirmedWarnings: confirmed })}\n`,
         );
       else
         process.stdout.write(
@@ -121,7 +121,7 @@ export function registerRuleCommands(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { region?: string; json?: boolean }) => {
       const found = await withDb((db) => listRules(db, { region: opts.region }));
-      const rows = found.map(view);
+      const rows = found.map(ruleWireView);
       if (opts.json) process.stdout.write(`${toJson({ ok: true, rules: rows })}\n`);
       else if (rows.length === 0) process.stdout.write('no commission rules\n');
       else
@@ -140,29 +140,12 @@ async function withDb<T>(fn: (db: Knex) => Promise<T>): Promise<T> {
   }
 }
 
-/** Ids and amounts as decimal strings, dates as ISO UTC: the wire rule for JSON. */
-function view(r: CommissionRule): Record<string, string | number | null> {
-  return {
-    id: r.id.toString(),
-    region: r.region,
-    category: r.category,
-    version: r.version,
-    rateBps: r.rateBps,
-    minMinor: r.minMinor.toString(),
-    maxMinor: r.maxMinor === null ? null : r.maxMinor.toString(),
-    affiliateShareBps: r.affiliateShareBps,
-    effectiveFrom: r.effectiveFrom.toISOString(),
-    effectiveTo: r.effectiveTo === null ? null : r.effectiveTo.toISOString(),
-    createdBy: r.createdBy,
-    createdAt: r.createdAt.toISOString(),
-  };
-}
 
 /** The table a person reads: the fee bounds in major units of the region's currency. */
 function tableRow(r: CommissionRule): Record<string, string | number | null> {
   const currency = regionInfo(r.region)?.currency ?? r.region;
   return {
-    ...view(r),
+    ...ruleWireView(r),
     'min fee': formatMoney(r.minMinor, currency),
     'max fee': r.maxMinor === null ? 'no cap' : formatMoney(r.maxMinor, currency),
   };
