@@ -73,7 +73,7 @@ export const ERROR_CODES = {
   },
   STS_LOCK_UNAVAILABLE: {
     retriable: true,
-    meaning: "a singleton role's named lock is held by another instance or was lost",
+    meaning: "a singleton role's lease is held by another instance or was lost (a fenced write refused)",
   },
 
   // Kafka, the schema registry and the records on topics.

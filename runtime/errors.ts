@@ -199,7 +199,7 @@ export class UnexpectedStateError extends StsError {
   }
 }
 
-/** A singleton role's MySQL named lock (the outbox relay's, say) is held or was lost. Retriable. */
+/** A singleton role's lease (runtime/db/lease.ts; the outbox relay's, say) is held or was lost. Retriable. */
 export class LockUnavailableError extends StsError {
   constructor(lockName: string, detail: string, cause?: unknown) {
     super('STS_LOCK_UNAVAILABLE', `lock ${lockName}: ${detail}`, {

@@ -11,7 +11,8 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
 import type { ErrorCode } from '../error-codes';
 import { LockUnavailableError, OutboxBadRowError, asStsError } from '../errors';
 import { createLogger, type Logger } from '../logger';
-import { NamedLock } from '../db/named-lock';
+import { Lease } from '../db/lease';
+import { chunksOf, isTooLarge, messageBytes } from './produce-requests';
 import { relayMetrics, type RelayMetrics } from './relay-metrics';
 import { parseRelayOptions, type OutboxRelayOptions } from './relay-options';
 
@@ -19,6 +20,7 @@ import { parseRelayOptions, type OutboxRelayOptions } from './relay-options';
 export const EVENT_ID_HEADER = 'sts-event-id';
 
 export { OUTBOX_RELAY_DEFAULTS, parseRelayOptions, type OutboxRelayOptions } from './relay-options';
+export { messageBytes } from './produce-requests';
 
 export interface OutboxRelayDeps {
   db: Knex;
@@ -66,8 +68,10 @@ export function pendingQuery(
 }
 
 /**
- * Publishes `outbox` rows to Kafka. One relay per database is active at a time (a MySQL named
- * lock); the others stand by and take over when the active one's lock session ends. Rows go out
+ * Publishes `outbox` rows to Kafka. One relay per database is active at a time, the holder of the
+ * relay's lease (runtime/db/lease.ts); the others stand by and take over once its lease expires or
+ * is released. Every write the relay makes (marking rows published, parking them) is fenced by the
+ * lease, so a relay that lost it while a batch was in flight changes nothing. Rows go out
  * in id order through an idempotent producer with one request in flight, so a retry cannot
  * reorder a partition, and each batch is acknowledged before the next is read. A row is marked
  * published only after Kafka acknowledged it: a crash in between re-sends it, which consumers
@@ -79,7 +83,7 @@ export class OutboxRelay {
   private readonly kafka: Kafka;
   private readonly log: Logger;
   private readonly metrics: RelayMetrics;
-  private readonly lock: NamedLock;
+  private readonly lease: Lease;
   private producer: Producer | undefined;
   private producerReady: Promise<Producer> | undefined;
   private loop: Promise<void> | undefined;
@@ -97,28 +101,35 @@ export class OutboxRelay {
     this.kafka = deps.kafka;
     this.log = deps.logger ?? createLogger('outbox-relay');
     this.metrics = relayMetrics(deps.metrics ?? defaultRegistry);
-    this.lock = new NamedLock(this.db, this.options.lockName, (err) => {
-      this.log.warn({ err, lock: this.lock.name }, 'relay lock session ended; stopping publishing');
-      this.metrics.active.set(0);
+    this.lease = new Lease(this.db, this.options.lockName, {
+      ttlMs: this.options.leaseTtlMs,
+      onLost: (err) => {
+        this.log.warn({ err, lease: this.lease.name }, 'relay lease lost; stopping publishing');
+        this.metrics.active.set(0);
+      },
     });
   }
 
-  /** True while this relay holds the lock and may publish. */
+  /** True while this relay holds the lease and may publish. */
   get isActive(): boolean {
-    return this.lock.held;
+    return this.lease.held;
   }
 
-  /** CONNECTION_ID() of the lock session, when held. */
-  get lockConnectionId(): number | undefined {
-    return this.lock.held ? this.lock.connectionId : undefined;
+  /** The fencing token of the relay's lease, when held. */
+  get leaseToken(): bigint | undefined {
+    return this.lease.held ? this.lease.token : undefined;
   }
 
-  /** Rows this instance has published since it was built. */
+  /**
+   * Rows this instance has had acknowledged by Kafka since it was built. A row whose mark was
+   * refused (the lease was lost meanwhile) is in the topic, and counted here, although the next
+   * active relay sends it again.
+   */
   get published(): number {
     return this.publishedRows;
   }
 
-  /** Starts the poll loop in the background: standby until the lock is won, then publishing. */
+  /** Starts the poll loop in the background: standby until the lease is won, then publishing. */
   async start(): Promise<void> {
     if (this.loop) return;
     await this.ensureProducer();
@@ -127,7 +138,7 @@ export class OutboxRelay {
     this.loop = this.run();
   }
 
-  /** Finishes the batch in flight, releases the lock and disconnects the producer. */
+  /** Finishes the batch in flight, releases the lease and disconnects the producer. */
   async stop(): Promise<void> {
     this.running = false;
     this.stopping = true;
@@ -135,7 +146,7 @@ export class OutboxRelay {
     await this.loop;
     this.loop = undefined;
     await this.serial.catch(() => undefined);
-    await this.lock.release();
+    await this.lease.release();
     this.metrics.active.set(0);
     const producer = this.producer;
     this.producer = undefined;
@@ -144,26 +155,26 @@ export class OutboxRelay {
   }
 
   /**
-   * Publishes one batch and returns how many rows went out. Takes the lock if nobody holds it;
+   * Publishes one batch and returns how many rows went out. Takes the lease if nobody holds it;
    * throws LockUnavailableError (STS_LOCK_UNAVAILABLE) if another relay is active.
    */
   async runOnce(): Promise<number> {
-    return this.withLock(async () => (await this.publishRun(1)).rows);
+    return this.withLease(async () => (await this.publishRun(1)).rows);
   }
 
   /**
    * Publishes until the outbox has no unpublished row left (batches pipelined as in the running
-   * relay) and returns how many rows went out. Same lock rule as runOnce.
+   * relay) and returns how many rows went out. Same lease rule as runOnce.
    */
   async drain(): Promise<number> {
-    return this.withLock(async () => (await this.publishRun(Number.POSITIVE_INFINITY)).rows);
+    return this.withLease(async () => (await this.publishRun(Number.POSITIVE_INFINITY)).rows);
   }
 
-  private withLock<T>(fn: () => Promise<T>): Promise<T> {
+  private withLease<T>(fn: () => Promise<T>): Promise<T> {
     return this.runSerial(async () => {
-      if (!this.lock.held && !(await this.lock.tryAcquire())) {
+      if (!this.lease.held && !(await this.lease.tryAcquire())) {
         throw new LockUnavailableError(
-          this.lock.name ?? this.options.lockName,
+          this.lease.name,
           'another relay is active',
         );
       }
@@ -196,23 +207,23 @@ export class OutboxRelay {
     let wasActive = false;
     while (this.running) {
       try {
-        if (!this.lock.held) {
+        if (!this.lease.held) {
           this.metrics.active.set(0);
           if (wasActive) {
-            // Just lost the lock: wait out two standby polls so the standby wins the hand-over
-            // instead of this instance, whose session just proved unreliable.
+            // Just lost the lease: wait out two standby polls so the standby wins the hand-over
+            // instead of this instance, which just proved too slow to keep it.
             wasActive = false;
-            await this.lock.release();
+            await this.lease.release();
             await this.sleep(2 * this.options.lockRetryMs);
             continue;
           }
-          if (!(await this.lock.tryAcquire())) {
+          if (!(await this.lease.tryAcquire())) {
             await this.sleep(this.options.lockRetryMs);
             continue;
           }
           this.metrics.active.set(1);
           wasActive = true;
-          this.log.info({ lock: this.lock.name }, 'outbox relay is active');
+          this.log.info({ lease: this.lease.name }, 'outbox relay is active');
         }
         const { drained } = await this.runSerial(() => this.publishRun(this.options.batchesPerRun));
         if (Date.now() - this.lastPruneAt >= this.options.pruneIntervalMs) await this.prune();
@@ -224,8 +235,8 @@ export class OutboxRelay {
         if (err instanceof LockUnavailableError) {
           // Stand by (the loop head waits): someone else may be publishing now, and a second
           // publisher would interleave a key's events.
-          this.log.warn({ err: e }, 'outbox relay lost its lock; standing by');
-          await this.lock.release();
+          this.log.warn({ err: e }, 'outbox relay lost its lease; standing by');
+          await this.lease.release();
           continue;
         }
         this.log.error(
@@ -252,9 +263,9 @@ export class OutboxRelay {
     let drained = false;
     try {
       for (let n = 0; n < maxBatches && !(n > 0 && this.stopping); n++) {
-        // Checked before every batch: a relay whose lock session died must not send what the new
-        // active relay is sending, or the two would interleave a key's events.
-        await this.lock.assertHeld();
+        // Checked before every batch: a relay whose lease was taken over must not send what the
+        // new active relay is sending, or the two would interleave a key's events.
+        await this.lease.assertHeld();
         const t0 = performance.now();
         const batch = (await pendingQuery(
           this.db,
@@ -268,6 +279,7 @@ export class OutboxRelay {
         }
         const t1 = performance.now();
         const { sent, byTopic } = await this.sendFitting(batch);
+        this.publishedRows += sent.length;
         const t2 = performance.now();
         const failed = await marking;
         if (failed !== undefined) throw failed;
@@ -282,13 +294,17 @@ export class OutboxRelay {
         marking = (
           ids.length === 0
             ? Promise.resolve()
-            : this.db.raw(
-                `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
-              )
+            : this.db.transaction(async (trx) => {
+                await trx.raw(
+                  `UPDATE outbox SET published_at = NOW(3) WHERE id IN (${ids}) AND published_at IS NULL`,
+                );
+                // A relay that lost its lease marks nothing: the rows stay pending for the new
+                // holder, which sends them again (consumers deduplicate by event id).
+                await this.lease.fence(trx);
+              })
         ).then(
           () => {
             for (const [topic, count] of byTopic) this.metrics.published.inc({ topic }, count);
-            this.publishedRows += sent.length;
             const ms = (a: number, b: number) => Math.round(b - a);
             this.log.debug(
               {
@@ -451,10 +467,13 @@ export class OutboxRelay {
 
   /** Sets a row aside with its reason: not published, not retried, visible to recon. */
   private async park(row: OutboxRow, code: ErrorCode, reason: string): Promise<void> {
-    await this.db.raw(
-      `UPDATE outbox SET parked_at = NOW(3), park_reason = ? WHERE id = ${BigInt(row.id).toString()} AND published_at IS NULL`,
-      [`${code}: ${reason}`.slice(0, 1000)],
-    );
+    await this.db.transaction(async (trx) => {
+      await trx.raw(
+        `UPDATE outbox SET parked_at = NOW(3), park_reason = ? WHERE id = ${BigInt(row.id).toString()} AND published_at IS NULL`,
+        [`${code}: ${reason}`.slice(0, 1000)],
+      );
+      await this.lease.fence(trx);
+    });
     this.metrics.parked.inc({ topic: row.topic, code });
     this.metrics.parkedPending.inc();
     this.log.error(
@@ -565,53 +584,5 @@ interface Ready {
 }
 
 const keyOf = (r: { topic: string; msg_key: string }) => `${r.topic}\u0000${r.msg_key}`;
-
-/**
- * Bytes a message takes in a produce request, over-estimated: key, value, headers and the record
- * framing (length, attributes, deltas, varints), plus a share of the record batch header.
- */
-export function messageBytes(m: Message): number {
-  const len = (v: unknown) =>
-    v === undefined || v === null
-      ? 0
-      : Buffer.isBuffer(v)
-        ? v.length
-        : Buffer.byteLength(String(v));
-  let n = 128 + len(m.key) + len(m.value);
-  for (const [k, v] of Object.entries(m.headers ?? {}))
-    for (const x of Array.isArray(v) ? v : [v]) n += 12 + Buffer.byteLength(k) + len(x);
-  return n;
-}
-
-/** Consecutive runs of rows whose summed size fits the smallest limit among them. */
-function chunksOf(ready: Ready[]): Ready[][] {
-  const chunks: Ready[][] = [];
-  let chunk: Ready[] = [];
-  let bytes = 0;
-  let limit = Number.POSITIVE_INFINITY;
-  for (const item of ready) {
-    const nextLimit = Math.min(limit, item.limit);
-    if (chunk.length > 0 && bytes + item.bytes > nextLimit) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-      limit = item.limit;
-    } else limit = nextLimit;
-    chunk.push(item);
-    bytes += item.bytes;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
-}
-
-/** True for the broker's "too large" refusals (kafkajs surfaces them in several wrappers). */
-function isTooLarge(err: unknown, depth = 0): boolean {
-  if (err === null || typeof err !== 'object' || depth > 5) return false;
-  const e = err as { type?: unknown; message?: unknown; cause?: unknown; errors?: unknown };
-  if (e.type === 'MESSAGE_TOO_LARGE' || e.type === 'RECORD_LIST_TOO_LARGE') return true;
-  if (typeof e.message === 'string' && /too large|MESSAGE_TOO_LARGE/i.test(e.message)) return true;
-  if (Array.isArray(e.errors) && e.errors.some((x) => isTooLarge(x, depth + 1))) return true;
-  return isTooLarge(e.cause, depth + 1);
-}
 
 const errorMessage = (err: unknown) => (err instanceof Error ? err.message : String(err));

@@ -33,7 +33,7 @@ export function relayMetrics(registry: Registry): RelayMetrics {
       'sts_outbox_oldest_pending_seconds',
       'Age of the oldest unpublished outbox row at the last poll',
     ),
-    active: gauge('sts_outbox_relay_active', '1 while this process holds the relay lock'),
+    active: gauge('sts_outbox_relay_active', '1 while this process holds the relay lease'),
     errors: counter('sts_outbox_relay_errors_total', 'Failed relay batches by error code', [
       'code',
     ]),

@@ -25,8 +25,13 @@ export const OUTBOX_RELAY_DEFAULTS = {
   maxRequestBytes: 1_000_000,
   /** Wait between polls once the outbox is drained, in ms; the relay's added latency. Default 200. */
   pollIntervalMs: 200,
-  /** How often a standby retries the relay lock, in ms; bounds the fail-over time. Default 1000. */
+  /** How often a standby asks for the relay's lease, in ms; the fail-over takes up to leaseTtlMs plus this. Default 1000. */
   lockRetryMs: 1000,
+  /**
+   * The relay lease's TTL, in ms (runtime/db/lease.ts): a crashed or frozen relay is replaced this
+   * long after its last renewal; it renews every third of it. Default 10000.
+   */
+  leaseTtlMs: 10_000,
   /** First back-off after a failed batch, in ms; doubles on each further failure. Default 500. */
   errorBackoffMs: 500,
   /** Ceiling of that back-off, in ms. Default 10000. */
@@ -37,7 +42,7 @@ export const OUTBOX_RELAY_DEFAULTS = {
   pruneIntervalMs: 60_000,
   /** Rows deleted per statement, so pruning never holds locks on a big range. Default 1000. */
   pruneBatchSize: 1000,
-  /** Base name of the MySQL named lock; the database name is appended. Default 'sts.outbox-relay'. */
+  /** Name of the relay's lease row (role_lease.name), one per database. Default 'sts.outbox-relay'. */
   lockName: 'sts.outbox-relay',
 };
 
@@ -50,12 +55,13 @@ const optionsSchema = z
     maxRequestBytes: z.number().int().min(4096),
     pollIntervalMs: z.number().int().min(1),
     lockRetryMs: z.number().int().min(1),
+    leaseTtlMs: z.number().int().min(100),
     errorBackoffMs: z.number().int().min(1),
     maxBackoffMs: z.number().int().min(1),
     retentionMs: z.number().int().min(0),
     pruneIntervalMs: z.number().int().min(1),
     pruneBatchSize: z.number().int().min(1).max(100_000),
-    lockName: z.string().min(1).max(48),
+    lockName: z.string().min(1).max(64),
   })
   .refine((o) => o.errorBackoffMs <= o.maxBackoffMs, {
     message:

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import type { StsConfig } from '../../runtime/config';
-import { NamedLock } from '../../runtime/db/named-lock';
+import { Lease, type LeaseOptions } from '../../runtime/db/lease';
 import type { Knex } from '../../runtime/db/knex';
 import {
   asStsError,
@@ -35,8 +35,10 @@ import {
 import { RECON_RULES } from './rules';
 
 /**
- * Runs the rules and keeps their findings (finding-store.ts). One run at a time per database (a
- * named lock): two runs saving at once could each resolve what the other just found.
+ * Runs the rules and keeps their findings (finding-store.ts). One run at a time per database, the
+ * holder of the `sts.recon` lease (runtime/db/lease.ts): two runs saving at once could each
+ * resolve what the other just found. Each rule's findings are saved in one transaction fenced by
+ * the lease, so a run that lost it (frozen while another run took over) saves nothing more.
  *
  * A rule that throws (the gateway is down, say) leaves its findings exactly as they were, neither
  * kept nor resolved, because "could not look" is not evidence; the run records a WARNING finding
@@ -47,6 +49,8 @@ export interface ReconDeps {
   logger: Logger;
   /** prom-client registry; the global one by default. */
   metrics?: Registry;
+  /** The run lease's settings (runtime/db/lease.ts LEASE_DEFAULTS: a TTL of 10 s). */
+  lease?: Omit<LeaseOptions, 'onLost'>;
 }
 
 export interface RuleReport {
@@ -119,11 +123,11 @@ export class ReconRunner {
         `choose from: ${this.ruleNames.join(', ')}`,
       );
     await assertFindingTable(this.deps.db);
-    const lock = await this.acquire();
+    const lease = await this.acquire();
     try {
-      return await this.runLocked(selected, opts.now ?? new Date());
+      return await this.runLeased(selected, opts.now ?? new Date(), lease);
     } finally {
-      await lock.release();
+      await lease.release();
     }
   }
 
@@ -167,11 +171,27 @@ export class ReconRunner {
     this.gateway.close();
   }
 
-  private async runLocked(selected: readonly ReconRule[], now: Date): Promise<ReconRunResult> {
+  private async runLeased(
+    selected: readonly ReconRule[],
+    now: Date,
+    lease: Lease,
+  ): Promise<ReconRunResult> {
     const { db, logger } = this.deps;
     const startedAt = new Date();
     const reports: RuleReport[] = [];
+    const save = (
+      produced: Finding[],
+      open: ReadonlyMap<string, StoredFinding>,
+      resolveMissing: boolean,
+    ) =>
+      db.transaction(async (trx) => {
+        const saved = await saveRuleFindings(trx, produced, open, now, resolveMissing);
+        await lease.fence(trx);
+        return saved;
+      });
     for (const rule of selected) {
+      // A run that lost its lease stops here rather than checking rules it may not save.
+      await lease.assertHeld();
       const t0 = Date.now();
       const open = await openFindingsOf(db, rule.name);
       const notes: string[] = [];
@@ -180,7 +200,7 @@ export class ReconRunner {
         const produced = (
           await rule.check({ db, now, options: this.options, gateway: this.gateway, open, note })
         ).filter((f) => f.rule === rule.name);
-        const saved = await saveRuleFindings(db, produced, open, now, true);
+        const saved = await save(produced, open, true);
         reports.push({
           rule: rule.name,
           ok: true,
@@ -191,6 +211,8 @@ export class ReconRunner {
           ...(notes.length > 0 ? { notes } : {}),
         });
       } catch (err) {
+        // Not the rule's failure: another run holds the lease now, and its findings stand.
+        if (err instanceof LockUnavailableError) throw err;
         const e = asStsError(err, { component: 'recon', rule: rule.name });
         this.metrics.ruleErrors.inc({ rule: rule.name });
         logger.error(
@@ -203,7 +225,7 @@ export class ReconRunner {
           entity: 'recon/rule-error',
           detail: `the rule could not run: [${e.code}] ${e.message}`.slice(0, 1024),
         };
-        const saved = await saveRuleFindings(db, [failure], open, now, false);
+        const saved = await save([failure], open, false);
         reports.push({
           rule: rule.name,
           ok: false,
@@ -215,7 +237,7 @@ export class ReconRunner {
         });
       }
     }
-    const alerted = await this.alert(now);
+    const alerted = await this.alert(now, lease);
     await this.publishMetrics();
     const openAfter = await listFindings(db, { limit: 10_000 });
     const result = {
@@ -238,19 +260,25 @@ export class ReconRunner {
   }
 
   /** Posts unalerted CRITICAL findings; a failed post is retried by the next run. */
-  private async alert(now: Date): Promise<number> {
+  private async alert(now: Date, lease: Lease): Promise<number> {
     if (!this.options.alertWebhookUrl) return 0;
     const pending = await unalertedCritical(this.deps.db);
     if (pending.length === 0) return 0;
+    // The post leaves the database, where no fence reaches: confirm the lease first.
+    await lease.assertHeld();
     try {
       await postAlert(this.options.alertWebhookUrl, pending, this.options.alertTimeoutMs);
-      await markAlerted(
-        this.deps.db,
-        pending.map((f) => f.id),
-        now,
-      );
+      await this.deps.db.transaction(async (trx) => {
+        await markAlerted(
+          trx,
+          pending.map((f) => f.id),
+          now,
+        );
+        await lease.fence(trx);
+      });
       return pending.length;
     } catch (err) {
+      if (err instanceof LockUnavailableError) throw err;
       this.deps.logger.warn(
         { err, findings: pending.length },
         'recon alert webhook failed; the next run posts these again',
@@ -266,15 +294,22 @@ export class ReconRunner {
     this.metrics.lastRun.set(Date.now() / 1000);
   }
 
-  /** Waits up to lockWaitMs for a run in another process (the scheduler, an operator) to finish. */
-  private async acquire(): Promise<NamedLock> {
-    const lock = new NamedLock(this.deps.db, 'sts.recon');
+  /**
+   * Waits up to lockWaitMs for a run in another process (the scheduler, an operator) to finish; a
+   * run that crashed holds the lease until it expires.
+   */
+  private async acquire(): Promise<Lease> {
+    const lease = new Lease(this.deps.db, 'sts.recon', {
+      ...this.deps.lease,
+      onLost: (err) =>
+        this.deps.logger.warn({ err }, 'reconciliation run lost its lease; it stops and saves nothing more'),
+    });
     const deadline = Date.now() + this.options.lockWaitMs;
     for (;;) {
-      if (await lock.tryAcquire()) return lock;
+      if (await lease.tryAcquire()) return lease;
       if (Date.now() >= deadline)
         throw new LockUnavailableError(
-          lock.name ?? 'sts.recon',
+          lease.name,
           `another reconciliation run did not finish within ${this.options.lockWaitMs} ms`,
         );
       await new Promise((r) => setTimeout(r, 250));

@@ -10,8 +10,8 @@ import { sendBankFiles } from './bank-sender';
 /**
  * The bank-file rail as `sts run all` runs it: every `intervalMs`, send what is PENDING (payouts
  * an operator released, a close's files that a crash left unsent) and apply the bank's reports
- * that arrived. Any number of instances may run it: the sender takes a named lock and one that
- * finds it taken skips the turn; each report is applied once whoever reads it. A failed turn is
+ * that arrived. Any number of instances may run it: the sender takes a lease and one that finds
+ * it taken skips the turn; each report is applied once whoever reads it. A failed turn is
  * logged and the next one tries again; nothing is lost meanwhile (files and reports wait).
  */
 export interface BankRailDeps {

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
-import { NamedLock } from '../../runtime/db/named-lock';
+import { Lease } from '../../runtime/db/lease';
 import { resolveStoredPath, storedPathOf } from '../../runtime/fs/stored-path';
 import { LockUnavailableError, PayoutFileInvalidError } from '../../runtime/errors';
 import type { Logger } from '../../runtime/logger';
@@ -35,6 +35,10 @@ import { renderBankFile, type BankFileHeader, type BankTransfer } from './bank-p
  *      here (bank status ingestion ignores a duplicate-file report for a file already accepted).
  * The files of one environment are named `<STS_ENVIRONMENT>-<region><currency>-<first payout id>`,
  * unique per file and environment, which is what the bank deduplicates on.
+ *
+ * One sender at a time, the holder of the `sts.bank-send` lease (runtime/db/lease.ts): two
+ * assigning at once would race for the same payouts. Every write is fenced by the lease, and it is
+ * confirmed with the database before each file, so a sender that lost it stops there.
  */
 export const FILE_MAX_TXS = 5000;
 
@@ -61,26 +65,27 @@ export interface BankSendOptions {
 }
 
 export async function sendBankFiles(deps: BankSendDeps, opts: BankSendOptions = {}): Promise<BankSendResult> {
-  // One sender at a time: two assigning at once would race for the same payouts.
-  const lock = new NamedLock(deps.db, 'sts.bank-send');
-  if (!(await lock.tryAcquire())) throw new LockUnavailableError('sts.bank-send', 'another bank sender is running');
+  const lease = new Lease(deps.db, 'sts.bank-send', {
+    onLost: (err) => deps.logger.warn({ err }, 'bank sender lost its lease; stopping before its next file'),
+  });
+  if (!(await lease.tryAcquire())) throw new LockUnavailableError(lease.name, 'another bank sender is running');
   try {
     const say = opts.onProgress ?? (() => undefined);
     const until = opts.until ?? 'transmit';
-    const assigned = await assignFiles(deps, opts.region);
-    for (const f of await filesIn(deps.db, 'ASSIGNED', opts.region)) await writeFile(deps, f);
+    const assigned = await assignFiles(deps, lease, opts.region);
+    for (const f of await filesIn(deps.db, 'ASSIGNED', opts.region)) await writeFile(deps, lease, f);
     const transmitted: string[] = [];
     if (until === 'write') return { assigned, transmitted };
-    for (const f of await filesIn(deps.db, 'WRITTEN', opts.region)) await submitFile(deps.db, f.msg_id);
+    for (const f of await filesIn(deps.db, 'WRITTEN', opts.region)) await submitFile(deps.db, lease, f.msg_id);
     if (until === 'submit') return { assigned, transmitted };
     for (const f of await filesIn(deps.db, 'SUBMITTED', opts.region)) {
-      await transmitFile(deps, f);
+      await transmitFile(deps, lease, f);
       transmitted.push(f.msg_id);
       say(`  ${f.msg_id}: ${f.tx_count} transfers, ${formatMoneyText(f.ctrl_sum_minor, f.currency)}, sent to the bank`);
     }
     return { assigned, transmitted };
   } finally {
-    await lock.release();
+    await lease.release();
   }
 }
 
@@ -102,9 +107,10 @@ async function filesIn(db: Knex, status: string, region?: string): Promise<FileR
   return (await q) as FileRow[];
 }
 
-async function assignFiles(deps: BankSendDeps, region?: string): Promise<string[]> {
+async function assignFiles(deps: BankSendDeps, lease: Lease, region?: string): Promise<string[]> {
   const made: string[] = [];
   for (;;) {
+    await lease.assertHeld();
     const msgId = await deps.db.transaction(async (trx) => {
       const [rows] = (await trx.raw(
         `SELECT CAST(id AS CHAR) AS id, region, currency, CAST(amount_minor AS CHAR) AS amount_minor FROM payout
@@ -127,6 +133,7 @@ async function assignFiles(deps: BankSendDeps, region?: string): Promise<string[
       const id = `${deps.environment}-${first.region}${first.currency}-${first.id}`;
       await trx('bank_file').insert({ msg_id: id, region: first.region, currency: first.currency, status: 'ASSIGNED', tx_count: chosen.length, ctrl_sum_minor: sum.toString(), created_at: secondsOnly(new Date()) });
       await trx.raw(`UPDATE payout SET bank_msg_id = ?, updated_at = NOW(3) WHERE id IN (${intList(chosen)}) AND bank_msg_id IS NULL`, [id]);
+      await lease.fence(trx);
       return id;
     });
     if (!msgId) return made;
@@ -163,7 +170,8 @@ export async function bankFileContent(db: Knex, f: Pick<FileRow, 'msg_id' | 'reg
   return { header: { msgId: f.msg_id, region: f.region, currency: f.currency, createdAt: f.created_at }, transfers };
 }
 
-async function writeFile(deps: BankSendDeps, f: FileRow): Promise<void> {
+async function writeFile(deps: BankSendDeps, lease: Lease, f: FileRow): Promise<void> {
+  await lease.assertHeld();
   const { header, transfers } = await bankFileContent(deps.db, f);
   const xml = renderBankFile(header, transfers);
   const target = path.join(path.resolve(deps.dataDir, deps.payoutFilesDir ?? '.'), 'bank-files', f.region, `${f.msg_id}.xml`);
@@ -174,10 +182,14 @@ async function writeFile(deps: BankSendDeps, f: FileRow): Promise<void> {
   if (problems.length > 0)
     throw new PayoutFileInvalidError(`${f.msg_id} does not match the database: ${problems.slice(0, 3).join('; ')}`, { msgId: f.msg_id });
   const sha256 = crypto.createHash('sha256').update(xml).digest('hex');
-  await deps.db('bank_file').where({ msg_id: f.msg_id, status: 'ASSIGNED' }).update({ status: 'WRITTEN', path: storedPathOf(deps.dataDir, target), sha256, written_at: new Date() });
+  await deps.db.transaction(async (trx) => {
+    await trx('bank_file').where({ msg_id: f.msg_id, status: 'ASSIGNED' }).update({ status: 'WRITTEN', path: storedPathOf(deps.dataDir, target), sha256, written_at: new Date() });
+    await lease.fence(trx);
+  });
 }
 
-async function submitFile(db: Knex, msgId: string): Promise<void> {
+async function submitFile(db: Knex, lease: Lease, msgId: string): Promise<void> {
+  await lease.assertHeld();
   await db.transaction(async (trx) => {
     const file = (await trx('bank_file').where({ msg_id: msgId }).forUpdate().first('status')) as { status: string } | undefined;
     if (file?.status !== 'WRITTEN') return;
@@ -190,10 +202,13 @@ async function submitFile(db: Knex, msgId: string): Promise<void> {
     await trx('bank_file').where({ msg_id: msgId }).update({ status: 'SUBMITTED', submitted_at: new Date() });
     // Last: the ledger rows are the hottest locks, held from here until COMMIT.
     await tccTry(trx, rows.map((r) => ({ txId: BigInt(r.id), currency: r.currency, amountMinor: BigInt(r.amount_minor) })));
+    await lease.fence(trx);
   });
 }
 
-async function transmitFile(deps: BankSendDeps, f: FileRow): Promise<void> {
+async function transmitFile(deps: BankSendDeps, lease: Lease, f: FileRow): Promise<void> {
+  // Confirmed before the file reaches the bank's folder, which no transaction can take back.
+  await lease.assertHeld();
   const bytes = await fs.readFile(resolveStoredPath(deps.dataDir, f.path!));
   if (crypto.createHash('sha256').update(bytes).digest('hex') !== f.sha256)
     throw new PayoutFileInvalidError(`${f.path} changed since it was verified`, { msgId: f.msg_id });
@@ -202,6 +217,9 @@ async function transmitFile(deps: BankSendDeps, f: FileRow): Promise<void> {
     const there = await fs.readFile(target);
     if (!there.equals(bytes)) throw new PayoutFileInvalidError(`${target} exists with other bytes`, { msgId: f.msg_id });
   }
-  await deps.db('bank_file').where({ msg_id: f.msg_id, status: 'SUBMITTED' }).update({ status: 'TRANSMITTED', transmitted_at: new Date() });
+  await deps.db.transaction(async (trx) => {
+    await trx('bank_file').where({ msg_id: f.msg_id, status: 'SUBMITTED' }).update({ status: 'TRANSMITTED', transmitted_at: new Date() });
+    await lease.fence(trx);
+  });
   deps.logger.info({ msgId: f.msg_id, transfers: f.tx_count }, 'bank file transmitted');
 }

@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../runtime/config';
-import { NamedLock } from '../../runtime/db/named-lock';
+import { Lease, type LeaseOptions } from '../../runtime/db/lease';
 import type { RailMap } from '../../runtime/payouts/payout-rails';
 import { LockUnavailableError, PayoutFileVerifyError } from '../../runtime/errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
@@ -28,6 +28,13 @@ import { waitForWatermark, type WatermarkPlan } from './watermark';
  *      bank-file rail, its payouts then go to the bank in their own files (bank-file/bank-sender.ts);
  *   4. the cycle becomes CLOSED.
  * Closing a CLOSED cycle changes nothing and says so.
+ *
+ * One close per region at a time, across processes (CLI, scheduler, a second operator): two
+ * snapshots at once would race page by page. The close holds the region's lease
+ * (`sts.close.<region>`, runtime/db/lease.ts) and fences every one of its transactions with it,
+ * so a close that lost the lease (frozen past its TTL while another took over) commits nothing
+ * more. A second close of the region while one runs is refused (STS_LOCK_UNAVAILABLE); a close
+ * that crashed blocks the next one for up to a lease TTL.
  */
 export interface CloseDeps {
   db: Knex;
@@ -61,6 +68,8 @@ export interface CloseOptions {
   bank?: { outboundDir: string; environment: string };
   now?: Date;
   onProgress?: (line: string) => void;
+  /** The region lease's settings (runtime/db/lease.ts LEASE_DEFAULTS: a TTL of 10 s). */
+  lease?: Omit<LeaseOptions, 'onLost'>;
 }
 
 export interface CloseResult {
@@ -77,22 +86,26 @@ export async function closeCycle(deps: CloseDeps, opts: CloseOptions): Promise<C
   const now = opts.now ?? new Date();
   const { region, cycleId, cutoff } = closeTarget(opts.region, opts.cutoff, now);
   const say = opts.onProgress ?? (() => undefined);
-  // One close per region at a time, across processes (CLI, scheduler, a second operator): two
-  // snapshots at once would race page by page. The lock dies with its session, so a crashed close
-  // never blocks the next one.
-  const lock = new NamedLock(deps.db, `sts.close.${region}`);
-  if (!(await lock.tryAcquire())) throw new LockUnavailableError(`sts.close.${region}`, 'another close of this region is running');
+  const lease = new Lease(deps.db, `sts.close.${region}`, {
+    ...opts.lease,
+    onLost: (err) => deps.logger.warn({ err, region, cycleId }, 'close lost its region lease; its next transaction is refused and it stops'),
+  });
+  if (!(await lease.tryAcquire())) throw new LockUnavailableError(lease.name, 'another close of this region is running');
   try {
-    return await closeLocked(deps, opts, region, cycleId, cutoff, say);
+    return await closeLeased(deps, opts, lease, region, cycleId, cutoff, say);
   } finally {
-    await lock.release();
+    await lease.release();
   }
 }
 
-async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, cycleId: bigint, cutoff: Date, say: (line: string) => void): Promise<CloseResult> {
+async function closeLeased(deps: CloseDeps, opts: CloseOptions, lease: Lease, region: string, cycleId: bigint, cutoff: Date, say: (line: string) => void): Promise<CloseResult> {
   const base = { region, cycleId, cutoff };
+  const fence = (trx: Knex.Transaction) => lease.fence(trx);
 
-  await ensureCycle(deps.db, region, cycleId);
+  await deps.db.transaction(async (trx) => {
+    await ensureCycle(trx, region, cycleId);
+    await fence(trx);
+  });
   let status = await cycleStatus(deps.db, region, cycleId);
   if (status === 'CLOSED') {
     say(`cycle ${cycleId} of ${region} is already closed; nothing to do`);
@@ -107,7 +120,10 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
       timeoutMs: opts.watermarkTimeoutMs,
       onWait: (l) => say(`  ${l.length} partition(s) still behind the cutoff`),
     });
-    await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'OPEN' }).update({ status: 'CLOSING', closing_at: new Date() });
+    await deps.db.transaction(async (trx) => {
+      await trx('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'OPEN' }).update({ status: 'CLOSING', closing_at: new Date() });
+      await fence(trx);
+    });
     status = 'CLOSING';
     say(`cycle ${cycleId} is CLOSING`);
   }
@@ -122,6 +138,7 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
       rails: opts.rails ?? config!.payoutRails,
       payeeCooloffMs: (opts.payeeCooloffHours ?? config!.payeeCooloffHours) * 3_600_000,
       now: opts.now,
+      fence,
     },
     region,
     cycleId,
@@ -129,7 +146,8 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
   );
   say(`payouts: ${JSON.stringify(snapshot.byStatus)}`);
 
-  const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId, { filesDir: deps.payoutFilesDir });
+  await lease.assertHeld();
+  const files = await writePayoutFiles(deps.db, deps.dataDir, region, cycleId, { filesDir: deps.payoutFilesDir, fence });
   if (!files.ok) throw new PayoutFileVerifyError(region, cycleId, files.failures);
   for (const f of files.files) say(`  ${f.currency}${f.part ? ` part ${f.part}` : ''}: ${f.nbOfTxs} transfers, ${formatMoney(f.ctrlSumMinor, f.currency)}, ${f.state}, ${f.status} (record) → ${f.relativePath}`);
 
@@ -147,7 +165,10 @@ async function closeLocked(deps: CloseDeps, opts: CloseOptions, region: string, 
     }
   }
 
-  await deps.db('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });
+  await deps.db.transaction(async (trx) => {
+    await trx('settlement_cycle').where({ region, cycle_id: cycleId.toString(), status: 'CLOSING' }).update({ status: 'CLOSED', closed_at: new Date() });
+    await fence(trx);
+  });
   deps.logger.info({ region, cycleId, payouts: snapshot.created, byStatus: snapshot.byStatus }, 'cycle closed');
   return { ...base, alreadyClosed: false, payoutsCreated: snapshot.created, byStatus: snapshot.byStatus, files: files.files };
 }

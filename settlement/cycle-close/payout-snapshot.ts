@@ -17,7 +17,7 @@ import { cursorAfter, decidePage, FIRST_PAGE, readAccountPage } from './payout-d
  * What each account becomes is decided in payout-decisions.ts, which the preview shares.
  */
 // One transaction per page: fewer commits and statements per payout the bigger it is; the close
-// holds its region's named lock throughout, so only the accounts of the page are locked meanwhile.
+// holds its region's lease throughout, so only the accounts of the page are locked meanwhile.
 const PAGE = 20_000;
 const PAGES_IN_FLIGHT = 2;
 
@@ -31,6 +31,12 @@ export interface SnapshotDeps {
   /** Payee accounts that replaced another less than this long ago hold their payout. */
   payeeCooloffMs: number;
   now?: Date;
+  /**
+   * The close's lease fence (runtime/db/lease.ts), run as the last statement of every transaction
+   * here, so a close that lost its region's lease commits no page. Absent only where nothing
+   * leases the snapshot (tests that snapshot directly).
+   */
+  fence?: (trx: Knex.Transaction) => Promise<void>;
 }
 
 export interface SnapshotResult {
@@ -53,7 +59,10 @@ export async function snapshotPayouts(
   const inFlight: Array<Promise<void>> = [];
   // Creates the carry-forward cycle row (and any it walks past) before pages run side by side:
   // two pages creating it at once deadlock on the insert. Each page still reads it under its lock.
-  await deps.db.transaction((trx) => new CycleResolver(trx).resolve(region, cutoffAt));
+  await deps.db.transaction(async (trx) => {
+    await new CycleResolver(trx).resolve(region, cutoffAt);
+    await deps.fence?.(trx);
+  });
   const rail = await cycleRail(deps.db, region, cycleId, deps.rails[region] ?? 'gateway');
   result.rail = rail;
   const cooloffStart = new Date((deps.now ?? new Date()).getTime() - deps.payeeCooloffMs);
@@ -131,6 +140,7 @@ export async function snapshotPayouts(
         // (it may leave the next cycle's balance past the payout bound; see money-bounds.ts).
         await appendBillingItems(trx, carry, { mandatory: true });
         await deps.outbox.add(trx, payoutsTo, events);
+        await deps.fence?.(trx);
         result.created += payouts.length;
       });
       inFlight.push(applied.then(() => onPage?.(result.created)));

@@ -97,6 +97,8 @@ export async function writePayoutFiles(
     /** Runs after the files are written and the snapshot is closed, before verification: the
      * window in which a concurrent writer can change payouts. Tests use it to be that writer. */
     beforeVerify?: () => Promise<void>;
+    /** The close's lease fence (runtime/db/lease.ts), the last statement of each payout_file write. */
+    fence?: (trx: Knex.Transaction) => Promise<void>;
   } = {},
 ): Promise<WritePayoutFilesResult> {
   if (!regionInfo(region)) throw new PayoutFileInvalidError(`unknown region ${region}`, { region });
@@ -131,7 +133,11 @@ export async function writePayoutFiles(
   for (const g of generated) {
     const verify = await verifyPayoutFile(g.path, db);
     const key = { region, cycleId, currency: g.currency, ...(g.part ? { part: g.part } : {}) };
-    const status = await recordFile(db, key, g, verify.ok);
+    const status = await db.transaction(async (trx) => {
+      const recorded = await recordFile(trx, key, g, verify.ok);
+      await opts.fence?.(trx);
+      return recorded;
+    });
     files.push({ ...g, status, verify });
     for (const c of verify.checks) if (!c.ok) failures.push({ ...c, file: g.path });
   }

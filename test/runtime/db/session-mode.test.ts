@@ -70,16 +70,21 @@ describe('database session', () => {
   });
 });
 
-test('the named-lock session, which lives outside the pool, is pinned too', async () => {
-  const { NamedLock } = await import('../../../runtime/db/named-lock');
-  const { db } = await r.database();
-  const lock = new NamedLock(db, 'sts.sql-mode-test');
-  expect(await lock.tryAcquire()).toBe(true);
-  try {
-    // A session's mode is not visible from another one: ask through the lock's own connection.
-    const mode = await (lock as unknown as { conn: { query(sql: string): Promise<[[{ m: string }]]> } }).conn.query('SELECT @@SESSION.sql_mode AS m');
-    expect(new Set(mode[0][0].m.split(','))).toEqual(new Set(SESSION_SQL_MODE));
-  } finally {
-    await lock.release();
-  }
+test('leases open no session of their own: their statements, the fence too, run in a pinned pooled session', async () => {
+  const { Lease } = await import('../../../runtime/db/lease');
+  const { url } = await r.database();
+  // One pooled connection: whatever the lease ran, it ran there.
+  const db = createDb(url, { pool: 1 });
+  r.defer(() => db.destroy());
+  const lease = new Lease(db, 'sts.sql-mode-test');
+  r.defer(() => lease.release());
+  expect(await lease.tryAcquire()).toBe(true);
+  await lease.assertHeld();
+  const row = await db.transaction(async (trx) => {
+    await lease.fence(trx);
+    return (await trx.raw('SELECT @@SESSION.sql_mode AS m, CONNECTION_ID() AS conn'))[0][0] as { m: string; conn: string };
+  });
+  expect(new Set(row.m.split(','))).toEqual(new Set(SESSION_SQL_MODE));
+  const [[after]] = (await db.raw('SELECT CONNECTION_ID() AS conn')) as [[{ conn: string }]];
+  expect(after.conn).toBe(row.conn);
 });

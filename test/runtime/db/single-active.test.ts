@@ -1,12 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { lockName } from '../../../runtime/db/named-lock';
 import { SingleActive } from '../../../runtime/db/single-active';
 import { createLogger } from '../../../runtime/logger';
 import type { LagAlertBody } from '../../../services/lag/lag-alerter';
 import { LagMonitor } from '../../../services/lag/lag-monitor';
 import { ReconRunner } from '../../../services/recon/recon-runner';
 import { ReconScheduler } from '../../../services/recon/recon-scheduler';
+import { contenderDb, contenderUrls, expireLease } from '../../fixtures/contenders';
 import { consumeUpTo, produceStamped } from '../../fixtures/lag-harness';
 import { waitFor } from '../../fixtures/processor-harness';
 import { useTestResources } from '../../fixtures/resources';
@@ -14,16 +14,17 @@ import { useTestResources } from '../../fixtures/resources';
 /**
  * Periodic jobs that must run once per pipeline, however many `sts run all` instances there are
  * (docs/ARCHITECTURE.md, "Scale-out"): one instance holds each role, the others stand by, and a
- * standby takes the role when the holder releases it or its lock session dies.
+ * standby takes the role when the holder releases it or its lease runs out.
  */
 const r = useTestResources();
 const logger = createLogger('test-single-active', process.env.STS_LOG_LEVEL ?? 'warn');
 
-test('one holder per role; a standby takes it over when the holder releases it or its lock session is killed', async () => {
-  const { db, name } = await r.database();
-  const a = new SingleActive(db, 'recon-scheduler', logger);
-  const b = new SingleActive(db, 'recon-scheduler', logger);
-  const other = new SingleActive(db, 'lag-alerts', logger);
+test('one holder per role; a standby takes it over when the holder releases it or its lease runs out', async () => {
+  const { db, url } = await r.database();
+  const [dbA, dbB] = contenderUrls(url).map((u) => contenderDb(r, u)) as [typeof db, typeof db];
+  const a = new SingleActive(dbA, 'recon-scheduler', logger);
+  const b = new SingleActive(dbB, 'recon-scheduler', logger);
+  const other = new SingleActive(dbA, 'lag-alerts', logger);
   r.defer(async () => (await a.release(), await b.release(), await other.release()));
 
   expect(await a.active()).toBe(true);
@@ -33,12 +34,10 @@ test('one holder per role; a standby takes it over when the holder releases it o
   // Roles are independent of each other.
   expect(await other.active()).toBe(true);
 
-  // The holder's lock session dies (a crashed instance, a killed connection): the standby takes
-  // the role at its next ask, and the old holder learns it lost the role before acting.
-  const [rows] = (await db.raw('SELECT IS_USED_LOCK(?) AS holder', [
-    lockName('sts.role.recon-scheduler', name),
-  ])) as [Array<{ holder: number }>];
-  await db.raw(`KILL CONNECTION ${Number(rows[0]!.holder)}`);
+  // The holder's lease runs out (a crashed instance's TTL passed, or it stalled past it): the
+  // standby takes the role at its next ask, and the old holder learns it lost the role before
+  // acting.
+  await expireLease(db, 'sts.role.recon-scheduler');
   await waitFor('the standby takes the role', () => b.active(), 10_000, 100);
   expect(await a.active()).toBe(false);
 
@@ -49,8 +48,10 @@ test('one holder per role; a standby takes it over when the holder releases it o
 });
 
 test('two reconciliation schedulers on one pipeline make one run per tick between them, and the standby runs once the active one stops', async () => {
-  const { db } = await r.database();
-  const schedulerOf = (name: string) => {
+  const { url } = await r.database();
+  const [firstUrl, secondUrl] = contenderUrls(url) as [string, string];
+  const schedulerOf = (name: string, dbUrl: string) => {
+    const db = contenderDb(r, dbUrl);
     const runner = ReconRunner.fromConfig(r.config, {
       db,
       logger: logger.child({ instance: name }),
@@ -64,8 +65,8 @@ test('two reconciliation schedulers on one pipeline make one run per tick betwee
     );
     return { scheduler, runs };
   };
-  const first = schedulerOf('first');
-  const second = schedulerOf('second');
+  const first = schedulerOf('first', firstUrl);
+  const second = schedulerOf('second', secondUrl);
   r.defer(() => first.scheduler.stop());
   r.defer(() => second.scheduler.stop());
 
@@ -86,7 +87,8 @@ test('two reconciliation schedulers on one pipeline make one run per tick betwee
 });
 
 test('two lag monitors with alerts on one pipeline post one alert per episode between them', async () => {
-  const { db } = await r.database();
+  const { url } = await r.database();
+  const urls = contenderUrls(url);
   const topic = await r.topic('lag-one-alert', 1);
   const group = r.group('lag-one-alert');
   await produceStamped(r.kafka, topic, 10, Date.now() - 120_000, 1000);
@@ -109,7 +111,7 @@ test('two lag monitors with alerts on one pipeline post one alert per episode be
         kafka: r.kafka,
         logger: logger.child({ instance: n }),
         alert: { webhookUrl, alertAfterMs: 500 },
-        alertRole: new SingleActive(db, 'lag-alerts', logger),
+        alertRole: new SingleActive(contenderDb(r, urls[n - 1]!), 'lag-alerts', logger),
       },
       [{ group, topic }],
       { intervalMs: 200 },

@@ -10,6 +10,7 @@ import {
 import { OutboxWriter, outboxTopic, type OutboxMessage } from '../../../runtime/outbox/outbox-writer';
 import { AvroCodec } from '../../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../../runtime/registry/registry-client';
+import { contenderDb, contenderUrls, expireLease, leaseRow } from '../../fixtures/contenders';
 import { useTestResources } from '../../fixtures/resources';
 
 const r = useTestResources();
@@ -206,11 +207,12 @@ describe('OutboxRelay', () => {
     expect(raw.map((m) => m.eventId)).toEqual([`b-${seller}-2`, `a-${seller}-1`]);
   });
 
-  test('two relays at once keep per-key order, and the standby takes over when the active one dies', async () => {
-    const { db } = await r.database();
+  test('two relays at once keep per-key order, and the standby takes over when the active one loses its lease', async () => {
+    const { db, url } = await r.database();
     const topic = await topicWithSchema('relay-pair', 6);
     const opts = { batchSize: 40, pollIntervalMs: 20, lockRetryMs: 200 };
-    const relays = [newRelay(db, opts), newRelay(db, opts)] as const;
+    const [relayA, relayB] = contenderUrls(url).map((u) => newRelay(contenderDb(r, u), opts));
+    const relays = [relayA!, relayB!] as const;
     const expected = new Set<string>();
 
     let inserting = true;
@@ -232,12 +234,17 @@ describe('OutboxRelay', () => {
     await waitFor('first relay publishing', () => first.published > 200);
     expect(second.published).toBe(0);
 
-    // The lock session dies (network cut, DBA kill): MySQL frees the lock and the standby wins it.
-    await db.raw(`KILL CONNECTION ${Number(first.lockConnectionId)}`);
-    await waitFor('killed relay notices', () => !first.isActive);
+    // The active relay's lease runs out (it stalled past its TTL: a GC pause, a frozen VM, a cut
+    // network): the standby takes the role with a higher token, and the stalled relay's next
+    // renewal, check or fenced mark finds it gone.
+    const firstToken = first.leaseToken!;
+    await expireLease(db, 'sts.outbox-relay');
+    await waitFor('stalled relay notices', () => !first.isActive);
     await waitFor('standby takes over', () => second.isActive);
+    expect(second.leaseToken).toBeGreaterThan(firstToken);
+    expect((await leaseRow(db, 'sts.outbox-relay'))!.token).toBe(second.leaseToken);
     await waitFor('standby publishing', () => second.published > 200);
-    // By now any batch the killed relay had in flight is done; from here on it must stay silent.
+    // By now any batch the stalled relay had in flight is done; from here on it must stay silent.
     const firstFrozen = first.published;
     await waitFor('standby keeps publishing', () => second.published > 400);
     expect(first.isActive).toBe(false);
@@ -310,20 +317,33 @@ describe('OutboxRelay', () => {
     // The first mark fails after a pause, while the second batch is being produced: that batch
     // was sent but must stay unmarked, or the failed batch would be re-sent after a newer one.
     let marks = 0;
-    const faulty = new Proxy(db, {
-      get(target, prop, receiver) {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        if (prop !== 'raw') return value;
-        return (sql: string, ...rest: unknown[]) => {
-          if (/^UPDATE outbox SET published_at/.test(sql) && ++marks === 1) {
-            return new Promise((_, reject) =>
-              setTimeout(() => reject(new Error('mark lost')), 300),
-            );
-          }
-          return target.raw(sql, ...(rest as [Knex.RawBinding[]]));
-        };
-      },
-    });
+    // Marks run in a transaction (fenced by the relay's lease), so the fault is injected into the
+    // raw queries of transactions as well as the pool's.
+    const failingFirstMark = <T extends Knex>(k: T): T =>
+      new Proxy(k, {
+        get(target, prop, receiver) {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          if (prop === 'transaction')
+            return (fn: unknown, ...rest: unknown[]) =>
+              typeof fn === 'function'
+                ? target.transaction(
+                    (trx: Knex.Transaction) =>
+                      (fn as (t: Knex.Transaction) => Promise<unknown>)(failingFirstMark(trx)),
+                    rest[0] as Knex.TransactionConfig | undefined,
+                  )
+                : Reflect.apply(value as (...a: unknown[]) => unknown, target, [fn, ...rest]);
+          if (prop !== 'raw') return value;
+          return (sql: string, ...rest: unknown[]) => {
+            if (/^UPDATE outbox SET published_at/.test(sql) && ++marks === 1) {
+              return new Promise((_, reject) =>
+                setTimeout(() => reject(new Error('mark lost')), 300),
+              );
+            }
+            return target.raw(sql, ...(rest as [Knex.RawBinding[]]));
+          };
+        },
+      });
+    const faulty = failingFirstMark(db);
     const broken = newRelay(faulty, { batchSize: 10 });
     await expect(broken.drain()).rejects.toThrow('mark lost');
     expect(await pending(db)).toBe(35);

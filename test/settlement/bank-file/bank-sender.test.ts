@@ -9,7 +9,7 @@ import { appendBillingItems } from '../../../runtime/billing/billing-ledger';
 import { cycleBounds, cycleIdFor } from '../../../runtime/billing/cycle-calendar';
 import { ensureCycle } from '../../../runtime/billing/cycle-resolver';
 import { createDb } from '../../../runtime/db/knex';
-import { NamedLock } from '../../../runtime/db/named-lock';
+import { Lease } from '../../../runtime/db/lease';
 import { parsePayoutRails } from '../../../runtime/payouts/payout-rails';
 import { closeCycle } from '../../../settlement/cycle-close/close-cycle';
 import { OutboxWriter } from '../../../runtime/outbox/outbox-writer';
@@ -151,10 +151,10 @@ test('a close of a bank-file cycle while the bank rail is sending ends CLOSED an
   await s.registry.register(`${payoutsTopic}-value`, fs.readFileSync(path.join(PROJECT_ROOT, 'schemas', 'payout.avsc'), 'utf8'));
   const deps = senderDeps(s);
 
-  // Another process (`sts run all`'s bank rail) holds the sender's lock.
+  // Another process (`sts run all`'s bank rail) holds the sender's lease.
   const other = createDb(s.url, { pool: 1 });
   r.defer(() => other.destroy());
-  const held = new NamedLock(other, 'sts.bank-send');
+  const held = new Lease(other, 'sts.bank-send');
   expect(await held.tryAcquire()).toBe(true);
   const lines: string[] = [];
   const result = await closeCycle(

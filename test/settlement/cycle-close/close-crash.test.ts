@@ -6,13 +6,17 @@ import { ensureCycle } from '../../../runtime/billing/cycle-resolver';
 import { verifyPayoutFile } from '../../../settlement/payout-file/payout-file-verify';
 import { useTestResources } from '../../fixtures/resources';
 import { runCli } from '../../fixtures/cli';
+import { leaseRow } from '../../fixtures/contenders';
+import { waitFor } from '../../fixtures/processor-harness';
 import { uploadSetup } from '../../fixtures/upload-harness';
 import { cycleBounds, cycleIdFor } from '../../../runtime/billing/cycle-calendar';
 import { registerSyntheticPayees } from '../../../tools/demo/synthetic-payees';
 
 /**
  * `sts settle close` killed with SIGKILL in the middle of creating payouts, then run again: the
- * second run finishes the job, and the result is exactly what one uninterrupted close gives.
+ * second run finishes the job, and the result is exactly what one uninterrupted close gives. The
+ * killed close's region lease holds the region until it expires (docs/ARCHITECTURE.md, "Scaling
+ * out"), so the second run starts after that.
  */
 const r = useTestResources();
 const SELLERS = 30_000;
@@ -55,6 +59,9 @@ test('a close killed mid-snapshot is finished by the next run, with one payout a
   const [{ partial }] = (await s.db('payout').count({ partial: '*' })) as [Record<string, string>];
   expect(Number(partial)).toBeGreaterThan(0);
   expect(Number(partial)).toBeLessThan(SELLERS);
+  // The dead close still holds the region for the rest of its lease's TTL; then it is free.
+  expect(await leaseRow(s.db, 'sts.close.SG')).toMatchObject({ expired: false });
+  await waitFor('the killed close lease to expire', async () => (await leaseRow(s.db, 'sts.close.SG'))!.expired, 30_000, 100);
 
   const rerun = await runCli([...args, '--json'], env, 300_000);
   expect(rerun.code).toBe(0);

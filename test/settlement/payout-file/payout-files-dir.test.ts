@@ -8,7 +8,7 @@ import { cycleBounds, cycleIdFor } from '../../../runtime/billing/cycle-calendar
 import { ensureCycle } from '../../../runtime/billing/cycle-resolver';
 import { loadConfig, PROJECT_ROOT } from '../../../runtime/config';
 import { createDb } from '../../../runtime/db/knex';
-import { NamedLock } from '../../../runtime/db/named-lock';
+import { Lease } from '../../../runtime/db/lease';
 import { resolveStoredPath } from '../../../runtime/fs/stored-path';
 import { OutboxWriter } from '../../../runtime/outbox/outbox-writer';
 import { setPayee } from '../../../runtime/payees/payee-registry';
@@ -203,11 +203,11 @@ test('files written under the data directory before the option was set keep thei
   const { outboundDir } = bankFolders(r);
   const { closing, payoutsTopic } = await endedCycle(s);
 
-  // Before: the default location. The bank rail's lock is held elsewhere, so the close leaves its
+  // Before: the default location. The bank rail's lease is held elsewhere, so the close leaves its
   // payouts to the sender, which writes the bank file and stops before any money is reserved.
   const other = createDb(s.url, { pool: 1 });
   r.defer(() => other.destroy());
-  const held = new NamedLock(other, 'sts.bank-send');
+  const held = new Lease(other, 'sts.bank-send');
   expect(await held.tryAcquire()).toBe(true);
   await closeCycle(
     {
