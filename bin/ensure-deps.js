@@ -69,6 +69,42 @@ if (process.argv.includes('--monitoring') && !onPath('promtool')) {
   }
 }
 
-function onPath(binary) {
-  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && fs.existsSync(path.join(dir, binary)));
+function onPath(binary, extraDirs = []) {
+  return [...(process.env.PATH ?? '').split(path.delimiter), ...extraDirs].some((dir) => dir && fs.existsSync(path.join(dir, binary)));
+}
+
+// `--db-cluster`: the Galera test (and STS_MYSQL_NODES=3) runs MariaDB nodes with Debian's galera-4
+// provider, mariabackup over socat for their state transfers (rsync's would run its daemon as
+// `nobody` under root, which cannot write our data directories) and HAProxy in front. Installing
+// haproxy also installs an HAProxy service listening by its default config: the install runs
+// under a policy-rc.d that refuses to start services and the service is disabled afterwards, so
+// only the binary is used, with the config `sts up` writes.
+const GALERA_PROVIDER = '/usr/lib/galera/libgalera_smm.so';
+const dbClusterReady = () => fs.existsSync(GALERA_PROVIDER) && onPath('haproxy', ['/usr/sbin']) && onPath('mariabackup') && onPath('socat');
+if (process.argv.includes('--db-cluster') && !dbClusterReady()) {
+  const canApt = typeof process.getuid === 'function' && process.getuid() === 0 && fs.existsSync('/usr/bin/apt-get');
+  if (canApt) {
+    process.stderr.write('installing the Galera cluster tools (apt-get install galera-4 haproxy mariadb-backup socat, services left stopped)…\n');
+    aptInstallWithoutServices(['galera-4', 'haproxy', 'mariadb-backup', 'socat']);
+    if (onPath('systemctl')) spawnSync('systemctl', ['disable', '--now', 'haproxy'], { stdio: 'ignore' });
+    else if (onPath('update-rc.d')) spawnSync('update-rc.d', ['haproxy', 'disable'], { stdio: 'ignore' });
+  }
+  if (!dbClusterReady()) {
+    process.stderr.write('warning [STS_PREREQUISITE_MISSING]: galera-4, haproxy, mariadb-backup or socat is not installed; the Galera cluster test and STS_MYSQL_NODES>1 will fail\nfix: sudo apt-get install --no-install-recommends galera-4 haproxy mariadb-backup socat (then: sudo systemctl disable --now haproxy)\n');
+  }
+}
+
+/** apt-get install under a policy-rc.d that refuses to start services; apt-get update on a miss. */
+function aptInstallWithoutServices(packages) {
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const policy = '/usr/sbin/policy-rc.d';
+  const ownPolicy = !fs.existsSync(policy);
+  if (ownPolicy) fs.writeFileSync(policy, '#!/bin/sh\n# written by sts bin/ensure-deps.js for one apt-get install\nexit 101\n', { mode: 0o755 });
+  try {
+    const install = ['install', '-y', '--no-install-recommends', ...packages];
+    const res = spawnSync('apt-get', install, { stdio: 'inherit', env });
+    if (res.status !== 0) spawnSync('sh', ['-c', `apt-get update && apt-get ${install.join(' ')}`], { stdio: 'inherit', env });
+  } finally {
+    if (ownPolicy) fs.rmSync(policy, { force: true });
+  }
 }

@@ -57,3 +57,36 @@ export function kafkaNodePaths(dataDir: string, id: number) {
     pid: path.join(root, 'kafka.pid'),
   };
 }
+
+/**
+ * A local Galera cluster (STS_MYSQL_NODES above 1): the nodes' ports, chosen once, and HAProxy in
+ * front, all under galera/; each node's own files under galera/node-<id>/ (galeraNodePaths).
+ */
+export function galeraPaths(dataDir: string) {
+  const root = path.join(dataDir, 'galera');
+  const haproxy = path.join(root, 'haproxy');
+  return {
+    root,
+    ports: path.join(root, 'ports.json'),
+    haproxy: {
+      root: haproxy,
+      config: path.join(haproxy, 'haproxy.cfg'),
+      socket: path.join(haproxy, 'stats.sock'),
+      log: path.join(haproxy, 'haproxy.log'),
+      pid: path.join(haproxy, 'haproxy.pid'),
+    },
+  };
+}
+
+export function galeraNodePaths(dataDir: string, id: number) {
+  const root = path.join(galeraPaths(dataDir).root, `node-${id}`);
+  return {
+    root,
+    data: path.join(root, 'data'),
+    config: path.join(root, 'my.cnf'),
+    socket: path.join(root, 'mysqld.sock'),
+    log: path.join(root, 'mysqld.err'),
+    recoverLog: path.join(root, 'recover.err'),
+    pid: path.join(root, 'mysqld.pid'),
+  };
+}

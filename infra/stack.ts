@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
 import { bankDown, bankStatus, bankUp } from './bank-simulator/stack-component';
 import type { ComponentStatus, Reporter } from './component';
+import { galeraDown, galeraStatuses, galeraUp } from './galera-cluster';
 import { gatewayDown, gatewayStatus, gatewayUp } from './gateway-simulator/stack-component';
 import { kafkaDown, kafkaStatuses, kafkaUp } from './kafka-broker';
 import { mysqlDown, mysqlStatus, mysqlUp } from './mysql-server';
@@ -25,10 +26,10 @@ export type AfterStart = () => Promise<void>;
 export async function stackUp(config: StsConfig, report: Reporter, afterStart?: AfterStart): Promise<ComponentStatus[]> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   return withLock(path.join(config.dataDir, 'up.lock'), async () => {
-    const [mysql, redis, kafka, gateway, bank] = await Promise.all([mysqlUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report), bankUp(config, report)]);
+    const [mysql, redis, kafka, gateway, bank] = await Promise.all([databaseUp(config, report), redisUp(config, report), kafkaUp(config, report), gatewayUp(config, report), bankUp(config, report)]);
     const registry = await registryUp(config, report);
     await afterStart?.();
-    return [kafka, registry, mysql, redis, gateway, bank];
+    return [kafka, registry, ...mysql, redis, gateway, bank];
   });
 }
 
@@ -40,13 +41,24 @@ export async function stackDown(config: StsConfig): Promise<string[]> {
   if (await registryDown(config)) stopped.push('schema-registry');
   if (await kafkaDown(config)) stopped.push('kafka');
   if (await mysqlDown(config)) stopped.push('mysql');
+  // Whatever STS_MYSQL_NODES says now: a cluster started under another setting is still ours.
+  stopped.push(...(await galeraDown(config)));
   if (await redisDown(config)) stopped.push('redis');
   return stopped;
 }
 
 export async function stackStatus(config: StsConfig): Promise<ComponentStatus[]> {
-  const [kafka, ...rest] = await Promise.all([kafkaStatuses(config), registryStatus(config), mysqlStatus(config), redisStatus(config), gatewayStatus(config), bankStatus(config)]);
-  return [...kafka, ...rest];
+  const [kafka, registry, mysql, ...rest] = await Promise.all([kafkaStatuses(config), registryStatus(config), databaseStatuses(config), redisStatus(config), gatewayStatus(config), bankStatus(config)]);
+  return [...kafka, registry, ...mysql, ...rest];
+}
+
+/** The single MariaDB/MySQL server, or with STS_MYSQL_NODES above 1 a local Galera cluster. */
+async function databaseUp(config: StsConfig, report: Reporter): Promise<ComponentStatus[]> {
+  return config.mysqlNodes > 1 ? galeraUp(config, report) : [await mysqlUp(config, report)];
+}
+
+async function databaseStatuses(config: StsConfig): Promise<ComponentStatus[]> {
+  return config.mysqlNodes > 1 ? galeraStatuses(config) : [await mysqlStatus(config)];
 }
 
 async function withLock<T>(lockFile: string, fn: () => Promise<T>): Promise<T> {

@@ -29,6 +29,15 @@ export const CONFIG_DEFAULTS = {
    * Raise it when the working set outgrows it: at 10M billing items the close waits on disk reads.
    */
   STS_MYSQL_BUFFER_POOL: '512M',
+  /**
+   * MariaDB nodes `sts up` runs locally (1 to 5): 1 is the single server above; more is a Galera
+   * cluster (galera-4) with HAProxy in front, its data under STS_DATA_DIR/galera. With more than
+   * one, every process reaches the database through HAProxy: the effective URL is STS_MYSQL_URL
+   * with STS_MYSQL_PROXY_PORT as its port.
+   */
+  STS_MYSQL_NODES: '1',
+  /** HAProxy's listener in front of a local Galera cluster (STS_MYSQL_NODES above 1). */
+  STS_MYSQL_PROXY_PORT: '3307',
   /** Redis URL. Redis only ever holds derived state (docs/DESIGN.md, "Guarantees"). */
   STS_REDIS_URL: 'redis://127.0.0.1:6379',
   /** Base URL of the payment gateway (the simulator by default). */
@@ -185,6 +194,8 @@ const schema = z.object({
     .string()
     .regex(/^[1-9]\d*[KMG]?$/i, 'STS_MYSQL_BUFFER_POOL must be a size such as 512M or 4G')
     .transform((v) => v.toUpperCase()),
+  STS_MYSQL_NODES: z.coerce.number().int().min(1, 'STS_MYSQL_NODES must be 1 to 5').max(5, 'STS_MYSQL_NODES must be 1 to 5'),
+  STS_MYSQL_PROXY_PORT: z.coerce.number().int().min(1, 'STS_MYSQL_PROXY_PORT must be a port (1 to 65535)').max(65535, 'STS_MYSQL_PROXY_PORT must be a port (1 to 65535)'),
   STS_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'STS_REDIS_URL must start with redis://'),
   STS_GATEWAY_URL: z.string().url('STS_GATEWAY_URL must be an http(s) URL'),
   STS_BANK_URL: z.string().url('STS_BANK_URL must be an http(s) URL'),
@@ -320,7 +331,10 @@ export interface StsConfig {
   /** Nodes of the local Kafka `sts up` runs. */
   kafkaNodes: number;
   schemaRegistryUrl: string;
+  /** Where processes connect: STS_MYSQL_URL, or for a local Galera cluster HAProxy in front of it. */
   mysqlUrl: string;
+  /** MariaDB nodes of the local database `sts up` runs; above 1, a Galera cluster behind HAProxy. */
+  mysqlNodes: number;
   /** innodb_buffer_pool_size of a private MariaDB that `sts up` starts, e.g. '512M'. */
   mysqlBufferPool: string;
   redisUrl: string;
@@ -399,7 +413,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): StsConfig {
     kafkaBrokers: clusterBootstrap(c.STS_KAFKA_BROKERS, c.STS_KAFKA_NODES),
     kafkaNodes: c.STS_KAFKA_NODES,
     schemaRegistryUrl: c.STS_SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
-    mysqlUrl: c.STS_MYSQL_URL,
+    mysqlUrl: c.STS_MYSQL_NODES > 1 ? proxiedMysqlUrl(c.STS_MYSQL_URL, c.STS_MYSQL_PROXY_PORT) : c.STS_MYSQL_URL,
+    mysqlNodes: c.STS_MYSQL_NODES,
     mysqlBufferPool: c.STS_MYSQL_BUFFER_POOL,
     redisUrl: c.STS_REDIS_URL,
     gatewayUrl: c.STS_GATEWAY_URL.replace(/\/+$/, ''),
@@ -451,6 +466,22 @@ export function clusterBootstrap(brokers: string[], nodes: number): string[] {
   if (nodes <= 1 || brokers.length !== 1) return brokers;
   const [host, port] = brokers[0]!.split(':') as [string, string];
   return Array.from({ length: nodes }, (_, i) => `${host}:${Number(port) + 2 * i}`);
+}
+
+/**
+ * A local Galera cluster's front door: STS_MYSQL_URL's user, password and database on HAProxy's
+ * port. The cluster runs on loopback, so a URL naming another host is a contradiction to fix.
+ */
+function proxiedMysqlUrl(mysqlUrl: string, proxyPort: number): string {
+  const u = new URL(mysqlUrl);
+  if (u.hostname !== '127.0.0.1' && u.hostname !== 'localhost') {
+    throw new ConfigError(
+      `STS_MYSQL_NODES: a local Galera cluster runs on 127.0.0.1, but STS_MYSQL_URL names ${u.host}`,
+      'unset STS_MYSQL_NODES to use that server, or point STS_MYSQL_URL at 127.0.0.1',
+    );
+  }
+  u.port = String(proxyPort);
+  return u.toString();
 }
 
 /** The same MySQL URL pointed at another database (test workers each get their own). */

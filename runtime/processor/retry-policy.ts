@@ -4,7 +4,9 @@ import { StsError } from '../errors';
  * Which failures are worth retrying, and how long to wait before the next attempt.
  *
  * Retriable means "the same input will succeed once the world heals": a deadlock, a lock wait
- * timeout, a lost or refused database connection, an exhausted knex pool. Everything else is a
+ * timeout, a write that lost to a concurrent one on another node of a distributed database
+ * (Galera certification, TiDB's optimistic conflicts), a node not yet ready for queries, a lost
+ * or refused database connection, an exhausted knex pool. Everything else is a
  * property of the record and would fail forever, so it goes to the DLQ instead. Unknown errors
  * are NOT retriable (docs/DESIGN.md, "How the code reads"; kafkajs#1271): an endless retry of a
  * poison record stalls the partition, while a wrongly dead-lettered record can be replayed with
@@ -15,11 +17,27 @@ import { StsError } from '../errors';
  * blinked would be far worse than one more retry.
  */
 
-/** MySQL/MariaDB server errors that say "try again", by errno and by mysql2 code. */
+/**
+ * MySQL/MariaDB server errors that say "try again", by errno and by mysql2 code. Galera reports a
+ * transaction that failed certification (the same row committed first on another node) as 1213,
+ * "WSREP detected deadlock/conflict and aborted the transaction"; it rolled back, like a deadlock
+ * victim. TiDB's optimistic transactions report theirs under codes of their own.
+ */
 const RETRIABLE_SQL_ERRNOS = new Set([
-  1213 /* ER_LOCK_DEADLOCK */, 1205 /* ER_LOCK_WAIT_TIMEOUT */, 1040 /* ER_CON_COUNT_ERROR */,
-  1053 /* ER_SERVER_SHUTDOWN */, 2006, 2013 /* server gone / lost */,
+  1213 /* ER_LOCK_DEADLOCK, and Galera certification failures */, 1205 /* ER_LOCK_WAIT_TIMEOUT */,
+  1040 /* ER_CON_COUNT_ERROR */, 1053 /* ER_SERVER_SHUTDOWN */, 2006, 2013 /* server gone / lost */,
+  9007 /* TiDB: write conflict */, 8002 /* TiDB: SELECT FOR UPDATE write conflict */,
+  8022 /* TiDB: transaction rolled back, safe to retry */,
 ]);
+
+/**
+ * 1047 (ER_UNKNOWN_COM_ERROR) is how a Galera node that is joining, donating or cut off from the
+ * majority refuses work: "WSREP has not yet prepared node for application use". HAProxy moves the
+ * connections off such a node within a second or two, so a retry lands on a ready one. Elsewhere
+ * 1047 means a command the server does not know, which no retry heals: the message tells them apart.
+ */
+const NODE_NOT_READY_ERRNO = 1047;
+const NODE_NOT_READY_MESSAGE = /\bWSREP\b/;
 
 const RETRIABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
@@ -62,6 +80,7 @@ export function isRetriable(err: unknown, depth = 0): boolean {
   if (e.name === 'KnexTimeoutError') return true;
   if (typeof e.code === 'string' && RETRIABLE_CODES.has(e.code)) return true;
   if (typeof e.errno === 'number' && RETRIABLE_SQL_ERRNOS.has(e.errno)) return true;
+  if (e.errno === NODE_NOT_READY_ERRNO && typeof e.message === 'string' && NODE_NOT_READY_MESSAGE.test(e.message)) return true;
   if (e.fatal === true) return true;
   if (
     typeof e.message === 'string' &&

@@ -7,6 +7,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ STS_MYSQL_BUFFER_POOL: '134217728' }).mysqlBufferPool).toBe('134217728');
   });
 
+  test('with STS_MYSQL_NODES above 1, connects through HAProxy on STS_MYSQL_PROXY_PORT; one node keeps STS_MYSQL_URL as it is', () => {
+    expect(loadConfig({})).toMatchObject({ mysqlNodes: 1, mysqlUrl: 'mysql://root@127.0.0.1:3306/sts' });
+    expect(loadConfig({ STS_MYSQL_NODES: '3' })).toMatchObject({ mysqlNodes: 3, mysqlUrl: 'mysql://root@127.0.0.1:3307/sts' });
+    expect(loadConfig({ STS_MYSQL_NODES: '3', STS_MYSQL_PROXY_PORT: '23306', STS_MYSQL_URL: 'mysql://app:s3cret@localhost:3306/ledger' }).mysqlUrl).toBe('mysql://app:s3cret@localhost:23306/ledger');
+    expect(() => loadConfig({ STS_MYSQL_NODES: '6' })).toThrow(/STS_MYSQL_NODES must be 1 to 5/);
+    // The cluster runs on loopback: a remote URL with it is a contradiction, not something to guess.
+    expect(() => loadConfig({ STS_MYSQL_NODES: '3', STS_MYSQL_URL: 'mysql://sts@db:3306/sts' })).toThrow(/a local Galera cluster runs on 127\.0\.0\.1, but STS_MYSQL_URL names db:3306/);
+  });
+
   test('rejects a buffer pool that is not a size, saying what one looks like', () => {
     for (const bad of ['4 GB', '0', '-1G', 'big']) {
       expect(() => loadConfig({ STS_MYSQL_BUFFER_POOL: bad })).toThrow(

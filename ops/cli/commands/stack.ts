@@ -40,7 +40,7 @@ export function registerStackCommands(program: Command): void {
       const components = await stackStatus(loadConfig());
       const allUp = components.every((c) => c.state === 'up');
       if (opts.json) process.stdout.write(`${toJson({ ok: allUp, components })}\n`);
-      else process.stdout.write(`${table(components as never, ['name', 'state', 'address', 'version', 'latencyMs', 'managed', 'pid'])}\n`);
+      else process.stdout.write(`${table(components as never, ['name', 'state', 'address', 'version', 'latencyMs', 'managed', 'pid', 'detail'])}\n`);
       process.exitCode = allUp ? 0 : 3;
     });
 }

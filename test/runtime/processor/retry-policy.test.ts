@@ -21,6 +21,17 @@ describe('retry policy', () => {
     );
   });
 
+  test('a write that lost to another node, and a node not ready for queries, are retriable', () => {
+    const galera = (code: string, errno: number, message: string) => Object.assign(new Error(message), { code, errno });
+    expect(isRetriable(galera('ER_LOCK_DEADLOCK', 1213, 'WSREP detected deadlock/conflict and aborted the transaction. Try restarting the transaction'))).toBe(true);
+    expect(isRetriable(galera('ER_UNKNOWN_COM_ERROR', 1047, 'WSREP has not yet prepared node for application use'))).toBe(true);
+    // 1047 without WSREP is a command the server does not know: no retry heals it.
+    expect(isRetriable(galera('ER_UNKNOWN_COM_ERROR', 1047, 'Unknown command'))).toBe(false);
+    for (const errno of [9007, 8002, 8022]) {
+      expect(isRetriable(Object.assign(new Error(`TiDB ${errno}`), { errno }))).toBe(true);
+    }
+  });
+
   test('an StsError is retried exactly when its own flag says so', () => {
     expect(isRetriable(new ServiceUnavailableError('mysql', 'x', 'down', 'start it'))).toBe(true);
     expect(isRetriable(new DlqPublishError('t.dlq', new Error('x')))).toBe(true);
