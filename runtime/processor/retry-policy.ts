@@ -21,13 +21,15 @@ import { StsError } from '../errors';
  * MySQL/MariaDB server errors that say "try again", by errno and by mysql2 code. Galera reports a
  * transaction that failed certification (the same row committed first on another node) as 1213,
  * "WSREP detected deadlock/conflict and aborted the transaction"; it rolled back, like a deadlock
- * victim. TiDB's optimistic transactions report theirs under codes of their own.
+ * victim. MySQL Group Replication rolls such a transaction back at commit with 3101, and TiDB's
+ * optimistic transactions report theirs under codes of their own.
  */
 const RETRIABLE_SQL_ERRNOS = new Set([
   1213 /* ER_LOCK_DEADLOCK, and Galera certification failures */, 1205 /* ER_LOCK_WAIT_TIMEOUT */,
   1040 /* ER_CON_COUNT_ERROR */, 1053 /* ER_SERVER_SHUTDOWN */, 2006, 2013 /* server gone / lost */,
   9007 /* TiDB: write conflict */, 8002 /* TiDB: SELECT FOR UPDATE write conflict */,
   8022 /* TiDB: transaction rolled back, safe to retry */,
+  3101 /* MySQL Group Replication: rolled back at commit by certification */,
 ]);
 
 /**

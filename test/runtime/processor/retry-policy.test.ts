@@ -30,6 +30,7 @@ describe('retry policy', () => {
     for (const errno of [9007, 8002, 8022]) {
       expect(isRetriable(Object.assign(new Error(`TiDB ${errno}`), { errno }))).toBe(true);
     }
+    expect(isRetriable(galera('ER_TRANSACTION_ROLLBACK_DURING_COMMIT', 3101, 'Plugin instructed the server to rollback the current transaction.'))).toBe(true);
   });
 
   test('an StsError is retried exactly when its own flag says so', () => {
