@@ -5,62 +5,44 @@ import type { Knex } from 'knex';
 import { createDb } from '../../../runtime/db/knex';
 import { Lease, type LeaseOptions } from '../../../runtime/db/lease';
 import { spawnProcessorChild, stopChildren } from '../../fixtures/child-process';
-import { contenderDb, contenderUrls, expireLease, leaseRow } from '../../fixtures/contenders';
+import { contenderDb, leaseRow, serverContest, type Contest } from '../../fixtures/contenders';
+import {
+  createProbeTable,
+  fenceAfterTakeover,
+  fencedInsert,
+  handOverRoundAfterRound,
+  lease as leaseOn,
+  probeIds,
+  raceForNewRoles,
+} from '../../fixtures/lease-scenarios';
 import { waitFor } from '../../fixtures/processor-harness';
 import { useTestResources } from '../../fixtures/resources';
 
 /**
  * Leases in role_lease (runtime/db/lease.ts): one holder per role, handed over on expiry or
  * release with a higher fencing token, kept alive by renewal, and a fence that refuses the writes
- * of a holder that lost its lease. Contenders each have a pool of their own (contenders.ts), so
- * the same tests can put them on different nodes of a cluster.
+ * of a holder that lost its lease. Contenders each have a pool of their own (contenders.ts); the
+ * scenarios of lease-scenarios.ts run again with them on different nodes of a Galera cluster
+ * (test/infra/galera-exclusivity.test.ts).
  */
 const r = useTestResources();
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 const ROW = 718_260_417_730_551_808n;
 
-async function probeDb(): Promise<{ db: Knex; url: string; contenders: Knex[] }> {
-  const { db, url } = await r.database();
-  await db.raw('CREATE TABLE lease_probe (id BIGINT PRIMARY KEY, token BIGINT NOT NULL)');
-  return { db, url, contenders: contenderUrls(url).map((u) => contenderDb(r, u)) };
+async function probeDb(): Promise<Contest & { url: string }> {
+  const contest = await serverContest(r);
+  await createProbeTable(contest.db);
+  return contest;
 }
 
-function lease(db: Knex, name: string, opts: LeaseOptions = {}): Lease {
-  const l = new Lease(db, name, opts);
-  r.defer(() => l.release());
-  return l;
-}
-
-/** A fenced write of one lease_probe row, as a holder makes it under its role. */
-function fencedInsert(db: Knex, l: Lease, id: bigint): Promise<void> {
-  return db.transaction(async (trx) => {
-    await trx.raw(`INSERT INTO lease_probe (id, token) VALUES (${id}, ${l.token ?? 0n})`);
-    await l.fence(trx);
-  });
-}
-
-async function probeIds(db: Knex): Promise<bigint[]> {
-  const [rows] = (await db.raw('SELECT CAST(id AS CHAR) AS id FROM lease_probe ORDER BY id')) as [
-    Array<{ id: string }>,
-  ];
-  return rows.map((x) => BigInt(x.id));
-}
+const lease = (db: Knex, name: string, opts: LeaseOptions = {}) => leaseOn(r, db, name, opts);
 
 test('of contenders asking at once, exactly one holds the lease, and the others are refused until it is free', async () => {
-  const { contenders } = await probeDb();
-  for (let round = 0; round < 20; round++) {
-    const name = `sts.test.race-${round}`;
-    const all = [...contenders, ...contenders].map((db) => lease(db, name));
-    const won = await Promise.all(all.map((l) => l.tryAcquire()));
-    expect(won.filter(Boolean)).toHaveLength(1);
-    const holder = all[won.indexOf(true)]!;
-    await expect(holder.assertHeld()).resolves.toBeUndefined();
-    for (const other of all.filter((l) => l !== holder)) {
-      expect(await other.tryAcquire()).toBe(false);
-      await expect(other.assertHeld()).rejects.toMatchObject({ code: 'STS_LOCK_UNAVAILABLE' });
-    }
-    expect(holder.token).toBe(1n);
-  }
+  await raceForNewRoles(await probeDb(), 20);
+});
+
+test('a role handed over round after round goes to exactly one contender each time, with the next token', async () => {
+  await handOverRoundAfterRound(await probeDb(), 20);
 });
 
 test('a lease whose holder died is taken over once it expires by the database clock, with a higher token', async () => {
@@ -98,30 +80,7 @@ test('a released lease is free at once', async () => {
 });
 
 test('a holder whose lease was taken over cannot write: its fenced transaction fails and its rows are not there', async () => {
-  const { db, contenders } = await probeDb();
-  const [dbA, dbB] = contenders as [Knex, Knex];
-  const name = 'sts.test.fence';
-  const lost: unknown[] = [];
-  const a = lease(dbA, name, { onLost: (err) => lost.push(err) });
-  const b = lease(dbB, name);
-  expect(await a.tryAcquire()).toBe(true);
-  await fencedInsert(dbA, a, ROW);
-
-  // a's lease runs out (it stalled) and b takes the role.
-  await expireLease(db, name);
-  expect(await b.tryAcquire()).toBe(true);
-  expect(b.token).toBe(a.token! + 1n);
-
-  await expect(fencedInsert(dbA, a, ROW + 1n)).rejects.toMatchObject({
-    code: 'STS_LOCK_UNAVAILABLE',
-  });
-  expect(lost).toEqual([expect.objectContaining({ code: 'STS_LOCK_UNAVAILABLE' })]);
-  expect(a.held).toBe(false);
-  await expect(a.assertHeld()).rejects.toMatchObject({ code: 'STS_LOCK_UNAVAILABLE' });
-  await fencedInsert(dbB, b, ROW + 2n);
-  expect(await probeIds(db)).toEqual([ROW, ROW + 2n]);
-  // The old holder cannot take it back while the new one holds it.
-  expect(await a.tryAcquire()).toBe(false);
+  await fenceAfterTakeover(await probeDb());
 });
 
 test("on one server a takeover waits for the holder's fenced transaction to commit", async () => {

@@ -1,150 +1,22 @@
-import { Registry } from 'prom-client';
 import type { Knex } from 'knex';
-import { createLogger } from '../../../runtime/logger';
+import { OutboxRelay, pendingQuery } from '../../../runtime/outbox/outbox-relay';
+import { outboxTopic, type OutboxMessage } from '../../../runtime/outbox/outbox-writer';
+import { serverContest } from '../../fixtures/contenders';
+import { twoRelaysHandOver } from '../../fixtures/relay-scenarios';
 import {
-  OutboxRelay,
-  EVENT_ID_HEADER,
-  pendingQuery,
-  type OutboxRelayOptions,
-} from '../../../runtime/outbox/outbox-relay';
-import { OutboxWriter, outboxTopic, type OutboxMessage } from '../../../runtime/outbox/outbox-writer';
-import { AvroCodec } from '../../../runtime/registry/avro-codec';
-import { RegistryClient } from '../../../runtime/registry/registry-client';
-import { contenderDb, contenderUrls, expireLease, leaseRow } from '../../fixtures/contenders';
+  BASE_SELLER,
+  assertOrderedOnce,
+  pendingRows as pending,
+  relayEvent as event,
+  relayKit,
+  waitUntil as waitFor,
+  type RelayTestValue,
+} from '../../fixtures/relay-kit';
 import { useTestResources } from '../../fixtures/resources';
 
 const r = useTestResources();
-const registry = new RegistryClient(r.config.schemaRegistryUrl);
-const codec = new AvroCodec(registry);
-const writer = new OutboxWriter(codec, registry);
-const logger = createLogger('outbox-relay-test', process.env.STS_LOG_LEVEL ?? 'warn');
-
-const SCHEMA = JSON.stringify({
-  type: 'record',
-  name: 'RelayTestEvent',
-  namespace: 'sts.test',
-  fields: [
-    { name: 'event_id', type: 'string' },
-    { name: 'shop_user_id', type: 'long' },
-    { name: 'seq', type: 'long' },
-  ],
-});
-const BASE_SELLER = 652024209997000000n;
-
-/** A topic with its `<topic>-value` subject registered (and deleted after the file). */
-async function topicWithSchema(prefix: string, partitions: number): Promise<string> {
-  const topic = await r.topic(prefix, partitions);
-  const subject = `${topic}-value`;
-  await registry.register(subject, SCHEMA);
-  r.defer(async () => {
-    await fetch(`${registry.url}/subjects/${subject}`, { method: 'DELETE' });
-    await fetch(`${registry.url}/subjects/${subject}?permanent=true`, { method: 'DELETE' });
-  });
-  return topic;
-}
-
-/** The value of the test's own schema (topicWithSchema). */
-interface RelayTestValue {
-  event_id: string;
-  shop_user_id: bigint;
-  seq: bigint;
-}
-
-function event(seller: bigint, seq: number, tag = ''): OutboxMessage<RelayTestValue> {
-  const eventId = `${tag}${seller}-${seq}`;
-  return {
-    key: seller.toString(),
-    eventId,
-    value: { event_id: eventId, shop_user_id: seller, seq: BigInt(seq) },
-    headers: { 'sts-test': 'relay' },
-  };
-}
-
-function newRelay(db: Knex, opts: Partial<OutboxRelayOptions> = {}): OutboxRelay {
-  const relay = new OutboxRelay({ db, kafka: r.kafka, logger, metrics: new Registry() }, opts);
-  r.defer(() => relay.stop());
-  return relay;
-}
-
-async function pending(db: Knex): Promise<number> {
-  const [row] = await db('outbox').whereNull('published_at').count({ n: '*' });
-  return Number(row?.n);
-}
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((res) => setTimeout(res, 20));
-  }
-}
-
-interface Seen {
-  key: string;
-  eventId: string;
-  seq: bigint;
-}
-
-/** Reads the topic from the beginning until `expected` distinct event ids arrived. */
-async function consumeAll(
-  topic: string,
-  expected: number,
-): Promise<{ raw: Seen[]; extraHeader: number }> {
-  const consumer = r.kafka.consumer({ groupId: r.group('relay'), maxBytesPerPartition: 4 << 20 });
-  const raw: { key: string; eventId: string; value: Buffer; partition: number }[] = [];
-  const ids = new Set<string>();
-  let extraHeader = 0;
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const eventId = m.headers?.[EVENT_ID_HEADER]?.toString() ?? '';
-          if (m.headers?.['sts-test']?.toString() === 'relay') extraHeader += 1;
-          raw.push({
-            key: m.key?.toString() ?? '',
-            eventId,
-            value: m.value as Buffer,
-            partition: batch.partition,
-          });
-          ids.add(eventId);
-        }
-      },
-    });
-    await waitFor(`${expected} events on ${topic}`, () => ids.size >= expected, 90_000);
-  } finally {
-    await consumer.disconnect();
-  }
-  const decoded: Seen[] = [];
-  for (const m of raw) {
-    const { value } = await codec.decode<{ event_id: string; shop_user_id: bigint; seq: bigint }>(
-      m.value,
-    );
-    expect(value.event_id).toBe(m.eventId);
-    expect(value.shop_user_id.toString()).toBe(m.key);
-    decoded.push({ key: m.key, eventId: m.eventId, seq: value.seq });
-  }
-  return { raw: decoded, extraHeader };
-}
-
-/** Dedups by event id (first copy wins) and asserts each key's sequence strictly increases. */
-function assertOrderedOnce(raw: Seen[], expectedIds: Set<string>) {
-  const seen = new Set<string>();
-  const lastSeq = new Map<string, bigint>();
-  for (const m of raw) {
-    if (seen.has(m.eventId)) continue;
-    seen.add(m.eventId);
-    const prev = lastSeq.get(m.key);
-    if (prev !== undefined && m.seq <= prev) {
-      throw new Error(`key ${m.key}: seq ${m.seq} arrived after ${prev}`);
-    }
-    lastSeq.set(m.key, m.seq);
-  }
-  expect(seen.size).toBe(expectedIds.size);
-  for (const id of expectedIds) if (!seen.has(id)) throw new Error(`event ${id} never arrived`);
-  return { unique: seen.size, duplicates: raw.length - seen.size };
-}
+const kit = relayKit(r);
+const { writer, logger, topicWithSchema, newRelay, consumeAll } = kit;
 
 describe('OutboxRelay', () => {
   test('publishes 100k outbox rows in order per key with no loss, and a consumer deduplicating by event id sees each event once', async () => {
@@ -207,64 +79,8 @@ describe('OutboxRelay', () => {
     expect(raw.map((m) => m.eventId)).toEqual([`b-${seller}-2`, `a-${seller}-1`]);
   });
 
-  test('two relays at once keep per-key order, and the standby takes over when the active one loses its lease', async () => {
-    const { db, url } = await r.database();
-    const topic = await topicWithSchema('relay-pair', 6);
-    const opts = { batchSize: 40, pollIntervalMs: 20, lockRetryMs: 200 };
-    const [relayA, relayB] = contenderUrls(url).map((u) => newRelay(contenderDb(r, u), opts));
-    const relays = [relayA!, relayB!] as const;
-    const expected = new Set<string>();
-
-    let inserting = true;
-    const keys = 50;
-    const inserter = (async () => {
-      for (let n = 0; inserting; n++) {
-        const batch: Array<OutboxMessage<RelayTestValue>> = [];
-        for (let k = 0; k < keys; k++) batch.push(event(BASE_SELLER + BigInt(k), n));
-        await db.transaction((trx) => writer.add(trx, outboxTopic<RelayTestValue>(topic), batch));
-        for (const m of batch) expected.add(m.eventId);
-        await new Promise((res) => setTimeout(res, 15));
-      }
-    })();
-
-    await Promise.all(relays.map((x) => x.start()));
-    await waitFor('one active relay', () => relays.filter((x) => x.isActive).length === 1);
-    const first = relays.find((x) => x.isActive)!;
-    const second = relays.find((x) => x !== first)!;
-    await waitFor('first relay publishing', () => first.published > 200);
-    expect(second.published).toBe(0);
-
-    // The active relay's lease runs out (it stalled past its TTL: a GC pause, a frozen VM, a cut
-    // network): the standby takes the role with a higher token, and the stalled relay's next
-    // renewal, check or fenced mark finds it gone.
-    const firstToken = first.leaseToken!;
-    await expireLease(db, 'sts.outbox-relay');
-    await waitFor('stalled relay notices', () => !first.isActive);
-    await waitFor('standby takes over', () => second.isActive);
-    expect(second.leaseToken).toBeGreaterThan(firstToken);
-    expect((await leaseRow(db, 'sts.outbox-relay'))!.token).toBe(second.leaseToken);
-    await waitFor('standby publishing', () => second.published > 200);
-    // By now any batch the stalled relay had in flight is done; from here on it must stay silent.
-    const firstFrozen = first.published;
-    await waitFor('standby keeps publishing', () => second.published > 400);
-    expect(first.isActive).toBe(false);
-    expect(first.published).toBe(firstFrozen);
-
-    // A graceful stop hands the role back to the first relay, now the standby.
-    await second.stop();
-    await waitFor('first relay active again', () => first.isActive);
-    const secondPublished = second.published;
-    await waitFor('first relay publishing again', () => first.published > firstFrozen + 200);
-
-    inserting = false;
-    await inserter;
-    await waitFor('outbox drained', async () => (await pending(db)) === 0);
-    await first.stop();
-
-    const { raw } = await consumeAll(topic, expected.size);
-    const { duplicates } = assertOrderedOnce(raw, expected);
-    expect(first.published + secondPublished).toBe(raw.length);
-    logger.warn({ events: expected.size, duplicates }, 'two-relay figures');
+  test('two relays at once keep per-key order, and the standby takes over when the active one loses its lease, its marks refused', async () => {
+    await twoRelaysHandOver(await serverContest(r), kit, ['STS_LOCK_UNAVAILABLE']);
   });
 
   test('prunes published rows after retention', async () => {
