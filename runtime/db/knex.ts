@@ -102,7 +102,8 @@ interface RawConnection {
  * spaces cut to fit a VARCHAR, must count in a statement's warnings: the ledger's LOAD DATA
  * check reads that count), then reads them back: a server or
  * proxy that accepts the SET and keeps another value is refused as surely as one that rejects it.
- * Throws SqlModeUnsupportedError (not retriable), which the pool hands to the first query.
+ * Throws SqlModeUnsupportedError (not retriable), which the pool hands to the first query; a
+ * connection lost on the way is thrown as it came (retriable).
  */
 export async function pinSession(conn: RawConnection, sqlMode: readonly string[]): Promise<void> {
   const bad = sqlMode.filter((m) => FORBIDDEN_MODES.includes(m) || !/^[A-Z_]+$/.test(m));
@@ -116,6 +117,10 @@ export async function pinSession(conn: RawConnection, sqlMode: readonly string[]
         'character_set_client = utf8mb4, character_set_connection = utf8mb4, character_set_results = utf8mb4',
     );
   } catch (err) {
+    // A connection lost mid-SET (a database node killed behind HAProxy, which accepted the login
+    // and then closed) says nothing about the modes: it stays the retriable error it is, or a
+    // processor would dead-letter its record over a failover.
+    if ((err as { fatal?: unknown }).fatal === true) throw err;
     throw new SqlModeUnsupportedError(`SET SESSION sql_mode = '${wanted}' failed: ${(err as Error).message}`, { sqlMode: wanted }, err);
   }
   const [row] = (await query('SELECT @@SESSION.sql_mode AS mode, @@SESSION.time_zone AS tz, @@SESSION.character_set_connection AS cs, @@SESSION.sql_notes AS notes')) as Array<{ mode: string; tz: string; cs: string; notes: number | string }>;

@@ -41,6 +41,15 @@ const RETRIABLE_SQL_ERRNOS = new Set([
 const NODE_NOT_READY_ERRNO = 1047;
 const NODE_NOT_READY_MESSAGE = /\bWSREP\b/;
 
+/**
+ * 1180 (ER_ERROR_DURING_COMMIT) is how a Galera node refuses a COMMIT it could not replicate while
+ * it was briefly outside a primary component, as when a peer is killed and the cluster changes its
+ * view: "(provider status: Not connected to Primary Component)". The transaction rolled back, and
+ * a moment later the node is primary again. `sts chaos --db-cluster` met it on a standby's kill.
+ */
+const COMMIT_NOT_REPLICATED_ERRNO = 1180;
+const COMMIT_NOT_REPLICATED_MESSAGE = /Not connected to Primary Component/i;
+
 const RETRIABLE_CODES = new Set([
   'ER_LOCK_DEADLOCK',
   'ER_LOCK_WAIT_TIMEOUT',
@@ -83,6 +92,7 @@ export function isRetriable(err: unknown, depth = 0): boolean {
   if (typeof e.code === 'string' && RETRIABLE_CODES.has(e.code)) return true;
   if (typeof e.errno === 'number' && RETRIABLE_SQL_ERRNOS.has(e.errno)) return true;
   if (e.errno === NODE_NOT_READY_ERRNO && typeof e.message === 'string' && NODE_NOT_READY_MESSAGE.test(e.message)) return true;
+  if (e.errno === COMMIT_NOT_REPLICATED_ERRNO && typeof e.message === 'string' && COMMIT_NOT_REPLICATED_MESSAGE.test(e.message)) return true;
   if (e.fatal === true) return true;
   if (
     typeof e.message === 'string' &&

@@ -21,8 +21,11 @@ import { intakeUpload } from '../../services/uploads/upload-intake';
 import { runChaosChecks, type ChaosExpectations, type CheckResult } from './chaos-checks';
 import { ChaosMonkey } from './chaos-monkey';
 import { chaosStack, type ChaosStack } from './chaos-stack';
+import { dbClusterCheck } from './db-cluster-checks';
+import { DbClusterFaults } from './db-cluster-faults';
 import { expectedSettlement } from './expected-settlement';
 import { ProcessSupervisor, type SupervisedStats } from './process-supervisor';
+import { waitUntil } from './wait-until';
 
 /**
  * `sts chaos`: a demo-sized flow on a private stack while things break, then proof that no cent
@@ -50,6 +53,13 @@ import { ProcessSupervisor, type SupervisedStats } from './process-supervisor';
  *   - a processor instance frozen with SIGSTOP past the session timeout and thawed with SIGCONT,
  *     once while events are aggregated and once while payouts are paid.
  *
+ * With `dbCluster` (`sts chaos --db-cluster`, with or without `cluster`) the database is a
+ * three-node Galera cluster behind HAProxy, every process connecting through HAProxy, and the
+ * MariaDB kill becomes the cluster's faults (db-cluster-faults.ts): kill -9 of the node HAProxy
+ * routes to while the upload is ingested, its restart and rejoin as the closes start (the writes
+ * fail back to it), then kill -9 and restart of a standby node once the first payouts go out. One
+ * more check: every node back, Synced, with the same money tables (db-cluster-checks.ts).
+ *
  * Failure codes: STS_CHAOS_RUN when the scenario itself cannot proceed (a component that does not
  * come back, a flow that never goes quiet). Check failures are not thrown: they are the report.
  */
@@ -69,9 +79,11 @@ export interface ChaosOptions {
   timeoutMs: number;
   /** A three-node Kafka cluster, two instances of every process, and the cluster's faults. */
   cluster: boolean;
+  /** A three-node Galera cluster behind HAProxy for the database, and its node kills. */
+  dbCluster: boolean;
 }
 
-export const CHAOS_DEMO_SIZE: ChaosOptions = { regions: ['SG', 'MY'], orders: 87_000, sellers: 5_000, uploadRows: 100_000, seed: 1, killPauseMs: [3000, 6000], outageMs: 15_000, keep: false, timeoutMs: 1_800_000, cluster: false };
+export const CHAOS_DEMO_SIZE: ChaosOptions = { regions: ['SG', 'MY'], orders: 87_000, sellers: 5_000, uploadRows: 100_000, seed: 1, killPauseMs: [3000, 6000], outageMs: 15_000, keep: false, timeoutMs: 1_800_000, cluster: false, dbCluster: false };
 export const CHAOS_SMALL_SIZE: ChaosOptions = { ...CHAOS_DEMO_SIZE, orders: 3_000, sellers: 300, uploadRows: 5_000, killPauseMs: [2500, 5000], outageMs: 8_000, timeoutMs: 900_000 };
 
 export interface ChaosReport {
@@ -91,6 +103,8 @@ const RATE_BPS = 250n;
 const ORDER_TOPIC = ORDER_EVENTS.topic;
 /** How long a frozen instance stays stopped: past the run's 6 s session timeout, so it is evicted. */
 const FREEZE_MS = 10_000;
+/** How long a killed standby database node stays down: long enough for writes it has to catch up on. */
+const DB_STANDBY_DOWN_MS = 5_000;
 
 const PROCESSES = [
   { name: 'settlement-aggregation', args: ['run', 'settlement-aggregation'] },
@@ -130,7 +144,8 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
 
   say(`chaos ${run}: private stack under ${dir}`);
   // The first region pays through bank files, the others through the gateway.
-  const stack = await chaosStack(dir, base.schemaRegistryUrl, { STS_PAYOUT_RAILS: `${opts.regions[0]}=bank-file` }, { kafkaNodes: opts.cluster ? 3 : 1 });
+  const stack = await chaosStack(dir, base.schemaRegistryUrl, { STS_PAYOUT_RAILS: `${opts.regions[0]}=bank-file` }, { kafkaNodes: opts.cluster ? 3 : 1, mysqlNodes: opts.dbCluster ? 3 : 1 });
+  const dbFaults = opts.dbCluster ? new DbClusterFaults(stack, deadline, note) : undefined;
   let ctx: AppContext | undefined;
   let supervisor: ProcessSupervisor | undefined;
   let monkey: ChaosMonkey | undefined;
@@ -190,8 +205,12 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const uploadCycle = cycleIdFor('SG', new Date());
     say(`uploaded ${opts.uploadRows} rows as upload ${intake.uploadId}`);
     await sleep(1500);
-    const mysql = await stack.killAndRestart('mysql');
-    note(`MariaDB kill -9 and restart (${(mysql.downMs / 1000).toFixed(1)} s down)`);
+    // On a cluster the node stays down until the upload is in: the upload runs on two nodes.
+    const dbVictim = await dbFaults?.killRoutedNode();
+    if (!dbFaults) {
+      const mysql = await stack.killAndRestart('mysql');
+      note(`MariaDB kill -9 and restart (${(mysql.downMs / 1000).toFixed(1)} s down)`);
+    }
     if (opts.cluster) {
       const { controller } = await stack.kafkaLeadership(PIPELINE_TOPICS);
       if (controller === undefined) throw new ChaosRunError('the cluster did not report its active controller');
@@ -204,6 +223,17 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       return row && row.status !== 'PROCESSING' && row.status !== 'RECEIVING' ? true : undefined;
     });
     lap('upload');
+
+    // On a database cluster: the killed node rejoins as the closes start, and the writes fail back
+    // to it under them; a standby is killed and restarted once payouts go out.
+    const dbClusterFaults = (async () => {
+      if (!dbFaults || dbVictim === undefined) return;
+      await dbFaults.restart(dbVictim);
+      await waitUntil('the first payout', deadline, async () => ((await count(db('payout'))) > 0 ? true : undefined));
+      const standby = await dbFaults.killStandbyNode();
+      await sleep(DB_STANDBY_DOWN_MS);
+      await dbFaults.restart(standby);
+    })();
 
     // Payment faults start with the first payout, while the closes still run.
     const paymentFaults = (async () => {
@@ -230,6 +260,9 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       }
       await frozen;
     })();
+    // A fault that fails is thrown where it is awaited, after the closes; until then it must not
+    // count as unhandled, which would end the process with the private stack still running.
+    for (const faults of [paymentFaults, clusterFaults, dbClusterFaults]) faults.catch(() => undefined);
     let killedClose = false;
     for (const region of opts.regions) {
       // The first close dies the moment its cycle turns CLOSING: past the watermark, before or
@@ -251,6 +284,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     }
     await paymentFaults;
     await clusterFaults;
+    await dbClusterFaults;
     lap('close');
 
     await waitUntil('every payout to be final', deadline, async () => ((await count(db('payout').whereIn('status', ['PENDING', 'SUBMITTED']))) === 0 ? true : undefined));
@@ -264,6 +298,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
     const recon = () => ReconRunner.fromConfig(stack.config, { db, logger: ctx!.logger }).run();
     const orders = { topic: ORDER_TOPIC, published: [...events, ...resent], codec: ctx.codec };
     const checks = await runChaosChecks({ db, kafka: ctx.kafka, gatewayUrl: stack.config.gatewayUrl, bankUrl: stack.config.bankUrl, recon, orders }, expectations);
+    if (opts.dbCluster) checks.push(await dbClusterCheck(stack));
     lap('checks');
     seconds.total = Math.round((Date.now() - started) / 100) / 10;
     return { ok: checks.every((c) => c.ok), dir, seed: opts.seed, events: events.length + resent.length, uploadRows: opts.uploadRows, payouts: await count(db('payout')), faults, processes: supervisor.stats(), checks, seconds };
@@ -275,7 +310,7 @@ export async function runChaos(base: StsConfig, opts: ChaosOptions, say: (line: 
       await stack.down();
       // The logs and the report stay; the private stack's data (jars, logs of the broker, the
       // database files) is a few hundred MB per run and means nothing once it is down.
-      for (const sub of ['kafka', 'mysql', 'redis', 'gateway', 'bank', 'bank-files', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
+      for (const sub of ['kafka', 'mysql', 'galera', 'redis', 'gateway', 'bank', 'bank-files', 'uploads', 'billing-items.csv']) fs.rmSync(path.join(dir, sub), { recursive: true, force: true });
     }
   }
 }
@@ -335,21 +370,6 @@ async function waitForQuiet(ctx: AppContext, deadline: number): Promise<void> {
   } finally {
     await sampler.close();
   }
-}
-
-/** Polls until `probe` gives a value; errors count as "not yet" (the database may be restarting). */
-async function waitUntil<T>(what: string, deadline: number, probe: () => Promise<T | undefined>): Promise<T> {
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(500);
-  }
-  throw new ChaosRunError(`gave up waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
 async function count(q: Knex.QueryBuilder): Promise<number> {

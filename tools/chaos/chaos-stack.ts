@@ -4,7 +4,10 @@ import { spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { loadConfig, PROJECT_ROOT, type StsConfig } from '../../runtime/config';
 import { ChaosRunError } from '../../runtime/errors';
-import { kafkaNodePaths, stackPaths } from '../../infra/paths';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { galeraNodePaths, galeraPaths, kafkaNodePaths, stackPaths } from '../../infra/paths';
+import { galeraNodes } from '../../infra/galera-node';
+import { haproxyRouting } from '../../infra/haproxy';
 import { kafkaQuorum } from '../../infra/kafka-broker';
 import { createKafka } from '../../runtime/kafka/client';
 import { gatewayPaths } from '../../infra/gateway-simulator/stack-component';
@@ -23,6 +26,10 @@ import { freePortRun, freePorts } from '../../infra/ports';
  *
  * With `kafkaNodes: 3` the broker is a three-node KRaft cluster (STS_KAFKA_NODES), each node a
  * JVM of its own that can be killed, stopped and started alone.
+ *
+ * With `mysqlNodes: 3` the database is a three-node Galera cluster behind HAProxy
+ * (STS_MYSQL_NODES); every process connects through HAProxy, and each node can be killed alone
+ * and started again by `sts up`, which rejoins it by state transfer.
  *
  * Failure codes: STS_CHAOS_RUN (a `sts up` that failed; the message carries its last lines).
  */
@@ -49,11 +56,20 @@ export interface ChaosStack {
   kafkaLeadership(topics: string[]): Promise<{ partitionsLed: Map<number, number>; controller?: number }>;
   /** Partitions of these topics whose in-sync replicas are fewer than their replicas. */
   underReplicated(topics: string[]): Promise<number>;
+  /** Node ids of the Galera cluster; empty for a single MariaDB. */
+  dbNodes: number[];
+  /** The Galera node HAProxy sends new connections to, or undefined when none is up. */
+  routedDbNode(): Promise<number | undefined>;
+  /** kill -9 of one Galera node; waits until it is gone. */
+  killDbNode(id: number): Promise<void>;
+  /** A connection straight to one Galera node, its reads causal (they wait for the cluster's commits). */
+  onDbNode<T>(id: number, fn: (conn: Connection) => Promise<T>): Promise<T>;
   down(): Promise<void>;
 }
 
-export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEnv: NodeJS.ProcessEnv = {}, opts: { kafkaNodes?: number } = {}): Promise<ChaosStack> {
+export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEnv: NodeJS.ProcessEnv = {}, opts: { kafkaNodes?: number; mysqlNodes?: number } = {}): Promise<ChaosStack> {
   const nodes = opts.kafkaNodes ?? 1;
+  const dbNodes = opts.mysqlNodes ?? 1;
   const [mysql, redis, gateway, bank, single, singleController] = await freePorts(6);
   // A cluster's nodes sit two ports apart: listener n at base + 2(n-1), its controller one above.
   const base = nodes > 1 ? await freePortRun(2 * nodes) : undefined;
@@ -67,6 +83,9 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEn
     STS_KAFKA_BROKERS: `127.0.0.1:${kafka}`,
     STS_KAFKA_CONTROLLER_PORT: String(controller),
     STS_MYSQL_URL: `mysql://root@127.0.0.1:${mysql}/sts`,
+    // On a Galera cluster the free port is HAProxy's, which STS_MYSQL_URL then goes through; three
+    // mariadbd on one machine take a smaller buffer pool each than a single server's.
+    ...(dbNodes > 1 ? { STS_MYSQL_NODES: String(dbNodes), STS_MYSQL_PROXY_PORT: String(mysql), STS_MYSQL_BUFFER_POOL: '128M' } : {}),
     STS_REDIS_URL: `redis://127.0.0.1:${redis}`,
     STS_GATEWAY_URL: `http://127.0.0.1:${gateway}`,
     // The bank simulator's folders are STS_DATA_DIR's, so the run's files never meet the shared stack's.
@@ -148,6 +167,28 @@ export async function chaosStack(dir: string, sharedRegistryUrl: string, extraEn
     async underReplicated(topics) {
       const metadata = await admin((a) => a.fetchTopicMetadata({ topics }));
       return metadata.topics.reduce((n, t) => n + t.partitions.filter((p) => p.isr.length < p.replicas.length).length, 0);
+    },
+    dbNodes: dbNodes > 1 ? Array.from({ length: dbNodes }, (_, i) => i + 1) : [],
+    async routedDbNode() {
+      const { routesTo } = await haproxyRouting(dir);
+      return routesTo === undefined ? undefined : Number(/^node-(\d+)$/.exec(routesTo)?.[1]);
+    },
+    async killDbNode(id) {
+      const pid = readPid(galeraNodePaths(dir, id).pid);
+      if (pid === undefined || !isAlive(pid)) throw new ChaosRunError(`database node ${id} of the chaos stack is not running`);
+      process.kill(pid, 'SIGKILL');
+      while (isAlive(pid)) await sleep(50);
+    },
+    async onDbNode(id, fn) {
+      const { base } = JSON.parse(fs.readFileSync(galeraPaths(dir).ports, 'utf8')) as { base: number };
+      const node = galeraNodes(dir, dbNodes, base)[id - 1]!;
+      const conn = await createConnection({ host: node.host, port: node.port, user: 'root', database: new URL(config.mysqlUrl).pathname.slice(1), connectTimeout: 5000 });
+      try {
+        await conn.query('SET SESSION wsrep_sync_wait = 1');
+        return await fn(conn);
+      } finally {
+        await conn.end().catch(() => undefined);
+      }
     },
     async down() {
       await runSts(['down'], env, 120_000).catch(() => undefined);

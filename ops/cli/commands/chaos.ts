@@ -18,11 +18,12 @@ export function registerChaosCommand(program: Command): void {
     .description('run a demo-sized flow on a private stack while killing processors, the broker and MariaDB, flushing Redis and cutting the gateway; then prove no money was lost or doubled')
     .option('--small', `the size CI runs: ${CHAOS_SMALL_SIZE.orders} orders per region, ${CHAOS_SMALL_SIZE.uploadRows} upload rows`)
     .option('--cluster', 'on a private three-node Kafka cluster with two instances of every processor, adding broker kills (partition leader, active controller), a rolling restart and frozen instances')
+    .option('--db-cluster', 'on a private three-node MariaDB Galera cluster behind HAProxy, killing the node HAProxy routes to mid-upload and a standby under the payments, each rejoining by state transfer')
     .option('--runs <n>', 'runs in a row, each on a fresh private stack', '1')
     .option('--seed <n>', 'seed of the first run (later runs add 1); picks the victims and the data', '1')
     .option('--keep', 'leave the private stack running after the (last) run, to inspect it')
     .option('--json', 'machine-readable reports')
-    .action(async (opts: { small?: boolean; cluster?: boolean; runs: string; seed: string; keep?: boolean; json?: boolean }) => {
+    .action(async (opts: { small?: boolean; cluster?: boolean; dbCluster?: boolean; runs: string; seed: string; keep?: boolean; json?: boolean }) => {
       const runs = Number(opts.runs);
       const seed = Number(opts.seed);
       if (!Number.isInteger(runs) || runs < 1) throw new ConfigError('--runs must be a positive whole number');
@@ -36,7 +37,7 @@ export function registerChaosCommand(program: Command): void {
       const reports: ChaosReport[] = [];
       for (let i = 0; i < runs; i++) {
         const base = opts.small ? CHAOS_SMALL_SIZE : CHAOS_DEMO_SIZE;
-        const report = await runChaos(config, { ...base, cluster: !!opts.cluster, seed: seed + i, keep: !!opts.keep && i === runs - 1 }, say);
+        const report = await runChaos(config, { ...base, cluster: !!opts.cluster, dbCluster: !!opts.dbCluster, seed: seed + i, keep: !!opts.keep && i === runs - 1 }, say);
         fs.writeFileSync(path.join(report.dir, 'report.json'), `${toJson(report)}\n`);
         reports.push(report);
         if (!opts.json) process.stdout.write(renderChaosReport(report, i + 1, runs));

@@ -33,6 +33,12 @@ describe('retry policy', () => {
     expect(isRetriable(galera('ER_TRANSACTION_ROLLBACK_DURING_COMMIT', 3101, 'Plugin instructed the server to rollback the current transaction.'))).toBe(true);
   });
 
+  test('a commit a Galera node could not replicate outside a primary component is retriable; other commit errors are not', () => {
+    const commitError = (message: string) => Object.assign(new Error(`COMMIT; - ${message}`), { code: 'ER_ERROR_DURING_COMMIT', errno: 1180 });
+    expect(isRetriable(commitError('Error while appending streaming replication fragment(provider status: Not connected to Primary Component)'))).toBe(true);
+    expect(isRetriable(commitError('Got error 28 "No space left on device" during COMMIT'))).toBe(false);
+  });
+
   test('an StsError is retried exactly when its own flag says so', () => {
     expect(isRetriable(new ServiceUnavailableError('mysql', 'x', 'down', 'start it'))).toBe(true);
     expect(isRetriable(new DlqPublishError('t.dlq', new Error('x')))).toBe(true);
