@@ -20,7 +20,6 @@ import {
   saveRuleFindings,
   unalertedCritical,
 } from './finding-store';
-import { backoffDelay, isRetriable } from '../../runtime/processor/retry-policy';
 import { GatewayReportReader } from './gateway-report-reader';
 import { postAlert } from './recon-alert';
 import { RECON_FIXES } from './recon-fixes';
@@ -35,10 +34,6 @@ import {
 } from './recon-types';
 import { RECON_RULES } from './rules';
 
-
-/** A findings save that lost to another write is tried this many times in all, backing off between. */
-const SAVE_ATTEMPTS = 4;
-const SAVE_BACKOFF = { initialDelayMs: 50, maxDelayMs: 1000 };
 /**
  * Runs the rules and keeps their findings (finding-store.ts). One run at a time per database, the
  * holder of the `sts.recon` lease (runtime/db/lease.ts): two runs saving at once could each
@@ -184,31 +179,16 @@ export class ReconRunner {
     const { db, logger } = this.deps;
     const startedAt = new Date();
     const reports: RuleReport[] = [];
-    // A save that lost to another transaction (a deadlock, or on Galera a certification failure
-    // against a write from another node) rolled back whole: it is tried again, against the open
-    // findings as they are now, a few times. A lost lease is not: another run's findings stand.
-    const save = async (
-      ruleName: string,
+    const save = (
       produced: Finding[],
       open: ReadonlyMap<string, StoredFinding>,
       resolveMissing: boolean,
-    ) => {
-      let current = open;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await db.transaction(async (trx) => {
-            const saved = await saveRuleFindings(trx, produced, current, now, resolveMissing);
-            await lease.fence(trx);
-            return saved;
-          });
-        } catch (err) {
-          if (err instanceof LockUnavailableError || !isRetriable(err) || attempt + 1 >= SAVE_ATTEMPTS) throw err;
-          logger.warn({ err, attempt: attempt + 1 }, 'saving recon findings lost to another write; trying again');
-          await new Promise((res) => setTimeout(res, backoffDelay(attempt, SAVE_BACKOFF)));
-          current = await openFindingsOf(db, ruleName);
-        }
-      }
-    };
+    ) =>
+      db.transaction(async (trx) => {
+        const saved = await saveRuleFindings(trx, produced, open, now, resolveMissing);
+        await lease.fence(trx);
+        return saved;
+      });
     for (const rule of selected) {
       // A run that lost its lease stops here rather than checking rules it may not save.
       await lease.assertHeld();
@@ -220,7 +200,7 @@ export class ReconRunner {
         const produced = (
           await rule.check({ db, now, options: this.options, gateway: this.gateway, open, note })
         ).filter((f) => f.rule === rule.name);
-        const saved = await save(rule.name, produced, open, true);
+        const saved = await save(produced, open, true);
         reports.push({
           rule: rule.name,
           ok: true,
@@ -245,7 +225,7 @@ export class ReconRunner {
           entity: 'recon/rule-error',
           detail: `the rule could not run: [${e.code}] ${e.message}`.slice(0, 1024),
         };
-        const saved = await save(rule.name, [failure], open, false);
+        const saved = await save([failure], open, false);
         reports.push({
           rule: rule.name,
           ok: false,
