@@ -4,14 +4,16 @@ import type { Logger } from '../../runtime/logger';
 
 /**
  * The audit trail of operator actions (issue 7): every call that changes something (any method
- * but GET/HEAD on a route that needs a role) is recorded in ops_audit after it is answered, with
+ * but GET/HEAD on a route that needs a role) is recorded in ops_audit as it is answered, with
  * the caller's name and role, the route, the target id, its JSON input and the status. Uploads are
  * recorded by name, never by content; tokens never reach this table (auth keeps only digests).
+ * The row is written in onSend, once the status is known and before the answer leaves: a caller
+ * who has the answer can find the row (onResponse would race the caller's next read).
  * A failed audit write is logged, not thrown: the action already happened.
  */
 export function installAudit(app: FastifyInstance, db: Knex, logger: Logger): void {
-  app.addHook('onResponse', async (req, reply) => {
-    if (req.method === 'GET' || req.method === 'HEAD' || !req.routeOptions.config?.minRole) return;
+  app.addHook('onSend', async (req, reply, payload) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || !req.routeOptions.config?.minRole) return payload;
     const params = (req.params ?? {}) as Record<string, string>;
     const body = req.body !== null && typeof req.body === 'object' && !('pipe' in (req.body as object)) ? req.body : undefined;
     // The path names what was acted on (a payee change is PUT /payees/:seller/:currency).
@@ -28,6 +30,7 @@ export function installAudit(app: FastifyInstance, db: Knex, logger: Logger): vo
     } catch (err) {
       logger.error({ err, route: req.routeOptions.url }, 'audit write failed');
     }
+    return payload;
   });
 }
 
