@@ -12,6 +12,7 @@ import { processorMetrics } from '../../../runtime/processor/processor-metrics';
 import { paymentMetrics } from '../../../processors/payment-notify/payment-metrics';
 import { ReconRunner } from '../../../services/recon/recon-runner';
 import { createAppContext } from '../../../services/run/app-context';
+import { BankRailWorker } from '../../../settlement/bank-file/bank-rail-worker';
 import { CloseScheduler } from '../../../settlement/cycle-close/close-scheduler';
 import { metricNamesIn, queryableNames } from '../../fixtures/promql-metric-names';
 import { useTestResources } from '../../fixtures/resources';
@@ -106,6 +107,19 @@ beforeAll(async () => {
       logger,
     },
     [],
+  );
+  new BankRailWorker(
+    {
+      db: ctx.db,
+      ids: await ctx.ids(),
+      outbox: ctx.outbox,
+      dataDir: config.dataDir,
+      outboundDir: config.bankOutboundDir,
+      inboundDir: config.bankInboundDir,
+      environment: config.environment,
+      logger,
+    },
+    config.bankPollMs,
   );
   app = await buildOpsApi({ ...ctx, logger }, { tokens: `${VIEWER}:viewer:vera` });
   const base = await app.listen({ port: 0, host: '127.0.0.1' });
