@@ -11,6 +11,8 @@ import { livePid, spawnDetached, stopProcess, tail } from './process-control';
  * answering GET /health at its URL is adopted as it is; otherwise, for a loopback URL, it is
  * started detached with a pid file (under <STS_DATA_DIR>/<dir>/) so `sts down` stops only what
  * `sts up` started. A non-loopback URL names one run elsewhere: it is reported, never started.
+ * One that `sts up` started and that is alive but slow to answer (a loaded machine, a paused
+ * process) is waited for: it holds its port, and taking it for a stranger would fail the `up`.
  *
  * Failure codes: STS_SERVICE_UNAVAILABLE (remote one down), STS_PORT_IN_USE (something else holds
  * the port), STS_STARTUP_FAILED (the simulator exited or never answered /health).
@@ -54,6 +56,28 @@ export function simulatorComponent(spec: SimulatorSpec) {
         spec.remote.fix,
       );
     }
+    const p = paths(config.dataDir);
+    const own = livePid(p.pid);
+    if (own !== undefined) {
+      report(
+        `${spec.dir}: the simulator (pid ${own}) runs but did not answer /health; waiting for it`,
+      );
+      const back = await waitFor(
+        async () => ((await status(config)).state === 'up' ? true : undefined),
+        {
+          timeoutMs: READY_TIMEOUT_MS,
+          abort: () => (livePid(p.pid) === undefined ? 'the simulator exited' : undefined),
+        },
+      );
+      if (back.value) return status(config);
+      if (!back.aborted)
+        throw new StartupFailedError(
+          spec.label,
+          `pid ${own} runs but has not answered /health for ${READY_TIMEOUT_MS / 1000} s: ${tail(p.log, 2).replace(/\s+/g, ' ').slice(0, 300)}`,
+          p.log,
+        );
+      // It exited meanwhile: start a new one below.
+    }
     const port = Number(url.port || 80);
     if (await isPortOpen('127.0.0.1', port)) {
       throw new PortInUseError(
@@ -62,7 +86,6 @@ export function simulatorComponent(spec: SimulatorSpec) {
         `stop whatever listens on ${port} (ss -ltnp 'sport = :${port}'), or set ${spec.urlVariable} to another port`,
       );
     }
-    const p = paths(config.dataDir);
     fs.mkdirSync(p.root, { recursive: true });
     const flags = ['--port', String(port), '--host', '127.0.0.1', '--journal-dir', p.root];
     const pid = spawnDetached({

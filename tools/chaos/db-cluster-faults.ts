@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import type { Connection } from 'mysql2/promise';
 import { galeraNodePaths } from '../../infra/paths';
-import { sleep } from '../../infra/process-control';
 import type { ChaosStack } from './chaos-stack';
 import { waitUntil } from './wait-until';
 
@@ -64,7 +63,7 @@ export class DbClusterFaults {
    */
   async restart(id: number): Promise<void> {
     const started = Date.now();
-    await this.up();
+    await this.stack.up();
     await this.allSynced();
     const log = fs.readFileSync(galeraNodePaths(this.stack.dir, id).log, 'utf8').slice(this.logFrom.get(id) ?? 0);
     const how = /IST received/.test(log) ? 'IST' : /SST succeeded|SST received/.test(log) ? 'a full state transfer (SST)' : 'state transfer';
@@ -74,21 +73,6 @@ export class DbClusterFaults {
       back = `; HAProxy routes to it again, cutting the standby's sessions`;
     }
     this.note(`MariaDB node-${id} restarted and rejoined by ${how}, every node Synced ${secondsSince(started)} s after${back}`);
-  }
-
-  /**
-   * `sts up`, tried again as an operator would: under a demo-sized load on two cores a simulator
-   * can miss `sts up`'s health probe and be taken for a stranger on its own port.
-   */
-  private async up(): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.stack.up();
-      } catch (err) {
-        if (attempt >= UP_ATTEMPTS || Date.now() > this.deadline) throw err;
-        await sleep(2000);
-      }
-    }
   }
 
   private async kill(id: number): Promise<void> {
@@ -118,5 +102,4 @@ export async function nodeState(conn: Connection): Promise<{ synced: boolean; st
   return { synced: s.wsrep_local_state === '4' && s.wsrep_cluster_status === 'Primary', state: s.wsrep_local_state_comment ?? 'unknown', size: Number(s.wsrep_cluster_size ?? 0) };
 }
 
-const UP_ATTEMPTS = 3;
 const secondsSince = (t: number) => ((Date.now() - t) / 1000).toFixed(1);

@@ -64,6 +64,34 @@ describe('bank simulator in the local stack', () => {
     expect(fs.existsSync(bankPaths(dataDir).pid)).toBe(false);
   });
 
+  it('waits for its own simulator while it is paused instead of taking it for a stranger on its port', async () => {
+    const dataDir = h.tempDir();
+    const config = {
+      ...loadConfig(),
+      dataDir,
+      bankUrl: `http://127.0.0.1:${await freePort()}`,
+      bankOutboundDir: path.join(dataDir, 'to-bank'),
+      bankInboundDir: path.join(dataDir, 'from-bank'),
+    };
+    try {
+      const { pid } = await bankUp(config, () => undefined);
+      // Paused (SIGSTOP): it holds its port, the kernel accepts connections, /health never answers.
+      process.kill(pid!, 'SIGSTOP');
+      const resume = setTimeout(() => process.kill(pid!, 'SIGCONT'), 4000);
+      const lines: string[] = [];
+      try {
+        const again = await bankUp(config, (l) => lines.push(l));
+        expect(again).toMatchObject({ state: 'up', managed: true, pid });
+      } finally {
+        clearTimeout(resume);
+        process.kill(pid!, 'SIGCONT');
+      }
+      expect(lines).toEqual([`bank: the simulator (pid ${pid}) runs but did not answer /health; waiting for it`]);
+    } finally {
+      expect(await bankDown(config)).toBe(true);
+    }
+  });
+
   it('refuses a port held by something that is not the simulator, naming the port', async () => {
     const blocker = net.createServer((s) => s.destroy());
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
