@@ -9,6 +9,10 @@ export type AmountProblem = 'EMPTY' | 'NOT_A_DECIMAL' | 'TOO_MANY_DECIMALS' | 'O
 export type ParsedAmount = { ok: true; minor: bigint } | { ok: false; problem: AmountProblem; message: string };
 
 const DECIMAL = /^([+-]?)(\d+)(?:\.(\d+))?$/;
+/**
+ * The range is symmetric, ±(2^63 - 1): BIGINT also holds -2^63, but its negation (a reversal, a
+ * clawback, a payout return) would not fit, so no amount is read that could not be reversed.
+ */
 const INT64_MAX = 9223372036854775807n;
 
 /** Surrounding spaces are ignored (" 7 " is 7); inner spaces are not. */
