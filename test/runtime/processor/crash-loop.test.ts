@@ -11,16 +11,22 @@ import {
 
 const r = useTestResources();
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+/**
+ * `npm test` kills 8 processors over 40,000 records; `npm run crash-loop` kills 20 over 100,000
+ * (each kill costs a group rebalance of about 7 s, so the long run takes about three minutes).
+ */
+const KILLS = Math.max(1, Number(process.env.STS_CRASH_LOOP_KILLS ?? 8));
+const RECORDS = Math.max(1000, Number(process.env.STS_CRASH_LOOP_RECORDS ?? 40_000));
 
 describe('processor crashes and signals', () => {
-  test('a processor killed with kill -9 mid-batch 20 times still leaves exactly one effect per message key, and committed offsets reach the end', async () => {
-    const N = 100_000;
+  test(`a processor killed with kill -9 mid-batch ${KILLS} times still leaves exactly one effect per message key, and committed offsets reach the end`, async () => {
+    const N = RECORDS;
     const s = await effectSetup(r, 4);
     const total = await produceEffects(r.kafka, s.codec, s.schemaId, s.topic, 0, N);
     // A short sleep inside each transaction makes most kills land with a transaction open.
     const env = { mysqlUrl: s.url, topic: s.topic, group: s.group, txDelayMs: 25, maxRecords: 400 };
     let killedMidTransaction = 0;
-    for (let kill = 0; kill < 20; kill++) {
+    for (let kill = 0; kill < KILLS; kill++) {
       const child = spawnProcessorChild(env);
       try {
         // Kill only once it is applying effects, at a random moment into its work.
