@@ -16,7 +16,8 @@ import { formatMoneyText } from '../../../runtime/money/money-text';
 
 /**
  * The dashboard in real headless Chromium against the real ops API and pipeline: sign in, upload a
- * file and watch it reach 100%, close a cycle with the confirmation. Screenshots go to docs/.
+ * file and watch it reach 100%, close a cycle with the confirmation, confirm or cancel an upload
+ * its checks held. Screenshots go to docs/.
  */
 const r = useTestResources();
 const OPERATOR = 'dashboard-operator-0123456789';
@@ -30,7 +31,9 @@ beforeAll(async () => {
   lagGroup = r.group('lag');
   await addRule(s.db, { region: 'SG', category: '*', rateBps: 250, effectiveFrom: new Date('2020-01-01T00:00:00Z') }, 'test');
   await s.startPipeline();
-  const ctx = createAppContext({ ...loadConfig(), mysqlUrl: s.url, dataDir: s.dataDir }, 'dashboard-test', { logLevel: 'warn' });
+  // At most 100 sellers per upload without a confirmation: the 100-seller file passes, a wider one is held.
+  const config = loadConfig();
+  const ctx = createAppContext({ ...config, mysqlUrl: s.url, dataDir: s.dataDir, uploadChecks: { ...config.uploadChecks, maxSellers: 100 } }, 'dashboard-test', { logLevel: 'warn' });
   app = await buildOpsApi(ctx, {
     tokens: `${OPERATOR}:operator:olga`,
     intake: { topic: s.topic },
@@ -165,4 +168,61 @@ test('a reconciliation finding appears after one billing item of the closed cycl
   expect(await row.locator('td').nth(1).textContent()).toBe('CRITICAL');
   expect(await row.locator('td').nth(3).textContent()).toMatch(/^items sum to SGD [\d,]+\.\d{2} \(\d+ items\) but payout \d{18} is SGD [\d,]+\.\d{2}$/);
   await shot('recon');
+}, 120_000);
+
+test('an upload held by its checks shows its warnings and books nothing; Confirm… asks with the warnings and books it, Cancel drops another; both audited', async () => {
+  await page.click('nav button[data-tab="uploads"]');
+  const asked: string[] = [];
+  const onDialog = (d: { message(): string }) => void asked.push(d.message());
+  page.on('dialog', onDialog);
+  r.defer(() => void page.off('dialog', onDialog));
+  const held: Record<'confirm' | 'cancel', string> = { confirm: '', cancel: '' };
+  const booked = async (uploadId: string) => Number((await s.db('billing_item').where({ upload_id: uploadId }).count({ n: '*' }))[0]!.n);
+  for (const action of ['confirm', 'cancel'] as const) {
+    const file = path.join(s.dataDir, `dashboard-held-${action}.csv`);
+    await writeUploadCsv(file, { rows: 300, sellers: 150, refPrefix: r.unique(`held-${action}`) });
+    await page.setInputFiles('#upload-file', file);
+    await page.click('#upload-form button');
+    const msg = page.locator('#upload-msg');
+    await msg.locator('text=/held: \\d+ warning/').waitFor();
+    const id = /upload (\d+) held/.exec((await msg.textContent()) ?? '')?.[1];
+    expect(id).toMatch(/^\d{15,19}$/);
+    held[action] = id!;
+    const warnings = page.locator(`tr[data-warnings="${id}"]`);
+    expect(await warnings.textContent()).toContain('held, nothing booked until confirmed: ');
+    // Counting stops past the bound: the file has 150 sellers, the warning says "at least" what it saw.
+    expect(await warnings.textContent()).toMatch(/TOO_MANY_SELLERS: the file touches at least 1\d\d sellers, above the bound of 100 \(STS_UPLOAD_MAX_SELLERS\)/);
+    expect(await booked(id!)).toBe(0);
+    if (action === 'cancel') continue;
+    await shot('upload-held');
+    await page.click(`button[data-confirm-upload="${id}"]`);
+    await page.waitForSelector(`#upload-msg:has-text("upload ${id} confirmed")`);
+    const row = page.locator('#uploads-table tbody tr', { hasText: id! }).first();
+    await row.locator('td.status-COMPLETED').waitFor({ timeout: 60_000 });
+    // The rows whose order the first upload gave to another seller are rejected (SELLER_MISMATCH); every other row is booked.
+    const counts = (await s.db('upload').where({ id }).first('accepted_rows', 'rejected_rows')) as { accepted_rows: string; rejected_rows: string };
+    expect(Number(counts.accepted_rows) + Number(counts.rejected_rows)).toBe(300);
+    expect(Number(counts.accepted_rows)).toBeGreaterThan(0);
+    expect(await booked(id!)).toBe(Number(counts.accepted_rows));
+    expect(await page.locator(`tr[data-warnings="${id}"]`).textContent()).toContain('confirmed by api:olga: ');
+  }
+  await page.click(`button[data-cancel-upload="${held.cancel}"]`);
+  await page.waitForSelector(`#upload-msg:has-text("upload ${held.cancel} cancelled")`);
+  expect(await s.db('upload').where({ id: held.cancel }).first('status')).toEqual({ status: 'CANCELLED' });
+  expect(await booked(held.cancel)).toBe(0);
+  expect(await page.locator(`button[data-confirm-upload="${held.cancel}"]`).count()).toBe(0);
+
+  // The questions the operator answered: the confirmation names the warnings.
+  expect(asked).toEqual([
+    expect.stringMatching(new RegExp(`^Book upload ${held.confirm} despite:\n- the file touches at least 1\\d\\d sellers, above the bound of 100`)),
+    `Cancel upload ${held.cancel}? Nothing of it has been booked.`,
+  ]);
+  const audit = (await s.db('ops_audit').whereIn('target', [held.confirm, held.cancel]).orderBy('id').select('actor', 'action', 'target', 'status')) as Array<Record<string, unknown>>;
+  expect(audit).toEqual(
+    expect.arrayContaining([
+      { actor: 'api:olga', action: 'upload.confirm', target: held.confirm, status: null },
+      { actor: 'api:olga', action: 'POST /uploads/:id/confirm', target: held.confirm, status: 200 },
+      { actor: 'api:olga', action: 'POST /uploads/:id/cancel', target: held.cancel, status: 200 },
+    ]),
+  );
 }, 120_000);
