@@ -21,6 +21,7 @@ import * as m0018 from './migrations/0018_trace_provenance';
 import * as m0019 from './migrations/0019_daily_effect_indexes';
 import * as m0020 from './migrations/0020_upload_confirmation';
 import * as m0021 from './migrations/0021_role_lease';
+import * as m0022 from './migrations/0022_payout_gateway_reference';
 
 /**
  * Migrations are listed here in order, imported statically, so they run the same under tsx, jest
@@ -48,6 +49,7 @@ const MIGRATIONS: Array<[string, { up(k: Knex): Promise<void>; down(k: Knex): Pr
   ['0019_daily_effect_indexes', m0019],
   ['0020_upload_confirmation', m0020],
   ['0021_role_lease', m0021],
+  ['0022_payout_gateway_reference', m0022],
 ];
 
 const source: Knex.MigrationSource<string> = {

@@ -41,6 +41,15 @@ export async function payoutById(db: Knex, id: bigint): Promise<PayoutRow | unde
   return rows[0];
 }
 
+/** The payout a gateway transfer paid, by ix_payout_gateway_reference; the oldest if the gateway repeated a reference. */
+export async function payoutByGatewayReference(db: Knex, reference: string): Promise<PayoutRow | undefined> {
+  const [rows] = (await db.raw(
+    `SELECT ${PAYOUT_COLUMNS} FROM payout FORCE INDEX (ix_payout_gateway_reference) WHERE gateway_reference = ? ORDER BY id LIMIT 1`,
+    [reference],
+  )) as [PayoutRow[]];
+  return rows[0];
+}
+
 /** The payouts of a seller in some cycles of a region, by uq_payout_seller_cycle. */
 export async function payoutsOfSeller(db: Knex, region: string, shopUserId: bigint, cycleIds: readonly bigint[]): Promise<PayoutRow[]> {
   const out: PayoutRow[] = [];

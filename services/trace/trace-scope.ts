@@ -2,7 +2,7 @@ import type { Knex } from '../../runtime/db/knex';
 import { ConfigError, NotFoundError } from '../../runtime/errors';
 import { regionInfo } from '../../runtime/money/regions';
 import type { TraceAccountKey, TraceQuery, TraceSubject } from './trace-types';
-import { accountOfPayout, accountsOfSeller, payoutById, payoutsOfSeller, type PayoutRow } from './close-reader';
+import { accountOfPayout, accountsOfSeller, payoutByGatewayReference, payoutById, payoutsOfSeller, type PayoutRow } from './close-reader';
 import { itemsByRef, itemsOfOrder, type ItemRow } from './item-reader';
 import { big } from './trace-sql';
 
@@ -11,7 +11,8 @@ import { big } from './trace-sql';
  * cycle, currency) it covers and their payouts. A payout covers its own account; a seller one
  * cycle of its accounts; an order every account its items landed in (the seller's, and an
  * affiliate's commission); a reference is matched as an item's source_ref first, then as a payout,
- * order or seller id, so a search box can pass whatever was typed.
+ * order or seller id, then as a gateway transfer's reference (what a seller's bank statement shows),
+ * so a search box can pass whatever was typed.
  */
 export interface TraceScope {
   subject: TraceSubject;
@@ -47,8 +48,12 @@ function subjectOf(q: Pick<TraceQuery, 'kind' | 'id'>, matchedAs: TraceSubject['
 async function payoutScope(db: Knex, text: string, id: bigint, asRef: string | null): Promise<TraceScope> {
   const payout = await payoutById(db, id);
   if (!payout) throw new NotFoundError('payout', text);
+  return scopeOfPayout(payout, asRef ? { kind: 'ref', id: asRef } : { kind: 'payout', id: text }, 'payout');
+}
+
+function scopeOfPayout(payout: PayoutRow, q: Pick<TraceQuery, 'kind' | 'id'>, matchedAs: TraceSubject['matchedAs']): TraceScope {
   const accounts = [accountOfPayout(payout)];
-  return { subject: subjectOf({ kind: asRef ? 'ref' : 'payout', id: asRef ?? text }, 'payout', accounts, [payout], null, null), accounts, payouts: [payout], orderItems: null };
+  return { subject: subjectOf(q, matchedAs, accounts, [payout], null, null), accounts, payouts: [payout], orderItems: null };
 }
 
 /** Without --cycle: the latest cycle with a payout, else the latest; without --region: the region of that cycle. */
@@ -102,5 +107,8 @@ async function refScope(db: Knex, ref: string, itemLimit: number): Promise<Trace
     if (orderItems.length > 0) return orderScope(db, ref, id, itemLimit, { ref, itemId: null });
     if ((await accountsOfSeller(db, id)).length > 0) return sellerScope(db, { kind: 'ref', id: ref }, id, 'seller');
   }
+  // The column is VARCHAR(64): a longer text cannot be a gateway reference.
+  const paid = ref.length <= 64 ? await payoutByGatewayReference(db, ref) : undefined;
+  if (paid) return scopeOfPayout(paid, { kind: 'ref', id: ref }, 'gateway-reference');
   throw new NotFoundError('reference', ref);
 }

@@ -42,8 +42,8 @@ export interface TraceAccountKey {
 export interface TraceSubject {
   kind: TraceKind;
   id: string;
-  /** How a `ref` was matched: an item's source_ref, or a payout, order or seller id. */
-  matchedAs: 'payout' | 'seller' | 'order' | 'item' | null;
+  /** How a `ref` was matched: an item's source_ref, a payout, order or seller id, or a gateway transfer's reference. */
+  matchedAs: 'payout' | 'seller' | 'order' | 'item' | 'gateway-reference' | null;
   /** The accounts the trace covers (an order's seller and affiliate, or one seller cycle). */
   accounts: TraceAccountKey[];
   payoutIds: bigint[];

@@ -12,7 +12,7 @@ import { traceTimeline } from '../trace-timeline';
  *   `sts trace payout ID [--json]`
  *   `sts trace seller ID [--region R] [--cycle C] [--json]`
  *   `sts trace order ID [--json]`
- *   `sts trace ref REF [--json]`   an event id, external_ref or other item key; or any id
+ *   `sts trace ref REF [--json]`   an event id, external_ref or other item key; any id; a gateway reference
  * An unknown id is STS_NOT_FOUND, exit 1. Read-only.
  */
 export function registerTraceCommands(program: Command): void {
@@ -58,7 +58,7 @@ export function registerTraceCommands(program: Command): void {
 
   trace
     .command('ref')
-    .description("whatever was typed: an item's key (event id, external_ref), else a payout, order or seller id")
+    .description("whatever was typed: an item's key (event id, external_ref), else a payout, order or seller id, else a gateway transfer reference")
     .argument('<ref>', 'the reference')
     .option('--json', 'machine-readable trace; ids and amounts (minor units) as decimal strings')
     .action((ref: string, opts: { json?: boolean }) => run({ kind: 'ref', id: ref }, opts.json));

@@ -63,7 +63,7 @@ beforeAll(async () => {
         }
         accounts.push({ region, shop_user_id: seller, currency: 'SGD', cycle_id: cycle.toString(), balance_minor: '4000', item_count: 4 });
         const id = (payout++).toString();
-        payouts.push({ id, cycle_id: cycle.toString(), region, shop_user_id: seller, currency: 'SGD', amount_minor: '4000', status: 'PAID', rail: 'gateway', attempts: 1 });
+        payouts.push({ id, cycle_id: cycle.toString(), region, shop_user_id: seller, currency: 'SGD', amount_minor: '4000', status: 'PAID', rail: 'gateway', attempts: 1, gateway_reference: `GW${id.slice(-12)}` });
         for (const phase of ['ACCRUE', 'TRY', 'CONFIRM']) moves.push({ tx_id: id, phase, debit_account: 'X', credit_account: 'Y', currency: 'SGD', amount_minor: '4000', resolves_tx_id: phase === 'CONFIRM' ? id : null });
         findings.push({ rule: 'payout-sla', severity: 'WARNING', entity: `${region}/${cycle}/payout/${id}`, detail: 'x', first_seen: new Date(), last_seen: new Date() });
         audits.push({ actor: 'cli:test', action: 'payout.release', target: id, detail: '{}' });
@@ -106,6 +106,7 @@ const QUERIES: TraceQuery[] = [
   { kind: 'ref', id: 'r-652024209000000777' },
   { kind: 'ref', id: (PAYOUT0 + 5n).toString() },
   { kind: 'ref', id: middleSeller },
+  { kind: 'ref', id: `GW${(PAYOUT0 + 42n).toString().slice(-12)}` },
 ];
 
 test.each(QUERIES.map((q) => [`${q.kind} ${q.id}${q.region ? ` ${q.region}` : ''}`, q] as const))('every statement of a trace of %s reads the big tables through a key', async (_name, q) => {
@@ -149,6 +150,9 @@ test('an unknown id is STS_NOT_FOUND: in the service, exit 1 in the CLI, 404 in 
   const ok = await get(`/trace/payout/${PAYOUT0 + 1n}`);
   expect(ok.status).toBe(200);
   expect(((await ok.json()) as { subject: { payoutIds: string[] } }).subject.payoutIds).toEqual([(PAYOUT0 + 1n).toString()]);
+  // A gateway transfer's reference, as a seller quotes it from a bank statement, finds its payout.
+  const byReference = await traceOf(db, { kind: 'ref', id: `GW${(PAYOUT0 + 42n).toString().slice(-12)}` });
+  expect(byReference.subject).toMatchObject({ matchedAs: 'gateway-reference', payoutIds: [PAYOUT0 + 42n] });
   const anonymous = await fetch(`${base}/trace/payout/${PAYOUT0 + 1n}`);
   expect(anonymous.status).toBe(401);
 });

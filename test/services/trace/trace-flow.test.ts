@@ -162,6 +162,10 @@ test('a payout traced through the CLI shows every step, each as its table holds 
   expect((byOrder.subject.accounts as unknown as Json[]).map((a) => a.shopUserId).sort()).toEqual([SELLER.toString(), AFFILIATE.toString()].sort());
   const byRef = JSON.parse((await runCli(['trace', 'ref', `${prefix}-u1`, '--json'], { STS_MYSQL_URL: s.url })).stdout) as Json;
   expect(byRef.subject).toMatchObject({ kind: 'ref', matchedAs: 'item', payoutIds: [payoutId] });
+  // The gateway's reference, as the seller's bank statement shows it, finds the same payout.
+  expect(paid.gateway_reference).toMatch(/^GW\d+$/);
+  const byTransfer = JSON.parse((await runCli(['trace', 'ref', String(paid.gateway_reference), '--json'], { STS_MYSQL_URL: s.url })).stdout) as Json;
+  expect(byTransfer.subject).toMatchObject({ kind: 'ref', matchedAs: 'gateway-reference', payoutIds: [payoutId] });
   const bySeller = JSON.parse((await runCli(['trace', 'seller', SELLER.toString(), '--region', 'SG', '--json'], { STS_MYSQL_URL: s.url })).stdout) as Json;
   expect(bySeller.subject).toMatchObject({ kind: 'seller', payoutIds: [payoutId] });
 });
