@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../runtime/config';
-import { TopologyError } from '../runtime/errors';
+import { TopologyError } from '../runtime/topology/topology-errors';
 import { settlementTopology, type TopicName } from '../topologies/settlement';
 
 /**

@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import mysql from 'mysql2/promise';
 import { databaseName, type StsConfig } from '../runtime/config';
-import { ConfigError, PortInUseError, PrerequisiteMissingError, StartupFailedError } from '../runtime/errors';
+import { ConfigError } from '../runtime/errors';
+import { PortInUseError, PrerequisiteMissingError, StartupFailedError } from './stack-errors';
 import type { ComponentStatus, Reporter } from './component';
 import { checkUserStatements } from './galera-health-check';
 import {

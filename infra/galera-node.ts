@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import mysql from 'mysql2/promise';
-import { StartupFailedError } from '../runtime/errors';
+import { StartupFailedError } from './stack-errors';
 import { redoLogFor } from './mysql-server';
 import { galeraNodePaths } from './paths';
 import { runSync, spawnDetached } from './process-control';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { PortInUseError, PrerequisiteMissingError, StartupFailedError } from '../runtime/errors';
+import { PortInUseError, PrerequisiteMissingError, StartupFailedError } from './stack-errors';
 import type { ComponentStatus } from './component';
 import { galeraCheckRules } from './galera-health-check';
 import type { GaleraNode } from './galera-node';

@@ -1,4 +1,4 @@
-import { PrerequisiteMissingError } from '../runtime/errors';
+import { PrerequisiteMissingError } from './stack-errors';
 import { runSync, which } from './process-control';
 
 /** The `java` to run the broker and registry with; both need Java 17 or newer. */

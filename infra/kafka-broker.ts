@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
-import { PortInUseError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { PortInUseError, ServiceUnavailableError, StartupFailedError } from './stack-errors';
 import { probeKafka } from '../runtime/kafka/client';
 import type { ComponentStatus, Reporter } from './component';
 import { findJava } from './java';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ArtifactUnavailableError, PrerequisiteMissingError } from '../runtime/errors';
+import { ArtifactUnavailableError, PrerequisiteMissingError } from './stack-errors';
 import { which } from './process-control';
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import mysql from 'mysql2/promise';
 import { databaseName, type StsConfig } from '../runtime/config';
 import { BINARY_COLLATIONS } from '../runtime/db/collation';
-import { PrerequisiteMissingError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { PrerequisiteMissingError, ServiceUnavailableError, StartupFailedError } from './stack-errors';
 import type { ComponentStatus, Reporter } from './component';
 import { stackPaths } from './paths';
 import { waitFor } from './ports';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { sleep } from './process-control';
-import { PortInUseError } from '../runtime/errors';
+import { PortInUseError } from './stack-errors';
 
 /** True when something accepts TCP connections on host:port within the timeout. */
 export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Redis from 'ioredis';
 import type { StsConfig } from '../runtime/config';
-import { PrerequisiteMissingError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { PrerequisiteMissingError, ServiceUnavailableError, StartupFailedError } from './stack-errors';
 import type { ComponentStatus, Reporter } from './component';
 import { stackPaths } from './paths';
 import { waitFor } from './ports';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StsConfig } from '../runtime/config';
-import { PortInUseError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { PortInUseError, ServiceUnavailableError, StartupFailedError } from './stack-errors';
 import { registryError } from '../runtime/registry/registry-client';
 import type { ComponentStatus, Reporter } from './component';
 import { findJava } from './java';

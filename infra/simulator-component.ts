@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT, type StsConfig } from '../runtime/config';
-import { PortInUseError, ServiceUnavailableError, StartupFailedError } from '../runtime/errors';
+import { PortInUseError, ServiceUnavailableError, StartupFailedError } from './stack-errors';
 import type { ComponentStatus, Reporter } from './component';
 import { isPortOpen, waitFor } from './ports';
 import { livePid, spawnDetached, stopProcess, tail } from './process-control';

@@ -1,4 +1,4 @@
-import { BankJournalCorruptError } from '../../runtime/errors';
+import { BankJournalCorruptError } from '../stack-errors';
 import { JsonlJournal } from '../jsonl-journal';
 
 /**

@@ -1,4 +1,4 @@
-import { GatewayJournalCorruptError } from '../../runtime/errors';
+import { GatewayJournalCorruptError } from '../stack-errors';
 import type { PayoutStatus, SettlementReportItem } from '../../runtime/gateway/gateway-wire';
 import { JsonlJournal } from '../jsonl-journal';
 

@@ -1,9 +1,5 @@
 import type { Knex } from '../../runtime/db/knex';
-import {
-  CommissionChargeUnknownError,
-  CommissionConflictError,
-  CommissionRuleMissingError,
-} from '../../runtime/errors';
+import { CommissionChargeUnknownError, CommissionConflictError, CommissionRuleMissingError } from './commission-errors';
 import type { BillingItemInput } from '../../runtime/billing/billing-ledger';
 import type { CycleResolver } from '../../runtime/billing/cycle-resolver';
 import type { ChargeRecord } from './charge-store';

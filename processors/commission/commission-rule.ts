@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommissionRuleInvalidError } from '../../runtime/errors';
+import { CommissionRuleInvalidError } from './commission-errors';
 import { regionInfo } from '../../runtime/money/regions';
 
 /**

@@ -1,4 +1,4 @@
-import { ConcurrentWriteError } from '../../runtime/errors';
+import { ConcurrentWriteError } from '../../runtime/billing/billing-errors';
 
 /**
  * Runs a commission INSERT whose keys were absent when the batch looked. A duplicate key then

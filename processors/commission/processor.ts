@@ -1,4 +1,5 @@
-import { CommissionConflictError, ValidationError } from '../../runtime/errors';
+import { ValidationError } from '../../runtime/errors';
+import { CommissionConflictError } from './commission-errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { appendBillingItems } from '../../runtime/billing/billing-ledger';
 import { CycleResolver } from '../../runtime/billing/cycle-resolver';

@@ -1,9 +1,5 @@
 import type { Knex } from '../../runtime/db/knex';
-import {
-  CommissionRuleInvalidError,
-  CommissionRuleOverlapError,
-  CommissionRuleUnconfirmedError,
-} from '../../runtime/errors';
+import { CommissionRuleInvalidError, CommissionRuleOverlapError, CommissionRuleUnconfirmedError } from './commission-errors';
 import {
   DEFAULT_CATEGORY,
   pickEffectiveRule,

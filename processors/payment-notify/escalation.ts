@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
-import { PayoutUnresolvedError } from '../../runtime/errors';
+import { PayoutUnresolvedError } from './payment-errors';
 import type { Logger } from '../../runtime/logger';
 import { DlqPublisher } from '../../runtime/processor/dlq-publisher';
 import type { AvroCodec } from '../../runtime/registry/avro-codec';

@@ -1,10 +1,7 @@
 import type { Knex } from '../../runtime/db/knex';
-import {
-  GatewayKeyConflictError,
-  GatewayRequestInvalidError,
-  PayoutUnresolvedError,
-  ValidationError,
-} from '../../runtime/errors';
+import { ValidationError } from '../../runtime/errors';
+import { GatewayKeyConflictError, GatewayRequestInvalidError } from '../../runtime/gateway/gateway-errors';
+import { PayoutUnresolvedError } from './payment-errors';
 import type {
   GatewayClient,
   LookupOutcome,

@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { register as globalRegistry } from 'prom-client';
-import { PaymentsPausedError } from '../../runtime/errors';
+import { PaymentsPausedError } from './payment-errors';
 import type { BreakerState, GatewayClient } from '../../runtime/gateway/gateway-client';
 import { IdempotencyStore } from '../../runtime/idempotency/idempotency-store';
 import type { CompanionContext } from '../../runtime/processor/definition';

@@ -1,6 +1,6 @@
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
-import { LedgerInvariantError } from '../../runtime/errors';
+import { LedgerInvariantError } from '../../runtime/payment-ledger/ledger-errors';
 import type { SettledOutcome } from '../../runtime/gateway/gateway-client';
 import type { Logger } from '../../runtime/logger';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';

@@ -1,6 +1,7 @@
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
-import { NotFoundError, PayoutMismatchError } from '../../runtime/errors';
+import { NotFoundError } from '../../runtime/errors';
+import { PayoutMismatchError } from './payment-errors';
 import { tccTry } from '../../runtime/payment-ledger/tcc-ledger';
 import type { InputRecord } from '../../runtime/processor/definition';
 import type { PayoutEvent } from '../../contracts/payout';

@@ -1,5 +1,5 @@
 import { UPLOAD_CHUNKS, validateUploadChunk, type UploadChunk } from '../../contracts/upload-chunk';
-import { BalanceGuardMissedError } from '../../runtime/errors';
+import { BalanceGuardMissedError } from '../../runtime/billing/billing-errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { ProcessorDefinition } from '../../runtime/processor/definition';
 import { GROUPS } from '../../topologies/settlement';

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import { IN_LIST_MAX, int64Literal, intList } from '../db/int-list';
-import { BalanceGuardMissedError, BalanceOverflowError, ConcurrentWriteError } from '../errors';
+import { BalanceGuardMissedError, BalanceOverflowError, ConcurrentWriteError } from './billing-errors';
 import { INT64_MAX, moneyBounds } from '../money/money-bounds';
 import type { BillingItemInput, RefusedItem } from './billing-item';
 

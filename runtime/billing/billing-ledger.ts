@@ -1,10 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
-import {
-  ConcurrentWriteError,
-  IdCollisionError,
-  LedgerWriteAlteredError,
-} from '../errors';
+import { IdCollisionError } from '../ids/id-errors';
+import { ConcurrentWriteError, LedgerWriteAlteredError } from './billing-errors';
 import { isDuplicateKey } from '../db/duplicate-key';
 import { bulkLoad, tsvField } from '../db/bulk-load';
 import { assertBillingItemsFit } from '../db/column-fit';

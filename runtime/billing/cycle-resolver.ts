@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { isDuplicateKey } from '../db/duplicate-key';
-import { NoOpenCycleError } from '../errors';
+import { NoOpenCycleError } from './billing-errors';
 import { cycleBounds, cycleIdFor, nextCycleId } from './cycle-calendar';
 
 /**

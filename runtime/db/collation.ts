@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { CollationUnsupportedError } from '../errors';
+import { CollationUnsupportedError } from './db-errors';
 
 /**
  * The collation every text column is pinned to: utf8mb4, compared byte for byte, NO PAD. Ids and

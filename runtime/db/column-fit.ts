@@ -1,5 +1,5 @@
 import { codePointLength } from '../edge-limits';
-import { LedgerTextTooLongError } from '../errors';
+import { LedgerTextTooLongError } from './db-errors';
 
 /**
  * The text columns of billing_item, in characters (utf8mb4 code points), as migration 0001 sized

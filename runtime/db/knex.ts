@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import { format } from 'mysql2';
-import { SqlModeUnsupportedError } from '../errors';
+import { SqlModeUnsupportedError } from './db-errors';
 import { createLogger, type Logger } from '../logger';
 
 export type { Knex };

@@ -45,7 +45,8 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { ConfigError, LockUnavailableError } from '../errors';
+import { ConfigError } from '../errors';
+import { LockUnavailableError } from './db-errors';
 import { isDuplicateKey } from './duplicate-key';
 import type { Knex } from './knex';
 

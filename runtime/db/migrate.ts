@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { SchemaAheadError } from '../errors';
+import { SchemaAheadError } from './db-errors';
 import * as m0001 from './migrations/0001_foundation';
 import * as m0002 from './migrations/0002_uploads';
 import * as m0003 from './migrations/0003_settlement';

@@ -3,12 +3,8 @@ import http from 'node:http';
 import https from 'node:https';
 import CircuitBreaker from 'opossum';
 import { z } from 'zod';
-import {
-  GatewayKeyConflictError,
-  GatewayRequestInvalidError,
-  GatewayUnavailableError,
-  ValidationError,
-} from '../errors';
+import { ValidationError } from '../errors';
+import { GatewayKeyConflictError, GatewayRequestInvalidError, GatewayUnavailableError } from './gateway-errors';
 import { parseGatewayClientOptions, type GatewayClientOptions } from './gateway-client-options';
 import {
   IDEMPOTENCY_KEY_HEADER,

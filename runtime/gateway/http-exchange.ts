@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { GatewayUnavailableError } from '../errors';
+import { GatewayUnavailableError } from './gateway-errors';
 
 /**
  * One HTTP request and its whole response over a shared keep-alive agent, with a connect timeout

@@ -22,7 +22,8 @@
  * disagree.
  */
 import { z } from 'zod';
-import { ClockBackwardsError, ConfigError, IdTimeExhaustedError } from '../errors';
+import { ConfigError } from '../errors';
+import { ClockBackwardsError, IdTimeExhaustedError } from './id-errors';
 
 export const ID_EPOCH_MS = Date.UTC(2024, 0, 1);
 export const TIMESTAMP_BITS = 41;

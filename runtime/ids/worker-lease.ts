@@ -31,12 +31,8 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { isDuplicateKey } from '../db/duplicate-key';
 import type { Knex } from '../db/knex';
-import {
-  ClockBackwardsError,
-  ConfigError,
-  IdLeaseLostError,
-  IdLeasesExhaustedError,
-} from '../errors';
+import { ConfigError } from '../errors';
+import { ClockBackwardsError, IdLeaseLostError, IdLeasesExhaustedError } from './id-errors';
 import {
   MAX_DATACENTER_ID,
   MAX_WORKER_ID,

@@ -1,5 +1,5 @@
 import type { IHeaders, Kafka } from 'kafkajs';
-import { KafkaClientUnsupportedError, KafkaReadError } from '../errors';
+import { KafkaClientUnsupportedError, KafkaReadError } from './kafka-errors';
 
 /**
  * Reads partitions directly, without joining a consumer group: offsets with ListOffsets and

@@ -1,5 +1,5 @@
 import { ConfigResourceTypes, type Kafka } from 'kafkajs';
-import { TopicsNotReadyError } from '../errors';
+import { TopicsNotReadyError } from './kafka-errors';
 import { dlqTopic, type Topology } from '../topology/types';
 
 /**

@@ -9,7 +9,9 @@ import {
 import type { Knex } from 'knex';
 import { register as defaultRegistry, type Registry } from 'prom-client';
 import type { ErrorCode } from '../error-codes';
-import { LockUnavailableError, OutboxBadRowError, asStsError } from '../errors';
+import { asStsError } from '../errors';
+import { LockUnavailableError } from '../db/db-errors';
+import { OutboxBadRowError } from './outbox-errors';
 import { createLogger, type Logger } from '../logger';
 import { Lease } from '../db/lease';
 import { chunksOf, isTooLarge, messageBytes } from './produce-requests';

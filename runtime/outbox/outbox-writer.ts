@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { escape } from 'mysql2';
 import { codePointLength } from '../edge-limits';
-import { OutboxIdInvalidError } from '../errors';
+import { OutboxIdInvalidError } from './outbox-errors';
 import type { AvroCodec } from '../registry/avro-codec';
 import type { RegistryClient } from '../registry/registry-client';
 import { PromiseCache } from '../registry/promise-cache';

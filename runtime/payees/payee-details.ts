@@ -1,4 +1,4 @@
-import { PayeeInvalidError } from '../errors';
+import { PayeeInvalidError } from './payee-errors';
 import { idCharProblemAt, codePointName } from '../edge-text';
 import { REGIONS } from '../money/regions';
 

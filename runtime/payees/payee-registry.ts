@@ -1,6 +1,6 @@
 import type { Knex } from '../db/knex';
 import { intList } from '../db/int-list';
-import { PayeeInvalidError } from '../errors';
+import { PayeeInvalidError } from './payee-errors';
 import { checkPayeeDetails, type PayeeDetails, type PayeeInput } from './payee-details';
 
 /**

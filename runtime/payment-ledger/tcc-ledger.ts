@@ -1,6 +1,6 @@
 import type { Knex } from '../db/knex';
 import { intList } from '../db/int-list';
-import { LedgerInvariantError } from '../errors';
+import { LedgerInvariantError } from './ledger-errors';
 import { PAIN001_MAX_MINOR } from '../money/money-bounds';
 import type { TccState } from './ledger-accounts';
 import { postMovements, type Movement } from './ledger-postings';

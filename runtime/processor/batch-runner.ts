@@ -1,7 +1,7 @@
 import type avro from 'avsc';
 import type { KafkaMessage } from 'kafkajs';
 import type { Knex } from '../db/knex';
-import { RetriesExhaustedError } from '../errors';
+import { RetriesExhaustedError } from './processor-errors';
 import type { Logger } from '../logger';
 import type { OutboxWriter } from '../outbox/outbox-writer';
 import type { AvroCodec } from '../registry/avro-codec';

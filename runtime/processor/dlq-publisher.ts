@@ -5,7 +5,7 @@ import {
   type KafkaMessage,
   type Producer,
 } from 'kafkajs';
-import { DlqPublishError, RetriesExhaustedError } from '../errors';
+import { DlqPublishError, RetriesExhaustedError } from './processor-errors';
 import { dlqTopic } from '../topology/types';
 import { errorCode } from './retry-policy';
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import avro from 'avsc';
-import { DecodeError, type ErrorContext } from '../errors';
+import { type ErrorContext } from '../errors';
+import { DecodeError } from './registry-errors';
 
 /**
  * A bounds walk of an Avro body over its WRITER schema, run before avsc decodes it.

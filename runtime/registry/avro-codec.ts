@@ -1,6 +1,7 @@
 import type avro from 'avsc';
 import { CONFIG_DEFAULTS } from '../config';
-import { DecodeError, EncodeError, StsError, type ErrorContext } from '../errors';
+import { StsError, type ErrorContext } from '../errors';
+import { DecodeError, EncodeError } from './registry-errors';
 import { AVRO_BOUNDS_DEFAULTS, checkAvroBounds, type AvroBoundsLimits } from './avro-bounds';
 import { parseAvro } from './avro-types';
 import { PromiseCache } from './promise-cache';

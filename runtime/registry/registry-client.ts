@@ -1,10 +1,5 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import {
-  RegistryRefusedError,
-  RegistryUnavailableError,
-  SchemaIncompatibleError,
-  SchemaUnknownError,
-} from '../errors';
+import { RegistryRefusedError, RegistryUnavailableError, SchemaIncompatibleError, SchemaUnknownError } from './registry-errors';
 import { PromiseCache } from './promise-cache';
 
 /**

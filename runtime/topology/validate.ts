@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TopologyError } from '../errors';
+import { TopologyError } from './topology-errors';
 import type { Topology } from './types';
 
 /**

@@ -1,6 +1,7 @@
 import type { IHeaders, Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
-import { DlqReplayRefusedError, NotFoundError } from '../../runtime/errors';
+import { NotFoundError } from '../../runtime/errors';
+import { DlqReplayRefusedError } from './dlq-errors';
 import { PartitionReader, type VisibleRecord } from '../../runtime/kafka/partition-reader';
 import { DLQ_HEADERS } from '../../runtime/processor/dlq-publisher';
 import { headerString, originalHeaders, readDeadLetter, REPLAYED_FROM_HEADER } from './dlq-letters';

@@ -1,4 +1,4 @@
-import { AlertDeliveryError } from '../../runtime/errors';
+import { AlertDeliveryError } from './lag-errors';
 import type { Logger } from '../../runtime/logger';
 import type { GroupReport, LagStatus } from './lag-evaluator';
 

@@ -1,5 +1,6 @@
 import { AssignerProtocol, type Admin, type Kafka } from 'kafkajs';
-import { KafkaReadError, StsError } from '../../runtime/errors';
+import { StsError } from '../../runtime/errors';
+import { KafkaReadError } from '../../runtime/kafka/kafka-errors';
 import { PartitionReader, type PartitionOffsets } from '../../runtime/kafka/partition-reader';
 import type { Topology } from '../../runtime/topology/types';
 import { sampleCluster, type ClusterSample } from './cluster-sampler';

@@ -1,5 +1,6 @@
 import type { Knex } from '../../runtime/db/knex';
-import { NotFoundError, PayoutActionRefusedError } from '../../runtime/errors';
+import { NotFoundError } from '../../runtime/errors';
+import { PayoutActionRefusedError } from './payout-action-errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import { formatMoney } from '../../runtime/money/money-text';
 import { outboxTopic, type OutboxWriter } from '../../runtime/outbox/outbox-writer';

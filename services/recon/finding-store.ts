@@ -1,6 +1,6 @@
 import type { Knex } from '../../runtime/db/knex';
 import { intList } from '../../runtime/db/int-list';
-import { SchemaBehindError } from '../../runtime/errors';
+import { SchemaBehindError } from '../../runtime/db/db-errors';
 import { existingTables } from './recon-sql';
 import { SEVERITY_RANK, type Finding, type Severity, type StoredFinding } from './recon-types';
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
-import { GatewayRequestInvalidError, GatewayUnavailableError } from '../../runtime/errors';
+import { GatewayRequestInvalidError, GatewayUnavailableError } from '../../runtime/gateway/gateway-errors';
 import type { PayoutResultWire, SettlementReportItem } from '../../runtime/gateway/gateway-wire';
 import { exchange, type ExchangeReply } from '../../runtime/gateway/http-exchange';
 

@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from '../../runtime/db/knex';
-import { LockUnavailableError, ReconFixRefusedError } from '../../runtime/errors';
+import { LockUnavailableError } from '../../runtime/db/db-errors';
+import { ReconFixRefusedError } from './recon-errors';
 import type { Logger } from '../../runtime/logger';
 import { formatMoney, formatMoneyText } from '../../runtime/money/money-text';
 import { OutboxRelay } from '../../runtime/outbox/outbox-relay';

@@ -3,13 +3,9 @@ import { register as defaultRegistry, type Registry } from 'prom-client';
 import type { StsConfig } from '../../runtime/config';
 import { Lease, type LeaseOptions } from '../../runtime/db/lease';
 import type { Knex } from '../../runtime/db/knex';
-import {
-  asStsError,
-  ConfigError,
-  LockUnavailableError,
-  NotFoundError,
-  ReconFixRefusedError,
-} from '../../runtime/errors';
+import { asStsError, ConfigError, NotFoundError } from '../../runtime/errors';
+import { LockUnavailableError } from '../../runtime/db/db-errors';
+import { ReconFixRefusedError } from './recon-errors';
 import type { Logger } from '../../runtime/logger';
 import {
   assertFindingTable,

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { NotFoundError, UploadActionRefusedError } from '../../runtime/errors';
+import { NotFoundError } from '../../runtime/errors';
+import { UploadActionRefusedError } from './upload-errors';
 import { publishStoredUpload, type INTAKE_DEFAULTS, type IntakeDeps, type IntakeOptions } from './upload-intake';
 import { AWAITING_CONFIRMATION } from './upload-status';
 import { auditConfirmation, readWarnings, type UploadWarning } from './upload-warnings';

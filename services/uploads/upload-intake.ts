@@ -5,7 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform, type Readable } from 'node:stream';
 import type { Kafka, Producer } from 'kafkajs';
 import type { Knex } from 'knex';
-import { UploadRefusedError } from '../../runtime/errors';
+import { UploadRefusedError } from './upload-errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { Logger } from '../../runtime/logger';
 import type { AvroCodec } from '../../runtime/registry/avro-codec';

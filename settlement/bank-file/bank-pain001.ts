@@ -1,4 +1,4 @@
-import { PayoutFileInvalidError } from '../../runtime/errors';
+import { PayoutFileInvalidError } from '../payout-file/payout-file-errors';
 import type { PayeeDetails } from '../../runtime/payees/payee-details';
 import { debtorAccount } from '../payout-file/debtor-accounts';
 import { currencyExponent, documentHead, escapeXml, formatAmount } from '../payout-file/pain001-writer';

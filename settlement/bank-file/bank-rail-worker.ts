@@ -1,5 +1,5 @@
 import { register as defaultRegistry, type Registry } from 'prom-client';
-import { LockUnavailableError } from '../../runtime/errors';
+import { LockUnavailableError } from '../../runtime/db/db-errors';
 import type { SnowflakeGenerator } from '../../runtime/ids/snowflake';
 import type { Logger } from '../../runtime/logger';
 import { PeriodicTask } from '../../runtime/periodic-task';

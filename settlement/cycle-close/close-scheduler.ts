@@ -1,7 +1,8 @@
 import { register, type Gauge } from 'prom-client';
 import { metricsOf } from '../../runtime/metrics';
 import type { ErrorCode } from '../../runtime/error-codes';
-import { LockUnavailableError, WatermarkNotReachedError } from '../../runtime/errors';
+import { LockUnavailableError } from '../../runtime/db/db-errors';
+import { WatermarkNotReachedError } from './close-errors';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { SingleActive } from '../../runtime/db/single-active';
 import { closeCycle, type CloseDeps, type CloseOptions } from './close-cycle';

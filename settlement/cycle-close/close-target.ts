@@ -1,5 +1,5 @@
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
-import { CloseRefusedError } from '../../runtime/errors';
+import { CloseRefusedError } from './close-errors';
 import { regionInfo } from '../../runtime/money/regions';
 
 /**

@@ -1,6 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
-import { WatermarkNotReachedError } from '../../runtime/errors';
+import { WatermarkNotReachedError } from './close-errors';
 import { GROUPS, TOPICS } from '../../topologies/settlement';
 
 /**

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AtomicWriteError } from '../../runtime/errors';
+import { AtomicWriteError } from './payout-file-errors';
 import { syncDirectory } from '../../runtime/fs/sync-directory';
 
 /**

@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
-import { PayoutFileUnreadableError } from '../../runtime/errors';
+import { PayoutFileUnreadableError } from './payout-file-errors';
 import {
   parseSkeleton,
   parseTransactions,

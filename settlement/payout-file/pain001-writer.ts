@@ -1,4 +1,4 @@
-import { PayoutFileInvalidError } from '../../runtime/errors';
+import { PayoutFileInvalidError } from './payout-file-errors';
 import { cycleBounds } from '../../runtime/billing/cycle-calendar';
 import { formatMinorAmount } from '../../runtime/money/decimal-amount';
 import { currencyExponent, regionInfo } from '../../runtime/money/regions';

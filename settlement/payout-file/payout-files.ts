@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { PayoutFileConflictError, PayoutFileInvalidError } from '../../runtime/errors';
+import { PayoutFileConflictError, PayoutFileInvalidError } from './payout-file-errors';
 import { storedPathOf } from '../../runtime/fs/stored-path';
 import { regionInfo } from '../../runtime/money/regions';
 import { AtomicFile, writeFileAtomic } from './atomic-write';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../runtime/config';
-import { SchemaIncompatibleError } from '../../runtime/errors';
+import { SchemaIncompatibleError } from '../../runtime/registry/registry-errors';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { parseAvro } from '../../runtime/registry/avro-types';
 import { RegistryClient } from '../../runtime/registry/registry-client';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type avro from 'avsc';
 import fc from 'fast-check';
 import { PROJECT_ROOT } from '../../runtime/config';
-import { DecodeError } from '../../runtime/errors';
+import { DecodeError } from '../../runtime/registry/registry-errors';
 import { AvroCodec } from '../../runtime/registry/avro-codec';
 import { RegistryClient } from '../../runtime/registry/registry-client';
 import { useTestResources } from '../fixtures/resources';

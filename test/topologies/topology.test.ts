@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../runtime/config';
-import { TopologyError } from '../../runtime/errors';
+import { TopologyError } from '../../runtime/topology/topology-errors';
 import { renderTopologyMermaid, renderTopologyText } from '../../runtime/topology/render';
 import { dlqTopic, valueSubject, type Topology } from '../../runtime/topology/types';
 import { assertTopology, topologyProblems } from '../../runtime/topology/validate';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { PROJECT_ROOT, type StsConfig } from '../../runtime/config';
 import type { Knex } from '../../runtime/db/knex';
-import { ChaosRunError } from '../../runtime/errors';
+import { ChaosRunError } from './chaos-errors';
 import { cycleBounds, cycleIdFor } from '../../runtime/billing/cycle-calendar';
 import { sleep } from '../../infra/process-control';
 import { addRule } from '../../processors/commission/rule-store';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import Redis from 'ioredis';
 import { loadConfig, PROJECT_ROOT, type StsConfig } from '../../runtime/config';
-import { ChaosRunError } from '../../runtime/errors';
+import { ChaosRunError } from './chaos-errors';
 import { createConnection, type Connection } from 'mysql2/promise';
 import { galeraNodePaths, galeraPaths, kafkaNodePaths, stackPaths } from '../../infra/paths';
 import { galeraNodes } from '../../infra/galera-node';

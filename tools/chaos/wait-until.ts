@@ -1,4 +1,4 @@
-import { ChaosRunError } from '../../runtime/errors';
+import { ChaosRunError } from './chaos-errors';
 import { sleep } from '../../infra/process-control';
 
 /**

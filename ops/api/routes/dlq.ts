@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { DlqReplayRefusedError, StsError } from '../../../runtime/errors';
+import { StsError } from '../../../runtime/errors';
+import { DlqReplayRefusedError } from '../../../services/dlq/dlq-errors';
 import { settlementTopology } from '../../../topologies/settlement';
 import { DLQ_LIST_DEFAULTS, dlqTopicsFor, listDeadLetters } from '../../../services/dlq/dlq-letters';
 import { replayDeadLetters } from '../../../services/dlq/dlq-replay';

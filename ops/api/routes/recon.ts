@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ReconFixRefusedError } from '../../../runtime/errors';
+import { ReconFixRefusedError } from '../../../services/recon/recon-errors';
 import { listFindings } from '../../../services/recon/finding-store';
 import { ReconRunner } from '../../../services/recon/recon-runner';
 import type { Severity } from '../../../services/recon/recon-types';

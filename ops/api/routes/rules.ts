@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../../../runtime/error-codes';
-import { CommissionRuleUnconfirmedError } from '../../../runtime/errors';
+import { CommissionRuleUnconfirmedError } from '../../../processors/commission/commission-errors';
 import { ruleWireView } from '../../../processors/commission/commission-rule';
 import { addRule, listRules } from '../../../processors/commission/rule-store';
 import type { AppContext } from '../../../services/run/app-context';

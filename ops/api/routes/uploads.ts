@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { ErrorCode } from '../../../runtime/error-codes';
-import { UploadRefusedError } from '../../../runtime/errors';
+import { UploadRefusedError } from '../../../services/uploads/upload-errors';
 import type { AppContext } from '../../../services/run/app-context';
 import { intakeUpload, type INTAKE_DEFAULTS } from '../../../services/uploads/upload-intake';
 import { rejectsCsv } from '../../../services/uploads/upload-rejects';

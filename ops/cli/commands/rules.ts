@@ -2,10 +2,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../../../runtime/config';
 import { createDb, type Knex } from '../../../runtime/db/knex';
-import {
-  CommissionRuleInvalidError,
-  CommissionRuleUnconfirmedError,
-} from '../../../runtime/errors';
+import { CommissionRuleInvalidError, CommissionRuleUnconfirmedError } from '../../../processors/commission/commission-errors';
 import { auditAs } from '../../api/audit';
 import { formatMoney } from '../../../runtime/money/money-text';
 import { regionInfo } from '../../../runtime/money/regions';

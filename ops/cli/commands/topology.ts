@@ -4,7 +4,7 @@ import { loadConfig, PROJECT_ROOT } from '../../../runtime/config';
 import { createKafka, probeKafka } from '../../../runtime/kafka/client';
 import { replicationDrift } from '../../../runtime/kafka/topic-admin';
 import type { Topology } from '../../../runtime/topology/types';
-import { TopologyError } from '../../../runtime/errors';
+import { TopologyError } from '../../../runtime/topology/topology-errors';
 import { renderTopologyMermaid, renderTopologyText } from '../../../runtime/topology/render';
 import { topologyProblems } from '../../../runtime/topology/validate';
 import { settlementTopology } from '../../../topologies/settlement';

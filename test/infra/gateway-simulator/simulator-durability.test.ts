@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { GatewayJournalCorruptError } from '../../../runtime/errors';
+import { GatewayJournalCorruptError } from '../../../infra/stack-errors';
 import type { SubmitOutcome } from '../../../runtime/gateway/gateway-client';
 import { ExecutionJournal, JOURNAL_FILE } from '../../../infra/gateway-simulator/execution-journal';
 import { getJson, payout, useGatewayHarness } from '../../fixtures/gateway-harness';

@@ -1,4 +1,4 @@
-import { GatewayKeyConflictError } from '../../../runtime/errors';
+import { GatewayKeyConflictError } from '../../../runtime/gateway/gateway-errors';
 import type { SettlementReportPage } from '../../../runtime/gateway/gateway-wire';
 import { getJson, payout, useGatewayHarness } from '../../fixtures/gateway-harness';
 

@@ -1,5 +1,5 @@
 import type { Knex } from '../../../runtime/db/knex';
-import { CommissionRuleUnconfirmedError } from '../../../runtime/errors';
+import { CommissionRuleUnconfirmedError } from '../../../processors/commission/commission-errors';
 import { cycleIdFor } from '../../../runtime/billing/cycle-calendar';
 import { ensureCycle } from '../../../runtime/billing/cycle-resolver';
 import type { NewCommissionRule } from '../../../processors/commission/commission-rule';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { UploadRefusedError } from '../../../runtime/errors';
+import { UploadRefusedError } from '../../../services/uploads/upload-errors';
 import { rejectsCsv } from '../../../services/uploads/upload-rejects';
 import { useTestResources } from '../../fixtures/resources';
 import { startIngestion, uploadInto, uploadSetup, waitForUpload, type UploadSetup } from '../../fixtures/upload-harness';

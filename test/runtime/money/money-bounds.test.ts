@@ -1,7 +1,8 @@
 import { useTestResources } from '../../fixtures/resources';
 import { appendBillingItems, BalanceIncrements, type BillingItemInput } from '../../../runtime/billing/billing-ledger';
 import { DEFAULT_MONEY_BOUNDS, parseMoneyBounds } from '../../../runtime/money/money-bounds';
-import { BalanceGuardMissedError, StsError } from '../../../runtime/errors';
+import { StsError } from '../../../runtime/errors';
+import { BalanceGuardMissedError } from '../../../runtime/billing/billing-errors';
 import { isRetriable } from '../../../runtime/processor/retry-policy';
 
 /**

@@ -1,5 +1,5 @@
 import { useTestResources } from '../../fixtures/resources';
-import { LedgerInvariantError } from '../../../runtime/errors';
+import { LedgerInvariantError } from '../../../runtime/payment-ledger/ledger-errors';
 import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-ledger/ledger-balances';
 import { tccResolve, tccTry } from '../../../runtime/payment-ledger/tcc-ledger';
 import { DEFAULT_MONEY_BOUNDS, INT64_MAX, PAIN001_MAX_MINOR } from '../../../runtime/money/money-bounds';

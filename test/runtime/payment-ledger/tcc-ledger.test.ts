@@ -1,4 +1,4 @@
-import { LedgerInvariantError } from '../../../runtime/errors';
+import { LedgerInvariantError } from '../../../runtime/payment-ledger/ledger-errors';
 import { ledgerBalances, ledgerProblems, netOf } from '../../../runtime/payment-ledger/ledger-balances';
 import { tccResolve, tccTry } from '../../../runtime/payment-ledger/tcc-ledger';
 import { useTestResources } from '../../fixtures/resources';

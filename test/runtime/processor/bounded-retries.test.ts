@@ -2,7 +2,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { withDatabase } from '../../../runtime/config';
 import { createDb } from '../../../runtime/db/knex';
-import { ConcurrentWriteError } from '../../../runtime/errors';
+import { ConcurrentWriteError } from '../../../runtime/billing/billing-errors';
 import { ensureTopicList } from '../../../runtime/kafka/topic-admin';
 import { DLQ_HEADERS } from '../../../runtime/processor/dlq-publisher';
 import { useTestResources } from '../../fixtures/resources';

@@ -1,4 +1,6 @@
-import { DecodeError, DlqPublishError, ServiceUnavailableError } from '../../../runtime/errors';
+import { ServiceUnavailableError } from '../../../infra/stack-errors';
+import { DlqPublishError } from '../../../runtime/processor/processor-errors';
+import { DecodeError } from '../../../runtime/registry/registry-errors';
 import { resolveProcessorOptions } from '../../../runtime/processor/processor-options';
 import { backoffDelay, errorCode, isRetriable } from '../../../runtime/processor/retry-policy';
 

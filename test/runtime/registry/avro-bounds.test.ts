@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type avro from 'avsc';
 import { PROJECT_ROOT } from '../../../runtime/config';
-import { DecodeError } from '../../../runtime/errors';
+import { DecodeError } from '../../../runtime/registry/registry-errors';
 import { checkAvroBounds, minEncodedSize } from '../../../runtime/registry/avro-bounds';
 import { AvroCodec } from '../../../runtime/registry/avro-codec';
 import { parseAvro } from '../../../runtime/registry/avro-types';

@@ -1,5 +1,5 @@
 import { cycleIdFor } from '../../../runtime/billing/cycle-calendar';
-import { UploadActionRefusedError } from '../../../runtime/errors';
+import { UploadActionRefusedError } from '../../../services/uploads/upload-errors';
 import type { UploadCheckBounds } from '../../../runtime/uploads/upload-check-bounds';
 import { cancelUpload } from '../../../services/uploads/upload-cancel';
 import { confirmUpload } from '../../../services/uploads/upload-confirm';

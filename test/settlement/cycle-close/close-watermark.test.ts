@@ -1,6 +1,6 @@
 import { addRule } from '../../../processors/commission/rule-store';
 import { closeCycle } from '../../../settlement/cycle-close/close-cycle';
-import { WatermarkNotReachedError } from '../../../runtime/errors';
+import { WatermarkNotReachedError } from '../../../settlement/cycle-close/close-errors';
 import { createLogger } from '../../../runtime/logger';
 import { useTestResources } from '../../fixtures/resources';
 import { settlementSetup } from '../../fixtures/close-harness';

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { AtomicWriteError } from '../../../runtime/errors';
+import { AtomicWriteError } from '../../../settlement/payout-file/payout-file-errors';
 import { writeFileAtomic } from '../../../settlement/payout-file/atomic-write';
 import { useTestResources } from '../../fixtures/resources';
 import { tempDataDir } from '../../fixtures/seed-payouts';

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Knex } from 'knex';
-import { PayoutFileUnreadableError } from '../../../runtime/errors';
+import { PayoutFileUnreadableError } from '../../../settlement/payout-file/payout-file-errors';
 import {
   verifyPayoutFile,
   type VerifyResult,

@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { PayoutFileConflictError, StsError } from '../../../runtime/errors';
+import { StsError } from '../../../runtime/errors';
+import { PayoutFileConflictError } from '../../../settlement/payout-file/payout-file-errors';
 import { readManifest } from '../../../settlement/payout-file/manifest';
 import { payablePageQuery } from '../../../settlement/payout-file/payout-pages';
 import { writePayoutFiles } from '../../../settlement/payout-file/payout-files';
