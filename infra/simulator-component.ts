@@ -38,6 +38,9 @@ export interface SimulatorSpec {
 
 const READY_TIMEOUT_MS = 30_000;
 
+/** The last lines of a simulator's log, on one line, for an error message. */
+const logTail = (log: string) => tail(log, 2).replace(/\s+/g, ' ').slice(0, 300);
+
 export function simulatorComponent(spec: SimulatorSpec) {
   function paths(dataDir: string) {
     const root = path.join(dataDir, spec.dir);
@@ -62,18 +65,12 @@ export function simulatorComponent(spec: SimulatorSpec) {
       report(
         `${spec.dir}: the simulator (pid ${own}) runs but did not answer /health; waiting for it`,
       );
-      const back = await waitFor(
-        async () => ((await status(config)).state === 'up' ? true : undefined),
-        {
-          timeoutMs: READY_TIMEOUT_MS,
-          abort: () => (livePid(p.pid) === undefined ? 'the simulator exited' : undefined),
-        },
-      );
+      const back = await untilHealthy(config);
       if (back.value) return status(config);
       if (!back.aborted)
         throw new StartupFailedError(
           spec.label,
-          `pid ${own} runs but has not answered /health for ${READY_TIMEOUT_MS / 1000} s: ${tail(p.log, 2).replace(/\s+/g, ' ').slice(0, 300)}`,
+          `pid ${own} runs but has not answered /health for ${READY_TIMEOUT_MS / 1000} s: ${logTail(p.log)}`,
           p.log,
         );
       // It exited meanwhile: start a new one below.
@@ -97,22 +94,25 @@ export function simulatorComponent(spec: SimulatorSpec) {
       pidFile: p.pid,
     });
     report(`${spec.dir}: started the simulator, pid ${pid}`);
-    const ready = await waitFor(
-      async () => ((await status(config)).state === 'up' ? true : undefined),
-      {
-        timeoutMs: READY_TIMEOUT_MS,
-        abort: () => (livePid(p.pid) === undefined ? 'the simulator exited' : undefined),
-      },
-    );
+    const ready = await untilHealthy(config);
     if (!ready.value) {
       await stopProcess(p.pid, 5000);
       throw new StartupFailedError(
         spec.label,
-        `${ready.aborted ?? 'no answer on /health in time'}: ${tail(p.log, 2).replace(/\s+/g, ' ').slice(0, 300)}`,
+        `${ready.aborted ?? 'no answer on /health in time'}: ${logTail(p.log)}`,
         p.log,
       );
     }
     return status(config);
+  }
+
+  /** Until /health answers, READY_TIMEOUT_MS at most; aborted once the simulator's process is gone. */
+  function untilHealthy(config: StsConfig) {
+    const pidFile = paths(config.dataDir).pid;
+    return waitFor(async () => ((await status(config)).state === 'up' ? true : undefined), {
+      timeoutMs: READY_TIMEOUT_MS,
+      abort: () => (livePid(pidFile) === undefined ? 'the simulator exited' : undefined),
+    });
   }
 
   async function down(config: StsConfig): Promise<boolean> {

@@ -19,16 +19,21 @@ import { dropFile, pain001, useBankHarness, waitForReports } from '../../fixture
 
 const h = useBankHarness();
 
+/** A scratch data directory, its own folders and a spare port on loopback. */
+async function scratchConfig() {
+  const dataDir = h.tempDir();
+  return {
+    ...loadConfig(),
+    dataDir,
+    bankUrl: `http://127.0.0.1:${await freePort()}`,
+    bankOutboundDir: path.join(dataDir, 'to-bank'),
+    bankInboundDir: path.join(dataDir, 'from-bank'),
+  };
+}
+
 describe('bank simulator in the local stack', () => {
   it('starts detached with a pid file and log, works the configured folders, is adopted on a second up, and stops on down', async () => {
-    const dataDir = h.tempDir();
-    const config = {
-      ...loadConfig(),
-      dataDir,
-      bankUrl: `http://127.0.0.1:${await freePort()}`,
-      bankOutboundDir: path.join(dataDir, 'to-bank'),
-      bankInboundDir: path.join(dataDir, 'from-bank'),
-    };
+    const config = await scratchConfig();
     const lines: string[] = [];
     try {
       const up = await bankUp(config, (l) => lines.push(l));
@@ -39,7 +44,7 @@ describe('bank simulator in the local stack', () => {
         version: '1.0.0',
       });
       expect(up.pid).toBeGreaterThan(0);
-      expect(fs.readFileSync(bankPaths(dataDir).log, 'utf8')).toContain('listening on');
+      expect(fs.readFileSync(bankPaths(config.dataDir).log, 'utf8')).toContain('listening on');
       expect(lines.join('\n')).toContain(`pid ${up.pid}`);
 
       dropFile(
@@ -53,7 +58,7 @@ describe('bank simulator in the local stack', () => {
         (x) => x.notifications.length > 0,
       );
       expect(r.finals[0]!.groupStatus).toBe('ACSC');
-      expect(fs.existsSync(path.join(bankPaths(dataDir).root, 'journal.jsonl'))).toBe(true);
+      expect(fs.existsSync(path.join(bankPaths(config.dataDir).root, 'journal.jsonl'))).toBe(true);
 
       const again = await bankUp(config, () => undefined);
       expect(again.pid).toBe(up.pid);
@@ -61,18 +66,11 @@ describe('bank simulator in the local stack', () => {
       expect(await bankDown(config)).toBe(true);
     }
     expect(await bankStatus(config)).toMatchObject({ state: 'down', managed: false });
-    expect(fs.existsSync(bankPaths(dataDir).pid)).toBe(false);
+    expect(fs.existsSync(bankPaths(config.dataDir).pid)).toBe(false);
   });
 
   it('waits for its own simulator while it is paused instead of taking it for a stranger on its port', async () => {
-    const dataDir = h.tempDir();
-    const config = {
-      ...loadConfig(),
-      dataDir,
-      bankUrl: `http://127.0.0.1:${await freePort()}`,
-      bankOutboundDir: path.join(dataDir, 'to-bank'),
-      bankInboundDir: path.join(dataDir, 'from-bank'),
-    };
+    const config = await scratchConfig();
     try {
       const { pid } = await bankUp(config, () => undefined);
       // Paused (SIGSTOP): it holds its port, the kernel accepts connections, /health never answers.
@@ -86,7 +84,9 @@ describe('bank simulator in the local stack', () => {
         clearTimeout(resume);
         process.kill(pid!, 'SIGCONT');
       }
-      expect(lines).toEqual([`bank: the simulator (pid ${pid}) runs but did not answer /health; waiting for it`]);
+      expect(lines).toEqual([
+        `bank: the simulator (pid ${pid}) runs but did not answer /health; waiting for it`,
+      ]);
     } finally {
       expect(await bankDown(config)).toBe(true);
     }
